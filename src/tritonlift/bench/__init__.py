@@ -1,0 +1,1 @@
+"""Benchmark suites, the parallel runner and the reports (JSON, Markdown)."""

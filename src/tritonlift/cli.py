@@ -1,0 +1,384 @@
+"""The command line: `tritonlift lift` (formulas for kernels) and `tritonlift bench` (suites and reports)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+import tritonlift
+from tritonlift.bench import report as bench_report
+from tritonlift.bench import runner, suites
+from tritonlift.errors import LiftError
+from tritonlift.options import Options
+from tritonlift.result import LiftResult
+
+STATUS_STYLE = {
+    "verified": "green",
+    "refuted": "red",
+    "unknown": "yellow",
+    "unsupported": "magenta",
+    "error": "bold red",
+}
+
+app = typer.Typer(
+    name="tritonlift",
+    help="Lift Triton kernels to short formulas, proved equal to the kernel with z3 for every size.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts show formulas such as x[i]: no markup
+)
+
+# Options shared by `lift` and `bench` (typer reads them from the annotations).
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout", metavar="SECONDS", help="Time limit for one lifted operator or kernel, all stages."
+    ),
+]
+JobsOpt = Annotated[
+    int,
+    typer.Option(
+        "--jobs", "-j", min=1, metavar="N", help="Lift files in N parallel processes (a crash stays local)."
+    ),
+]
+NoSimplifyOpt = Annotated[
+    bool, typer.Option("--no-simplify", help="Report the formula as synthesized, without e-graph rewriting.")
+]
+NoTopdownOpt = Annotated[
+    bool, typer.Option("--no-topdown", help="Ablation: no operator-shaped sketches in synthesis.")
+]
+NoPruneOpt = Annotated[
+    bool, typer.Option("--no-prune", help="Ablation: no pruning of candidates on random inputs.")
+]
+NoInvariantsOpt = Annotated[
+    bool, typer.Option("--no-invariant-patterns", help="Ablation: no library of loop invariant patterns.")
+]
+BaselineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--baseline", help="Ablation: plain bottom-up enumeration (no sketches, pruning or patterns)."
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tritonlift {tritonlift.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Lift Triton kernels to short formulas, proved equal to the kernel with z3 for every size.
+
+    Nothing is imported or run: kernels are read from source. Statuses: verified, refuted (with a
+    counterexample), unknown, unsupported (names the construct and its file:line), error (unreadable input).
+    """
+
+
+def _guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn any exception into a one-line message on stderr and exit status 2: never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):  # usage errors: typer reports them
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except LiftError as exc:
+            _fail(exc.located(), 2)
+        except Exception as exc:
+            _fail(f"internal error: {type(exc).__name__}: {exc}", 2)
+
+    return wrapper
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"tritonlift: error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+def build_options(
+    timeout: float,
+    expect: str | None = None,
+    no_simplify: bool = False,
+    no_topdown: bool = False,
+    no_prune: bool = False,
+    no_invariant_patterns: bool = False,
+    baseline: bool = False,
+) -> Options:
+    """Options from command-line flags (the flags say what to switch off)."""
+    if not timeout > 0:
+        raise typer.BadParameter("must be a positive number of seconds", param_hint="--timeout")
+    return Options(
+        timeout=timeout,
+        topdown=not no_topdown,
+        prune=not no_prune,
+        invariant_patterns=not no_invariant_patterns,
+        baseline=baseline,
+        simplify=not no_simplify,
+        expect=expect,
+    )
+
+
+def exit_code(results: list[LiftResult]) -> int:
+    """2 if any result is an error, else 1 if any is not verified (or there are none), else 0."""
+    if any(r.status == "error" for r in results):
+        return 2
+    if not results or any(r.status != "verified" for r in results):
+        return 1
+    return 0
+
+
+@app.command()
+@_guarded
+def lift(
+    targets: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="TARGET",
+            help="Python files, directories (every *.py, recursively) or dotted module names such as "
+            "flag_gems.ops.softmax (found on disk, never imported).",
+            show_default=False,
+        ),
+    ],
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the results as JSON on stdout (and nothing else).")
+    ] = False,
+    op: Annotated[
+        str | None, typer.Option("--op", metavar="NAME", help="Only the operator, kernel or function NAME.")
+    ] = None,
+    timeout: TimeoutOpt = Options.timeout,
+    jobs: JobsOpt = 1,
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            "--expect",
+            metavar="TEXT",
+            help="Check against this reference formula (text syntax) instead of synthesizing one, "
+            "e.g. 'out[i] = x[i] + y[i]'.",
+        ),
+    ] = None,
+    no_simplify: NoSimplifyOpt = False,
+    no_topdown: NoTopdownOpt = False,
+    no_prune: NoPruneOpt = False,
+    no_invariant_patterns: NoInvariantsOpt = False,
+    baseline: BaselineOpt = False,
+) -> None:
+    """Lift every operator and kernel in TARGET... to a formula and prove it (or refute it).
+
+    Exit status: 0 when every result is verified, 1 when any is not (or none was found), 2 when an input
+    could not be read or the command line is wrong.
+    """
+    options = build_options(
+        timeout, expect, no_simplify, no_topdown, no_prune, no_invariant_patterns, baseline
+    )
+    # One task per file, so that a crash in one file is an `error` result and the other files are still lifted.
+    tasks = runner.expand_targets(targets)
+    if jobs > 1:
+        with _progress("lifting", total=len(tasks)) as tick:
+            results = runner.lift_tasks(tasks, options, op, jobs, on_done=tick)
+    else:
+        with _progress("lifting", total=None) as tick:
+            results = runner.lift_tasks(tasks, options, op, progress=tick)
+
+    if json_out:
+        payload = {
+            "tool": "tritonlift",
+            "version": tritonlift.__version__,
+            "options": options.to_json(),
+            "results": [r.to_json() for r in results],
+        }
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        print_results(_stdout(), results)
+    if not results:
+        wanted = f" named {op!r}" if op else ""
+        typer.echo(f"tritonlift: no kernels found{wanted} in {' '.join(targets)}", err=True)
+    raise typer.Exit(exit_code(results))
+
+
+@app.command()
+@_guarded
+def bench(
+    suite: Annotated[
+        str,
+        typer.Argument(
+            metavar="SUITE",
+            help="A suite name (examples: the bundled examples/ directory) or a directory of kernels.",
+        ),
+    ] = "examples",
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Where report.json and report.md are written.")
+    ] = Path("bench-out"),
+    jobs: JobsOpt = 1,
+    timeout: TimeoutOpt = Options.timeout,
+    ablations: Annotated[
+        bool,
+        typer.Option(
+            "--ablations",
+            help="Run the suite once per mode (default, --no-topdown, --no-prune, --no-invariant-patterns, "
+            "--baseline) and report them side by side.",
+        ),
+    ] = False,
+    no_simplify: NoSimplifyOpt = False,
+    no_topdown: NoTopdownOpt = False,
+    no_prune: NoPruneOpt = False,
+    no_invariant_patterns: NoInvariantsOpt = False,
+    baseline: BaselineOpt = False,
+) -> None:
+    """Lift every file of a suite and write report.json and report.md.
+
+    Exit status: 0 when the run completed, whatever the statuses; 2 for an unknown suite or bad flags.
+    """
+    options = build_options(timeout, None, no_simplify, no_topdown, no_prune, no_invariant_patterns, baseline)
+    resolved = suites.resolve_suite(suite)
+    tasks = runner.expand_targets(resolved.targets)
+    modes = runner.ablation_modes(options) if ablations else [(runner.mode_name(options), options)]
+    with _progress("bench", total=len(tasks) * len(modes)) as tick:
+        runs = runner.run_modes(tasks, modes, jobs, on_done=tick)
+    report = bench_report.build_report(resolved.name, runs)
+    paths = bench_report.write_reports(report, out)
+
+    console = _stdout()
+    summaries = report.get("ablations") or {report["mode"]: report["summary"]}
+    console.print(summary_table(f"tritonlift bench {resolved.name}: {len(tasks)} files", summaries))
+    console.print(Text("wrote " + ", ".join(str(p) for p in paths), style="dim"))
+
+
+def print_results(console: Console, results: list[LiftResult]) -> None:
+    """The results table, then a counterexample or message for each result that is not verified."""
+    table = Table(header_style="bold")
+    table.add_column("name", no_wrap=True)
+    table.add_column("kind")
+    table.add_column("status", no_wrap=True)
+    table.add_column("formula", overflow="fold")
+    table.add_column("seconds", justify="right")
+    for r in results:
+        formula = Text(r.formula or "—")
+        if r.status == "verified" and r.assumptions:
+            formula.append("\nassuming " + "; ".join(r.assumptions), style="dim")
+        total = r.seconds.get("total", 0.0)
+        table.add_row(
+            Text(r.name),
+            r.kind,
+            Text(r.status, style=STATUS_STYLE.get(r.status, "")),
+            formula,
+            f"{total:.2f}",
+        )
+    console.print(table)
+    for r in results:
+        if r.status == "refuted" and r.counterexample is not None:
+            console.print(_counterexample_text(r))
+        elif r.status != "verified" and r.message:
+            console.print(
+                Text(f"{r.status}: ", style=STATUS_STYLE.get(r.status, "")) + Text(located_message(r))
+            )
+    counts = {s: sum(r.status == s for r in results) for s in STATUS_STYLE}
+    line = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    total = sum(r.seconds.get("total", 0.0) for r in results)
+    console.print(Text(f"{len(results)} results: {line or 'none'} ({total:.2f} s)", style="bold"))
+
+
+def located_message(r: LiftResult) -> str:
+    """The result's one-line message, prefixed with `file:line:` unless it already starts with the file."""
+    message = " ".join(r.message.split())
+    if not r.file or message.startswith(r.file):
+        return message
+    return f"{r.file}:{r.line}: {message}" if r.line else f"{r.file}: {message}"
+
+
+def _counterexample_text(r: LiftResult) -> Text:
+    cx = r.counterexample
+    assert cx is not None
+    text = Text()
+    text.append(f"refuted: {r.name}", style="red bold")
+    text.append(f" ({r.file}:{r.line}): {cx.reason}\n")
+    for label, values in (("sizes", cx.sizes), ("index", cx.index), ("inputs", cx.inputs)):
+        shown = ", ".join(f"{k}={v}" for k, v in values.items()) or "—"
+        text.append(f"  {label:<7}", style="dim")
+        text.append(f"{shown}\n")
+    text.append("  kernel ", style="dim")
+    text.append(f"{cx.kernel_value}   ")
+    text.append("formula ", style="dim")
+    text.append(f"{cx.formula_value}")
+    return text
+
+
+def summary_table(title: str, summaries: dict[str, dict[str, Any]]) -> Table:
+    """One row per mode: operators by status, wall time, median time per lifted thing."""
+    table = Table(title=title, header_style="bold")
+    table.add_column("mode", no_wrap=True)
+    table.add_column("operators", justify="right")
+    for status in bench_report.STATUSES:
+        table.add_column(Text(status, style=STATUS_STYLE[status]), justify="right")
+    table.add_column("wall s", justify="right")
+    table.add_column("median s", justify="right")
+    for mode, s in summaries.items():
+        counts = [str(s[k]) for k in ("operators", *bench_report.STATUSES)]
+        table.add_row(mode, *counts, f"{s['seconds']:.2f}", f"{s['median_seconds']:.3f}")
+    return table
+
+
+def _stdout() -> Console:
+    # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; formulas read better wider.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+
+@contextmanager
+def _progress(verb: str, total: int | None) -> Iterator[Callable[[str], None]]:
+    """A progress callback: a spinner (or a bar, when the total is known) on stderr if it is a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda _label: None
+        return
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    with Progress(*columns, TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(verb, total=total)
+        started = 0
+
+        def tick(label: str) -> None:
+            nonlocal started
+            started += 1
+            # The pipeline calls back as a thing starts (unknown total); the runner as a file finishes.
+            description = f"{verb} {label}" if total is not None else f"{verb} #{started}: {label}"
+            progress.update(task, description=description, advance=1)
+
+        yield tick
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="tritonlift")
+    except SystemExit:
+        raise
+    except BaseException as exc:  # anything outside a command: still one line, never a traceback
+        print(f"tritonlift: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,255 @@
+"""Read a Python file with `ast` (never importing it): jit kernels, helpers, host functions, launches."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tritonlift.errors import InputError
+
+# decorators that only pick launch parameters or cache compiled kernels: no semantic effect
+WRAPPER_DECORATORS = ("libentry", "libtuner", "autotune", "heuristics", "jit", "pointwise_dynamic")
+
+
+@dataclass
+class Decorator:
+    qualname: str  # dotted, aliases resolved: "triton.jit", "triton.autotune", "flag_gems.utils.libentry"
+    node: ast.expr
+    args: list[ast.expr] = field(default_factory=list)
+    kwargs: dict[str, ast.expr] = field(default_factory=dict)
+
+    @property
+    def short(self) -> str:
+        return self.qualname.rsplit(".", 1)[-1]
+
+
+@dataclass
+class KParam:
+    name: str
+    constexpr: bool
+    default: ast.expr | None
+    line: int
+
+
+@dataclass
+class JitFunction:
+    name: str
+    node: ast.FunctionDef
+    params: list[KParam]
+    decorators: list[Decorator]  # outermost first
+    file: str
+    line: int
+
+    def decorator(self, short: str) -> Decorator | None:
+        for d in self.decorators:
+            if d.short == short:
+                return d
+        return None
+
+    @property
+    def is_pointwise(self) -> bool:
+        return self.decorator("pointwise_dynamic") is not None
+
+    @property
+    def heuristics(self) -> dict[str, ast.expr]:
+        """constexpr name -> lambda, from `@triton.heuristics({...})` when written as a dict literal."""
+        d = self.decorator("heuristics")
+        if d is None:
+            return {}
+        src = d.args[0] if d.args else d.kwargs.get("values")
+        out: dict[str, ast.expr] = {}
+        if isinstance(src, ast.Dict):
+            for k, v in zip(src.keys, src.values, strict=True):
+                if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    out[k.value] = v
+        return out
+
+    @property
+    def autotune_configs(self) -> list[dict[str, ast.expr]]:
+        """The constexpr values of each `triton.Config({...})` of a literal autotune config list."""
+        d = self.decorator("autotune")
+        if d is None:
+            return []
+        src = d.kwargs.get("configs", d.args[0] if d.args else None)
+        out: list[dict[str, ast.expr]] = []
+        if isinstance(src, (ast.List, ast.Tuple)):
+            for c in src.elts:
+                if isinstance(c, ast.Call) and c.args and isinstance(c.args[0], ast.Dict):
+                    kv = c.args[0]
+                    out.append(
+                        {
+                            k.value: v
+                            for k, v in zip(kv.keys, kv.values, strict=True)
+                            if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                        }
+                    )
+        return out
+
+
+@dataclass
+class Launch:
+    kernel: str
+    grid: ast.expr
+    args: list[ast.expr]
+    kwargs: dict[str, ast.expr]
+    line: int
+    node: ast.Call
+
+
+@dataclass
+class HostFunction:
+    name: str
+    node: ast.FunctionDef
+    file: str
+    line: int
+    launches: list[Launch]
+
+
+@dataclass
+class SourceModule:
+    path: str
+    source: str
+    tree: ast.Module
+    aliases: dict[str, str]  # local name -> dotted qualified name
+    constants: dict[str, ast.expr]  # module-level NAME = <expr> (last assignment wins)
+    jit: dict[str, JitFunction]
+    hosts: dict[str, HostFunction]
+
+    def kernels(self) -> list[JitFunction]:
+        """Jit functions that are entry points: not pointwise bodies and not only called by other jit code."""
+        called: set[str] = set()
+        launched = {ln.kernel for h in self.hosts.values() for ln in h.launches}
+        for fn in self.jit.values():
+            for node in ast.walk(fn.node):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.jit:
+                    called.add(node.func.id)
+        return [
+            f
+            for f in self.jit.values()
+            if not f.is_pointwise and (f.name in launched or f.name not in called)
+        ]
+
+
+def qualname(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    """`tl.math.exp` -> "triton.language.math.exp" using the module's import aliases."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Call):  # decorator factories: libentry()
+        return qualname(node.func, aliases)
+    if not isinstance(node, ast.Name):
+        return None
+    head = aliases.get(node.id, node.id)
+    return ".".join([head, *reversed(parts)])
+
+
+def _collect_aliases(tree: ast.Module) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    aliases[a.asname] = a.name
+                else:
+                    aliases[a.name.split(".")[0]] = a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for a in node.names:
+                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+    # module-level `erf = tl_extra_shim.erf` style re-bindings of dotted names
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, ast.Attribute)
+        ):
+            q = qualname(node.value, aliases)
+            if q:
+                aliases[node.targets[0].id] = q
+    return aliases
+
+
+def _decorators(fn: ast.FunctionDef, aliases: dict[str, str]) -> list[Decorator]:
+    out: list[Decorator] = []
+    for d in fn.decorator_list:
+        q = qualname(d, aliases) or ast.unparse(d)
+        if isinstance(d, ast.Call):
+            kwargs = {k.arg: k.value for k in d.keywords if k.arg}
+            out.append(Decorator(q, d, list(d.args), kwargs))
+        else:
+            out.append(Decorator(q, d))
+    return out
+
+
+def _is_jit(decs: list[Decorator]) -> bool:
+    return any(d.short == "jit" and d.qualname.startswith(("triton", "jit")) for d in decs)
+
+
+def _params(fn: ast.FunctionDef) -> list[KParam]:
+    args = fn.args.posonlyargs + fn.args.args
+    defaults: list[ast.expr | None] = [None] * (len(args) - len(fn.args.defaults)) + list(fn.args.defaults)
+    out = []
+    for a, d in zip(args, defaults, strict=True):
+        ann = ast.unparse(a.annotation) if a.annotation is not None else ""
+        out.append(KParam(a.arg, "constexpr" in ann, d, a.lineno))
+    for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults, strict=True):
+        ann = ast.unparse(a.annotation) if a.annotation is not None else ""
+        out.append(KParam(a.arg, "constexpr" in ann, d, a.lineno))
+    return out
+
+
+def _launches(fn: ast.FunctionDef, jit_names: set[str]) -> list[Launch]:
+    out = []
+    for node in ast.walk(fn):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Subscript)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in jit_names
+        ):
+            kwargs = {k.arg: k.value for k in node.keywords if k.arg}
+            out.append(Launch(node.func.value.id, node.func.slice, list(node.args), kwargs, node.lineno, node))
+    out.sort(key=lambda ln: (ln.line, ln.node.col_offset))
+    return out
+
+
+def parse_source(source: str, path: str) -> SourceModule:
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as e:
+        raise InputError(f"syntax error: {e.msg}", path, e.lineno or 0) from None
+    aliases = _collect_aliases(tree)
+    constants: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            constants[node.targets[0].id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            constants[node.target.id] = node.value
+    funcs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    jit: dict[str, JitFunction] = {}
+    for fn in funcs:
+        decs = _decorators(fn, aliases)
+        if _is_jit(decs):
+            line = fn.decorator_list[0].lineno if fn.decorator_list else fn.lineno
+            jit[fn.name] = JitFunction(fn.name, fn, _params(fn), decs, path, min(line, fn.lineno))
+    hosts: dict[str, HostFunction] = {}
+    for fn in funcs:
+        if fn.name in jit:
+            continue
+        launches = _launches(fn, set(jit))
+        if launches:
+            hosts[fn.name] = HostFunction(fn.name, fn, path, fn.lineno, launches)
+    return SourceModule(path, source, tree, aliases, constants, jit, hosts)
+
+
+def load_module(path: str | Path) -> SourceModule:
+    p = Path(path)
+    try:
+        source = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", str(path), 0) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read: {e}", str(path), 0) from None
+    return parse_source(source, str(path))

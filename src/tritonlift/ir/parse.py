@@ -1,0 +1,252 @@
+"""Parser for the text syntax of `ir.printer`: Python source read with `ast`, rebuilt with smart constructors."""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable, Mapping
+
+from tritonlift.ir.expr import (
+    INT_DTYPES,
+    UNARY_MATH_OPS,
+    ZERO,
+    Expr,
+    Kind,
+    Op,
+    and_,
+    arith,
+    cast,
+    compare,
+    const,
+    div,
+    math_fn,
+    mem,
+    neg,
+    not_,
+    or_,
+    read,
+    reduce,
+    to_real,
+    undef,
+    var,
+    where,
+)
+from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
+
+Kinds = Mapping[str, Kind]
+
+_BINOPS: dict[type[ast.operator], Callable[[Expr, Expr], Expr]] = {
+    ast.Add: lambda a, b: arith(Op.ADD, a, b),
+    ast.Sub: lambda a, b: arith(Op.SUB, a, b),
+    ast.Mult: lambda a, b: arith(Op.MUL, a, b),
+    ast.Div: div,
+    ast.FloorDiv: lambda a, b: arith(Op.FLOORDIV, a, b),
+    ast.Mod: lambda a, b: arith(Op.MOD, a, b),
+    ast.BitAnd: and_,
+    ast.BitOr: or_,
+    ast.Pow: lambda a, b: math_fn(Op.POW, a, b),
+}
+_CMPOPS: dict[type[ast.cmpop], Op] = {
+    ast.Lt: Op.LT, ast.LtE: Op.LE, ast.Gt: Op.GT, ast.GtE: Op.GE, ast.Eq: Op.EQ, ast.NotEq: Op.NE,
+}  # fmt: skip
+# functions of the text syntax, by name: (arity, constructor)
+_CALLS: dict[str, tuple[int, Callable[..., Expr]]] = {
+    "tdiv": (2, lambda a, b: arith(Op.TRUNCDIV, a, b)),
+    "tmod": (2, lambda a, b: arith(Op.TRUNCMOD, a, b)),
+    "minimum": (2, lambda a, b: arith(Op.MINIMUM, a, b)),
+    "maximum": (2, lambda a, b: arith(Op.MAXIMUM, a, b)),
+    "where": (3, where),
+    "float": (1, to_real),
+    "pow": (2, lambda a, b: math_fn(Op.POW, a, b)),
+    **{op.value: (1, lambda a, op=op: math_fn(op, a)) for op in UNARY_MATH_OPS},
+    **{name: (1, lambda a, name=name: cast(a, name)) for name in INT_DTYPES},
+}
+_REDUCTIONS = {"sum": Op.SUM, "prod": Op.PROD, "max": Op.RMAX, "min": Op.RMIN}
+_NAMED_CONSTS = {"inf": math.inf, "nan": math.nan}
+
+
+def _fail(node: ast.AST, why: str) -> ValueError:
+    text = ast.unparse(node)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return ValueError(f"line {getattr(node, 'lineno', '?')}: {why}: {text}")
+
+
+class _Reader:
+    """Turns `ast` expressions into Exprs; `bound` are index variables in scope (always INT)."""
+
+    def __init__(self, kinds: Kinds, bound: frozenset[str] = frozenset()):
+        self.kinds = kinds
+        self.bound = bound
+
+    def with_bound(self, names: tuple[str, ...]) -> _Reader:
+        return _Reader(self.kinds, self.bound | set(names))
+
+    def name_var(self, text: str) -> Expr:
+        if text in self.bound:
+            return var(text, Kind.INT)
+        return var(text, self.kinds.get(text, Kind.INT))
+
+    def expr(self, node: ast.expr) -> Expr:
+        match node:
+            case ast.Constant(value=bool() | int() | float() as value):
+                return const(value)
+            case ast.Name(id=name):
+                if name not in self.bound and name not in self.kinds and name in _NAMED_CONSTS:
+                    return const(_NAMED_CONSTS[name])
+                return self.name_var(name)
+            case ast.UnaryOp(op=ast.USub(), operand=a):
+                return neg(self.expr(a))
+            case ast.UnaryOp(op=ast.UAdd(), operand=a):
+                return self.expr(a)
+            case ast.UnaryOp(op=ast.Invert() | ast.Not(), operand=a):
+                return not_(self.expr(a))
+            case ast.BinOp(left=a, op=op, right=b) if type(op) in _BINOPS:
+                return _BINOPS[type(op)](self.expr(a), self.expr(b))
+            case ast.BoolOp(op=ast.And(), values=values):
+                return and_(*(self.expr(v) for v in values))
+            case ast.BoolOp(op=ast.Or(), values=values):
+                out = self.expr(values[0])
+                for v in values[1:]:
+                    out = or_(out, self.expr(v))
+                return out
+            case ast.Compare():
+                return self.comparison(node)
+            case ast.IfExp(test=c, body=a, orelse=b):
+                return where(self.expr(c), self.expr(a), self.expr(b))
+            case ast.Call():
+                return self.call(node)
+            case ast.Subscript(value=ast.Name(id=tensor), slice=index) if ast.unparse(node) not in self.kinds:
+                items = index.elts if isinstance(index, ast.Tuple) else [index]
+                return read(tensor, *(self.expr(i) for i in items))
+            case ast.Attribute() | ast.Subscript():  # host-level symbols: x.shape[0], x.stride(1)
+                return self.name_var(ast.unparse(node))
+        raise _fail(node, "unsupported syntax")
+
+    def comparison(self, node: ast.Compare) -> Expr:
+        operands = [self.expr(node.left)] + [self.expr(c) for c in node.comparators]
+        parts = []
+        for op, a, b in zip(node.ops, operands, operands[1:], strict=False):
+            if type(op) not in _CMPOPS:
+                raise _fail(node, "unsupported comparison")
+            parts.append(compare(_CMPOPS[type(op)], a, b))
+        return and_(*parts)
+
+    def call(self, node: ast.Call) -> Expr:
+        text = ast.unparse(node)
+        if text in self.kinds or not isinstance(node.func, ast.Name):
+            return self.name_var(text)  # x.numel(), x.stride(0)
+        name = node.func.id
+        if name == "undef":
+            return self.undef(node)
+        if node.keywords:
+            raise _fail(node, f"{name}() takes no keyword arguments")
+        if name in _REDUCTIONS and len(node.args) == 1 and isinstance(node.args[0], ast.GeneratorExp):
+            return self.reduction(_REDUCTIONS[name], node.args[0])
+        if name in ("max", "min") and len(node.args) == 2:
+            name = "maximum" if name == "max" else "minimum"
+        if name == "mem":
+            if len(node.args) != 2 or not isinstance(node.args[0], ast.Name):
+                raise _fail(node, "mem() takes a pointer name and an offset")
+            return mem(node.args[0].id, self.expr(node.args[1]))
+        if name not in _CALLS:
+            return self.name_var(text)  # an unknown call is a host-level symbol, e.g. len(x)
+        arity, build = _CALLS[name]
+        if len(node.args) != arity:
+            raise _fail(node, f"{name}() takes {arity} argument(s)")
+        return build(*(self.expr(a) for a in node.args))
+
+    def undef(self, node: ast.Call) -> Expr:
+        if not node.args or not isinstance(node.args[0], ast.Constant) or not isinstance(node.args[0].value, str):
+            raise _fail(node, "undef() needs a string tag")
+        kind = Kind.REAL
+        for kw in node.keywords:
+            if kw.arg != "kind" or not isinstance(kw.value, ast.Constant):
+                raise _fail(node, "undef() takes only kind=...")
+            try:
+                kind = Kind(kw.value.value)
+            except ValueError:
+                raise _fail(node, "unknown kind") from None
+        return undef(node.args[0].value, *(self.expr(a) for a in node.args[1:]), kind=kind)
+
+    def reduction(self, op: Op, gen: ast.GeneratorExp) -> Expr:
+        match gen.generators:
+            case [ast.comprehension(target=ast.Name(id=k), iter=ast.Call(func=ast.Name(id="range")) as rng)]:
+                pass
+            case _:
+                raise _fail(gen, "a reduction is `op(body for k in range(lo, hi))`")
+        comp = gen.generators[0]
+        if comp.ifs or comp.is_async or rng.keywords or not 1 <= len(rng.args) <= 2:
+            raise _fail(gen, "a reduction is `op(body for k in range(lo, hi))`")
+        bounds = [self.expr(a) for a in rng.args]
+        lo, hi = (ZERO, bounds[0]) if len(bounds) == 1 else bounds
+        return reduce(op, k, lo, hi, self.with_bound((k,)).expr(gen.elt))
+
+
+def _syntax(text: str, mode: str) -> ast.AST:
+    try:
+        return ast.parse(text.strip(), mode=mode)
+    except SyntaxError as err:
+        raise ValueError(f"line {err.lineno}: syntax error: {err.msg}") from None
+
+
+def parse_expr(text: str, kinds: Kinds | None = None) -> Expr:
+    """The Expr that `to_text` printed as `text`; `kinds` gives each VAR name's kind (default INT)."""
+    tree = _syntax(text, "eval")
+    assert isinstance(tree, ast.Expression)
+    return _Reader(kinds or {}).expr(tree.body)
+
+
+def _shape(reader: _Reader, node: ast.expr, what: str) -> tuple[Expr, ...]:
+    if not isinstance(node, ast.Tuple):
+        raise _fail(node, f"the {what} of as_strided() must be a tuple")
+    return tuple(reader.expr(e) for e in node.elts)
+
+
+def _decl(reader: _Reader, name: str, value: ast.expr) -> TensorDecl:
+    match value:
+        case ast.Call(func=ast.Name(id="as_strided"), args=[ast.Name(id=base), shape, strides, *rest], keywords=[]):
+            if len(rest) > 1:
+                raise _fail(value, "as_strided() takes base, shape, strides and an optional offset")
+            offset = reader.expr(rest[0]) if rest else ZERO
+            return TensorDecl(name, _shape(reader, shape, "shape"), _shape(reader, strides, "strides"), base, offset)
+    raise _fail(value, "a tensor view is `name = as_strided(base, shape, strides[, offset])`")
+
+
+def _assign(reader: _Reader, target: ast.Subscript, value: ast.expr) -> Assign:
+    items = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+    names = tuple(i.id for i in items if isinstance(i, ast.Name))
+    if len(names) != len(items) or len(set(names)) != len(names):
+        raise _fail(target, "the index of an assignment must be distinct names")
+    assert isinstance(target.value, ast.Name)
+    return Assign(target.value.id, names, reader.with_bound(names).expr(value))
+
+
+def parse_formula(
+    text: str,
+    *,
+    name: str,
+    params: tuple[Param, ...],
+    tensors: Mapping[str, TensorDecl],
+    kinds: Kinds | None = None,
+) -> Formula:
+    """The Formula that `formula_text` printed as `text` (or `formula_line`, statements joined by `;`).
+
+    `tensors` are the declarations the text does not show (those whose base is their own name); the
+    result lists them first, then the views declared in the text, in order.
+    """
+    tree = _syntax(text, "exec")
+    assert isinstance(tree, ast.Module)
+    reader = _Reader(kinds or {})
+    decls: dict[str, TensorDecl] = dict(tensors)
+    assigns: list[Assign] = []
+    for stmt in tree.body:
+        match stmt:
+            case ast.Assign(targets=[ast.Name(id=view)], value=value):
+                if view in decls:
+                    raise _fail(stmt, f"tensor {view} is declared twice")
+                decls[view] = _decl(reader, view, value)
+            case ast.Assign(targets=[ast.Subscript(value=ast.Name()) as target], value=value):
+                assigns.append(_assign(reader, target, value))
+            case _:
+                raise _fail(stmt, "expected `view = as_strided(...)` or `tensor[index] = body`")
+    return Formula(name=name, params=tuple(params), tensors=tuple(decls.values()), assigns=tuple(assigns))

@@ -1,0 +1,195 @@
+"""Text printer: Exprs as Python-syntax source (read back by `ir.parse`), Formulas as assignment lines."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+
+from tritonlift.ir.expr import ZERO, Expr, Kind, Op
+from tritonlift.ir.formula import Assign, Formula, TensorDecl
+
+# Python's operator precedences, loosest first (docs.python.org/3/reference/expressions.html#operator-precedence)
+P_IFEXP, P_OR, P_AND, P_NOT, P_CMP, P_BITOR, P_BITAND, P_ADD, P_MUL, P_UNARY, P_POW, P_ATOM = (
+    1, 2, 3, 4, 5, 6, 8, 10, 11, 12, 13, 16,
+)  # fmt: skip
+
+Src = tuple[str, int]  # source text and its precedence
+Render = Callable[[Expr], Src]
+Handler = Callable[[Expr, Render], Src]
+
+
+def paren(src: Src, prec: int, strict: bool = False) -> str:
+    """The text, parenthesised when it binds looser than `prec` (or as loose, when `strict`)."""
+    text, p = src
+    return f"({text})" if p < prec or (strict and p == prec) else text
+
+
+def join_infix(a: Src, b: Src, tok: str, prec: int) -> Src:
+    """A left-associative binary operator; a negated right operand keeps parentheses: `a - (-b)`."""
+    right = paren(b, prec, strict=True)
+    if prec >= P_ADD and b[1] == P_UNARY and b[0].startswith("-"):
+        right = f"({b[0]})"
+    return f"{paren(a, prec)} {tok} {right}", prec
+
+
+def join_compare(a: Src, b: Src, tok: str) -> Src:
+    """A comparison; comparison operands are parenthesised, so Python never reads a chain."""
+    return f"{paren(a, P_CMP, strict=True)} {tok} {paren(b, P_CMP, strict=True)}", P_CMP
+
+
+def join_prefix(a: Src, tok: str, prec: int = P_UNARY) -> Src:
+    inner = paren(a, prec)
+    if tok.strip() and inner.startswith(tok.strip()):  # never `--x`
+        inner = f"({inner})"
+    return f"{tok}{inner}", prec
+
+
+def infix(tok: str, prec: int) -> Handler:
+    return lambda e, r: join_infix(r(e.args[0]), r(e.args[1]), tok, prec)
+
+
+def compare(tok: str) -> Handler:
+    return lambda e, r: join_compare(r(e.args[0]), r(e.args[1]), tok)
+
+
+def prefix(tok: str, prec: int = P_UNARY) -> Handler:
+    return lambda e, r: join_prefix(r(e.args[0]), tok, prec)
+
+
+def call(name: str) -> Handler:
+    return lambda e, r: (f"{name}({', '.join(r(a)[0] for a in e.args)})", P_ATOM)
+
+
+def const_text(value: bool | int | float) -> str:
+    """Python literal of a constant: `3`, `0.5`, `1e-05`, `inf`, `-inf`, `nan`, `True`."""
+    if isinstance(value, (bool, int)):
+        return repr(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return repr(value)
+
+
+def _const(e: Expr, r: Render) -> Src:
+    text = const_text(e.value)
+    return text, P_UNARY if text.startswith("-") else P_ATOM
+
+
+def index_text(items: list[str]) -> str:
+    """Subscript text for an index: `i, j`, `i`, or `()` for a 0-d tensor."""
+    return ", ".join(items) if items else "()"
+
+
+def _read(e: Expr, r: Render) -> Src:
+    return f"{e.attr}[{index_text([r(a)[0] for a in e.args])}]", P_ATOM
+
+
+def _undef(e: Expr, r: Render) -> Src:
+    args = [json.dumps(str(e.attr))] + [r(a)[0] for a in e.args]
+    if e.kind is not Kind.REAL:
+        args.append(f"kind={json.dumps(e.kind.value)}")
+    return f"undef({', '.join(args)})", P_ATOM
+
+
+def _cast(e: Expr, r: Render) -> Src:
+    name = "float" if e.kind is Kind.REAL else str(e.attr)
+    return f"{name}({r(e.args[0])[0]})", P_ATOM
+
+
+REDUCE_NAMES = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "max", Op.RMIN: "min"}
+
+
+def _reduce(e: Expr, r: Render) -> Src:
+    lo, hi, body = e.args
+    bounds = r(hi)[0] if lo == ZERO else f"{r(lo)[0]}, {r(hi)[0]}"
+    return f"{REDUCE_NAMES[e.op]}({r(body)[0]} for {e.attr} in range({bounds}))", P_ATOM
+
+
+TEXT_OPS: dict[Op, Handler] = {
+    Op.CONST: _const,
+    Op.VAR: lambda e, r: (str(e.attr), P_ATOM),
+    Op.READ: _read,
+    Op.MEM: lambda e, r: (f"mem({e.attr}, {r(e.args[0])[0]})", P_ATOM),
+    Op.UNDEF: _undef,
+    Op.ADD: infix("+", P_ADD),
+    Op.SUB: infix("-", P_ADD),
+    Op.MUL: infix("*", P_MUL),
+    Op.DIV: infix("/", P_MUL),
+    Op.NEG: prefix("-"),
+    Op.FLOORDIV: infix("//", P_MUL),
+    Op.MOD: infix("%", P_MUL),
+    Op.TRUNCDIV: call("tdiv"),
+    Op.TRUNCMOD: call("tmod"),
+    Op.MINIMUM: call("minimum"),
+    Op.MAXIMUM: call("maximum"),
+    Op.LT: compare("<"),
+    Op.LE: compare("<="),
+    Op.GT: compare(">"),
+    Op.GE: compare(">="),
+    Op.EQ: compare("=="),
+    Op.NE: compare("!="),
+    Op.AND: infix("&", P_BITAND),
+    Op.OR: infix("|", P_BITOR),
+    Op.NOT: prefix("~"),
+    Op.WHERE: call("where"),
+    Op.CAST: _cast,
+    **{op: call(op.value) for op in (Op.EXP, Op.EXP2, Op.LOG, Op.LOG2, Op.SQRT, Op.RSQRT, Op.SIGMOID)},
+    **{op: call(op.value) for op in (Op.ABS, Op.ERF, Op.TANH, Op.SIN, Op.COS, Op.FLOOR, Op.CEIL, Op.POW)},
+    Op.SUM: _reduce,
+    Op.PROD: _reduce,
+    Op.RMAX: _reduce,
+    Op.RMIN: _reduce,
+}
+UNSUPPORTED: frozenset[Op] = frozenset()  # the text printer prints every op
+
+
+def render(e: Expr, table: Mapping[Op, Handler]) -> Src:
+    """Render `e` bottom-up with one handler per op (shared sub-terms are rendered once)."""
+    memo: dict[Expr, Src] = {}
+
+    def r(node: Expr) -> Src:
+        out = memo.get(node)
+        if out is None:
+            handler = table.get(node.op)
+            if handler is None:
+                raise ValueError(f"cannot print {node.op.name}")
+            out = memo[node] = handler(node, r)
+        return out
+
+    return r(e)
+
+
+def to_text(e: Expr) -> str:
+    """`e` as one line of Python-syntax source."""
+    return render(e, TEXT_OPS)[0]
+
+
+def tuple_text(items: list[str]) -> str:
+    """A Python tuple display: `()`, `(a,)`, `(a, b)`."""
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+def decl_line(t: TensorDecl) -> str:
+    args = [t.base, tuple_text([to_text(s) for s in t.shape]), tuple_text([to_text(s) for s in t.strides])]
+    if t.offset != ZERO:
+        args.append(to_text(t.offset))
+    return f"{t.name} = as_strided({', '.join(args)})"
+
+
+def assign_line(a: Assign) -> str:
+    return f"{a.target}[{index_text(list(a.index))}] = {to_text(a.body)}"
+
+
+def formula_lines(f: Formula) -> list[str]:
+    """One line per view of another tensor's memory, then one per assignment (allocs print nothing)."""
+    return [decl_line(t) for t in f.tensors if t.base != t.name] + [assign_line(a) for a in f.assigns]
+
+
+def formula_text(f: Formula) -> str:
+    return "\n".join(formula_lines(f))
+
+
+def formula_line(f: Formula) -> str:
+    return "; ".join(formula_lines(f))

@@ -1,0 +1,239 @@
+"""The flat pipeline: parse -> evaluate -> synthesize -> verify -> simplify -> emit, per lifted thing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tritonlift.errors import InputError, LiftError, Unknown, Unsupported
+from tritonlift.frontend.source import JitFunction, SourceModule, load_module
+from tritonlift.frontend.targets import resolve_target
+from tritonlift.ir.expr import Kind
+from tritonlift.ir.formula import Formula, Param
+from tritonlift.options import Options
+from tritonlift.result import STAGES, LiftResult, Proof
+from tritonlift.symbolic.kernel_eval import KernelEvaluator, grid_symbols
+from tritonlift.symbolic.params import classify, grid_rank
+from tritonlift.symbolic.spec import KernelSpec
+from tritonlift.synth.derive import Derivation, StoreMap, Witness, derive_kernel
+from tritonlift.verify.check import SOLVER, Problem, verify
+
+
+class Clock:
+    """Per-stage wall times of one lifted thing."""
+
+    def __init__(self) -> None:
+        self.seconds = {s: 0.0 for s in STAGES}
+        self.start = time.perf_counter()
+        self.last = self.start
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] += now - self.last
+        self.last = now
+
+    def done(self) -> dict[str, float]:
+        self.seconds["total"] = time.perf_counter() - self.start
+        return self.seconds
+
+
+def lift_targets(
+    targets: list[str], options: Options, op: str | None, progress: Callable[[str], None] | None
+) -> list[LiftResult]:
+    results: list[LiftResult] = []
+    for target in targets:
+        try:
+            files = resolve_target(target)
+        except InputError as e:
+            results.append(_error_result(target, e))
+            continue
+        for f in files:
+            results.extend(lift_module_file(f, options, op, progress))
+    return results
+
+
+def lift_module_file(
+    path: Path, options: Options, op: str | None = None, progress: Callable[[str], None] | None = None
+) -> list[LiftResult]:
+    clock = Clock()
+    try:
+        module = load_module(path)
+    except InputError as e:
+        return [_error_result(str(path), e)]
+    clock.lap("frontend")
+    out: list[LiftResult] = []
+    for fn in module.kernels():
+        if op is not None and fn.name != op:
+            continue
+        if progress:
+            progress(fn.name)
+        out.append(lift_kernel(module, fn, options))
+    for host in module.hosts.values():
+        if op is not None and host.name != op:
+            continue
+        if progress:
+            progress(host.name)
+        from tritonlift.symbolic.host_eval import lift_operator
+
+        out.append(lift_operator(module, host, options))
+    return out
+
+
+def _error_result(target: str, e: LiftError) -> LiftResult:
+    return LiftResult(
+        name=Path(target).stem or target, kind="kernel", file=e.file or target, line=e.line, kernels=[],
+        status="error", message=e.located(),
+    )
+
+
+def kernel_params(fn: JitFunction, pointers: list[str], kinds: dict[str, Kind]) -> tuple[Param, ...]:
+    import ast
+
+    out = []
+    for p in fn.params:
+        if p.name in pointers:
+            kind = "tensor"
+        elif p.constexpr:
+            kind = "constexpr"
+        else:
+            kind = "float" if kinds.get(p.name) is Kind.REAL else "int"
+        out.append(Param(p.name, kind, ast.unparse(p.default) if p.default is not None else None))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def kernel_spec(module: SourceModule, fn: JitFunction) -> tuple[KernelSpec, tuple[Param, ...]]:
+    pointers, kinds = classify(module, fn)
+    grid = grid_symbols(grid_rank(module, fn))
+    spec = KernelEvaluator(module, fn, {}, pointers, kinds, grid).run()
+    spec.facts += heuristic_facts(module, fn, pointers, kinds)
+    return spec, kernel_params(fn, pointers, kinds)
+
+
+def heuristic_facts(module: SourceModule, fn: JitFunction, pointers: list[str], kinds: dict[str, Kind]) -> list:
+    """`@triton.heuristics({"EVEN_N": lambda args: args["n"] % args["BLOCK"] == 0})` -> EVEN_N <=> n % BLOCK == 0."""
+    import ast
+
+    from tritonlift.ir import expr as ir
+    from tritonlift.symbolic.host_eval import HostEvaluator
+
+    facts = []
+    heur = fn.heuristics
+    if not heur:
+        return facts
+    meta = {p.name: ir.var(p.name, kinds.get(p.name, Kind.INT)) for p in fn.params if p.name not in pointers}
+    host = HostFunctionStub(fn)
+    ev = HostEvaluator(module, host)  # type: ignore[arg-type]
+    for name, lam in heur.items():
+        if not isinstance(lam, ast.Lambda) or name not in meta:
+            continue
+        try:
+            v = ev.eval_lambda(lam, meta)
+        except LiftError:
+            continue
+        facts += ev.st.facts
+        ev.st.facts = []
+        var = meta[name]
+        if isinstance(v, bool):
+            v = ir.const(v)
+        if isinstance(v, int):
+            v = ir.const(v)
+        if v.kind is Kind.BOOL:
+            facts.append(ir.eq(ir.cast(ir.compare(ir.Op.NE, var, ir.ZERO), "int32"), ir.cast(v, "int32")))
+        elif v.kind is Kind.INT:
+            facts.append(ir.eq(var, v))
+    return facts
+
+
+class HostFunctionStub:
+    """Just enough of a HostFunction for evaluating heuristics lambdas of a kernel."""
+
+    def __init__(self, fn: JitFunction):
+        self.name, self.node, self.file, self.line, self.launches = fn.name, fn.node, fn.file, fn.line, []
+
+
+def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> LiftResult:
+    clock = Clock()
+    res = LiftResult(name=fn.name, kind="kernel", file=fn.file, line=fn.line, kernels=[fn.name], status="unknown")
+    try:
+        spec, params = kernel_spec(module, fn)
+        clock.lap("symbolic")
+        deriv = derive_kernel(spec, params)
+        clock.lap("synthesis")
+        formula, deriv = _expected(options, deriv, spec)
+        problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses, [*spec.facts, *deriv.facts])
+        outcome = verify(problem, options.solver_timeout_ms, options.seed)
+        clock.lap("verification")
+        res.status = outcome.status  # type: ignore[assignment]
+        res.counterexample = outcome.counterexample
+        res.message = outcome.message
+        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
+        emit(res, formula, options)
+        res.assumptions = list(formula.assumptions)
+        if outcome.status == "verified":
+            res.assumptions.append("output views do not overlap each other or the inputs")
+    except LiftError as e:
+        res.status = e.status  # type: ignore[assignment]
+        res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"
+    clock.lap("simplification")
+    res.seconds = clock.done()
+    return res
+
+
+def _expected(options: Options, deriv: Derivation, spec: KernelSpec) -> tuple[Formula, Derivation]:
+    """The formula to verify: the derived one, or the user's `--expect` formula with the same hints."""
+    if options.expect is None:
+        return deriv.formula, deriv
+    from tritonlift.ir.parse import parse_formula
+
+    derived = deriv.formula
+    kinds = {p.name: (Kind.REAL if p.kind == "float" else Kind.INT) for p in derived.params}
+    try:
+        formula = parse_formula(
+            options.expect, name=derived.name, params=derived.params,
+            tensors={t.name: t for t in derived.tensors if t.base == t.name}, kinds=kinds,
+        )
+    except ValueError as e:
+        raise InputError(f"cannot parse the expected formula: {e}") from None
+    formula = Formula(formula.name, formula.params, formula.tensors, formula.assigns, formula.returns,
+                      formula.allocs, derived.assumptions)
+    # map the derivation's hints onto the expected formula's outputs, by pointer
+    by_base = {t.base: t.name for t in formula.tensors}
+    rename = {t.name: by_base.get(t.base, t.name) for t in derived.tensors}
+    expected_assign = {a.target: a for a in formula.assigns}
+    maps, wits = [], []
+    for sm in deriv.store_maps:
+        tgt = rename[sm.target]
+        if tgt not in expected_assign:
+            raise Unknown(f"the expected formula does not define {tgt}")
+        if len(expected_assign[tgt].index) != len(sm.index):
+            raise Unknown(f"the expected formula gives {tgt} another rank than the kernel writes")
+        maps.append(StoreMap(sm.store, tgt, sm.index))
+    own = {a.target: a for a in derived.assigns}
+    from tritonlift.ir import expr as ir
+
+    for w in deriv.witnesses:
+        tgt = rename[w.target]
+        old, new = own[w.target].index, expected_assign[tgt].index
+        sub = {ir.var(o): ir.var(n) for o, n in zip(old, new, strict=True)}
+        wits.append(Witness(w.store, tgt, {k: ir.substitute(v, sub) for k, v in w.values.items()}))
+    return formula, Derivation(formula, deriv.grid, maps, wits, deriv.facts)
+
+
+def emit(res: LiftResult, formula: Formula, options: Options) -> None:
+    """Text, LaTeX and PyTorch renderings of the formula (simplification arrives with its issue)."""
+    from tritonlift.ir.latex import formula_latex
+    from tritonlift.ir.printer import formula_line
+    from tritonlift.ir.torch_printer import formula_torch
+
+    res.formula_raw = formula_line(formula)
+    res.formula = res.formula_raw
+    res.latex = formula_latex(formula)
+    try:
+        res.torch = formula_torch(formula)
+    except ValueError as e:
+        res.torch = ""
+        res.message = (res.message + "; " if res.message else "") + f"no torch code: {e}"
+
+
+__all__ = ["Unsupported", "lift_module_file", "lift_targets"]

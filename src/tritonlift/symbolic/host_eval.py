@@ -1,0 +1,505 @@
+"""Evaluate a host function symbolically: tensors with symbolic shapes/strides, block sizes, the launch."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from tritonlift.errors import LiftError, Unknown, Unsupported
+from tritonlift.frontend.source import HostFunction, SourceModule, qualname
+from tritonlift.ir import expr as ir
+from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.formula import Alloc, Formula, Param, TensorDecl
+from tritonlift.ir.poly import norm
+from tritonlift.options import Options
+from tritonlift.result import LiftResult, Proof
+from tritonlift.symbolic.kernel_eval import KernelEvaluator
+from tritonlift.symbolic.params import classify
+from tritonlift.symbolic.spec import KernelSpec
+from tritonlift.symbolic.values import PtrBlock, scalar
+
+
+@dataclass
+class HostTensor:
+    name: str  # the tensor's identity (parameter name or the variable it was allocated into)
+    shape: tuple[Expr, ...] | None  # None: rank unknown, seen as a flat contiguous vector
+    strides: tuple[Expr, ...] | None
+    contiguous: bool
+    alloc: Alloc | None = None
+    flat_numel: Expr | None = None  # for a tensor of unknown rank: its element count
+
+    def numel(self) -> Expr:
+        if self.shape is None:
+            return self.flat_numel if self.flat_numel is not None else ir.var(f"{self.name}.numel()")
+        out: Expr = ir.ONE
+        for s in self.shape:
+            out = ir.mul(out, s)
+        return norm(out)
+
+    def decl(self) -> TensorDecl:
+        if self.shape is None:
+            return TensorDecl(self.name, (self.numel(),), (ir.ONE,), self.name)
+        assert self.strides is not None
+        return TensorDecl(self.name, self.shape, self.strides, self.name)
+
+
+def contiguous_strides(shape: tuple[Expr, ...]) -> tuple[Expr, ...]:
+    out: list[Expr] = []
+    acc: Expr = ir.ONE
+    for s in reversed(shape):
+        out.append(acc)
+        acc = norm(ir.mul(acc, s))
+    return tuple(reversed(out))
+
+
+@dataclass
+class HostState:
+    scope: dict[str, Any] = field(default_factory=dict)
+    facts: list[Expr] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    launches: list[KernelSpec] = field(default_factory=list)
+    returns: tuple[str, ...] = ()
+    allocs: list[Alloc] = field(default_factory=list)
+    counter: int = 0
+
+
+class HostEvaluator:
+    def __init__(self, module: SourceModule, host: HostFunction):
+        self.module, self.host = module, host
+        self.st = HostState()
+        self.line = host.line
+
+    def err(self, msg: str, node: ast.AST | None = None) -> Unsupported:
+        return Unsupported(msg, self.host.file, getattr(node, "lineno", self.line))
+
+    def run(self) -> HostState:
+        fn = self.host.node
+        args = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
+        used_as_tensor = self._tensor_params()
+        for a in args:
+            if a.arg in used_as_tensor:
+                self.st.scope[a.arg] = HostTensor(a.arg, self._rank_shape(a.arg), None, False)
+                t = self.st.scope[a.arg]
+                if t.shape is not None:
+                    t.strides = tuple(ir.var(f"{a.arg}.stride({k})") for k in range(len(t.shape)))
+                    self.st.facts += [ir.le(ir.ZERO, s) for s in t.shape]
+            else:
+                self.st.scope[a.arg] = ir.var(a.arg, self._scalar_kind(a.arg))
+        for stmt in fn.body:
+            self.exec(stmt)
+        return self.st
+
+    def _tensor_params(self) -> set[str]:
+        names = set()
+        launched = set()
+        self.kernel_kinds: dict[str, Kind] = {}
+        for ln in self.host.launches:
+            kfn = self.module.jit[ln.kernel]
+            ptrs, kinds = classify(self.module, kfn)
+            pairs = list(zip([p.name for p in kfn.params], ln.args, strict=False)) + [
+                (k, v) for k, v in ln.kwargs.items()
+            ]
+            for pname, a in pairs:
+                if isinstance(a, ast.Name):
+                    if pname in ptrs:
+                        launched.add(a.id)
+                    elif pname in kinds:
+                        self.kernel_kinds[a.id] = kinds[pname]
+        for node in ast.walk(self.host.node):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr in (
+                "shape", "stride", "numel", "contiguous", "size", "dim", "ndim", "dtype", "device", "is_contiguous",
+            ):
+                names.add(node.value.id)
+            if isinstance(node, ast.Call) and qualname(node.func, self.module.aliases) in (
+                "torch.empty_like", "torch.zeros_like",
+            ):
+                names |= {a.id for a in node.args if isinstance(a, ast.Name)}
+        return names | {n for n in launched if self._param_named(n)}
+
+    def _param_named(self, n: str) -> bool:
+        a = self.host.node.args
+        return n in {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+
+    def _rank_shape(self, name: str) -> tuple[Expr, ...] | None:
+        rank = -1
+        for node in ast.walk(self.host.node):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
+                v = node.value
+                if isinstance(v.value, ast.Name) and v.value.id == name and v.attr == "shape":
+                    t = node.targets[0]
+                    if isinstance(t, ast.Tuple):
+                        rank = max(rank, len(t.elts))
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
+                v = node.value
+                if isinstance(v.value, ast.Name) and v.value.id == name and v.attr == "shape":
+                    if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
+                        rank = max(rank, node.slice.value + 1 if node.slice.value >= 0 else -1)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                f = node.func
+                if isinstance(f.value, ast.Name) and f.value.id == name and f.attr in ("stride", "size"):
+                    if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, int):
+                        rank = max(rank, node.args[0].value + 1)
+        if rank < 0:
+            return None
+        return tuple(ir.var(f"{name}.shape[{k}]") for k in range(rank))
+
+    def _scalar_kind(self, name: str) -> Kind:
+        fn = self.host.node
+        args = fn.args.posonlyargs + fn.args.args
+        defaults = [None] * (len(args) - len(fn.args.defaults)) + list(fn.args.defaults)
+        for a, d in zip(args, defaults, strict=True):
+            if a.arg == name:
+                if isinstance(d, ast.Constant) and isinstance(d.value, float):
+                    return Kind.REAL
+                if a.annotation is not None and ast.unparse(a.annotation) == "float":
+                    return Kind.REAL
+        return getattr(self, "kernel_kinds", {}).get(name, Kind.INT)
+
+    # -- statements --------------------------------------------------------------------------------
+    def exec(self, st: ast.stmt) -> None:
+        self.line = st.lineno
+        match st:
+            case ast.Assign(targets=targets, value=value):
+                v = self.eval(value)
+                for t in targets:
+                    self.assign(t, v, value)
+            case ast.AnnAssign(target=target, value=value) if value is not None:
+                self.assign(target, self.eval(value), value)
+            case ast.Expr(value=ast.Constant()):
+                return
+            case ast.Expr(value=value):
+                self.eval(value)
+            case ast.Assert(test=test):
+                self.assert_(test)
+            case ast.Return(value=value):
+                v = self.eval(value) if value is not None else None
+                items = v if isinstance(v, tuple) else (v,)
+                if not all(isinstance(x, HostTensor) for x in items):
+                    raise self.err("the operator returns something other than tensors", st)
+                self.st.returns = tuple(x.name for x in items)
+            case ast.If(test=test, body=body, orelse=orelse):
+                c = self.eval(test)
+                if not isinstance(c, bool):
+                    raise self.err("data- or size-dependent host branches are not modelled yet", st)
+                for s in body if c else orelse:
+                    self.exec(s)
+            case ast.Pass():
+                return
+            case _:
+                raise self.err(f"host statement {type(st).__name__} is not modelled", st)
+
+    def assign(self, target: ast.expr, v: Any, value: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            if isinstance(v, HostTensor) and v.alloc is not None and v.alloc.name.startswith("_alloc"):
+                a = Alloc(target.id, v.alloc.shape, v.alloc.like, v.alloc.dtype_like, v.alloc.zeros)
+                self.st.allocs = [x for x in self.st.allocs if x is not v.alloc] + [a]
+                v = HostTensor(target.id, v.shape, v.strides, True, a, v.flat_numel)
+            self.st.scope[target.id] = v
+        elif isinstance(target, ast.Tuple):
+            if not isinstance(v, tuple) or len(v) != len(target.elts):
+                raise self.err("tuple assignment of a non-tuple", target)
+            for t, x in zip(target.elts, v, strict=True):
+                self.assign(t, x, value)
+        else:
+            raise self.err(f"host assignment to {type(target).__name__}", target)
+
+    def assert_(self, test: ast.expr) -> None:
+        try:
+            c = self.eval(test)
+        except LiftError:
+            return  # an assertion we cannot read is not used
+        if isinstance(c, Expr) and c.kind is Kind.BOOL:
+            self.st.facts.append(c)
+            from tritonlift.ir.printer import to_text
+
+            self.st.assumptions.append(to_text(c))
+
+    # -- expressions -------------------------------------------------------------------------------
+    def eval(self, node: ast.expr) -> Any:
+        match node:
+            case ast.Constant(value=v):
+                return v
+            case ast.Name(id=n):
+                if n in self.st.scope:
+                    return self.st.scope[n]
+                if n in self.module.constants:
+                    return self.eval(self.module.constants[n])
+                return ("ref", self.module.aliases.get(n, n))
+            case ast.Tuple(elts=elts) | ast.List(elts=elts):
+                return tuple(self.eval(e) for e in elts)
+            case ast.Attribute(value=base, attr=a):
+                b = self.eval(base)
+                if isinstance(b, HostTensor):
+                    if a == "shape":
+                        if b.shape is None:
+                            raise self.err(f"rank of {b.name} is unknown here", node)
+                        return b.shape
+                    if a in ("dtype", "device"):
+                        return ("attr", b.name, a)
+                    if a == "ndim":
+                        return len(b.shape) if b.shape is not None else ir.var(f"{b.name}.ndim")
+                    return ("method", b, a)
+                if isinstance(b, tuple) and b and b[0] == "ref":
+                    return ("ref", f"{b[1]}.{a}")
+                raise self.err(f"host attribute .{a} is not modelled", node)
+            case ast.Subscript(value=base, slice=sl):
+                b = self.eval(base)
+                if isinstance(b, HostTensor) or (isinstance(b, tuple) and b and b[0] == "attr"):
+                    raise self.err("host subscript is not modelled", node)
+                i = self.eval(sl)
+                if isinstance(b, tuple) and isinstance(i, int):
+                    return b[i]
+                if isinstance(b, dict) and isinstance(i, str):
+                    return b[i]
+                raise self.err("host subscript is not modelled", node)
+            case ast.BinOp(left=l_, op=op, right=r_):
+                return self.binop(op, self.eval(l_), self.eval(r_), node)
+            case ast.UnaryOp(op=ast.USub(), operand=o):
+                v = self.eval(o)
+                return -v if isinstance(v, (int, float)) else ir.neg(v)
+            case ast.Compare(left=l_, ops=[op], comparators=[r_]):
+                return self.compare(op, self.eval(l_), self.eval(r_), node)
+            case ast.Dict(keys=keys, values=vals):
+                return {self.eval(k): self.eval(v) for k, v in zip(keys, vals, strict=True) if k is not None}
+            case ast.Call():
+                return self.call(node)
+            case ast.Lambda():
+                return node
+            case _:
+                raise self.err(f"host expression {type(node).__name__} is not modelled", node)
+
+    def binop(self, op: ast.operator, a: Any, b: Any, node: ast.AST) -> Any:
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}.get(type(op)) if not isinstance(
+                op, (ast.FloorDiv, ast.Div, ast.Mod)) else (a // b if isinstance(op, ast.FloorDiv) else a / b
+                                                             if isinstance(op, ast.Div) else a % b)
+        x, y = _e(a), _e(b)
+        match op:
+            case ast.Add():
+                return norm(ir.add(x, y)) if x.kind is Kind.INT and y.kind is Kind.INT else ir.add(x, y)
+            case ast.Sub():
+                return norm(ir.sub(x, y)) if x.kind is Kind.INT and y.kind is Kind.INT else ir.sub(x, y)
+            case ast.Mult():
+                return norm(ir.mul(x, y)) if x.kind is Kind.INT and y.kind is Kind.INT else ir.mul(x, y)
+            case ast.FloorDiv():
+                return ir.arith(Op.FLOORDIV, x, y)
+            case ast.Mod():
+                return ir.arith(Op.MOD, x, y)
+            case ast.Div():
+                return ir.div(x, y)
+        raise self.err("host operator is not modelled", node)
+
+    def compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
+        if isinstance(a, tuple) and isinstance(b, tuple) and isinstance(op, ast.Eq):
+            if len(a) != len(b):
+                return False
+            return ir.and_(*[ir.eq(_e(x), _e(y)) for x, y in zip(a, b, strict=True)])
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return {ast.Lt: a < b, ast.LtE: a <= b, ast.Gt: a > b, ast.GtE: a >= b, ast.Eq: a == b,
+                    ast.NotEq: a != b}[type(op)]
+        ops = {ast.Lt: Op.LT, ast.LtE: Op.LE, ast.Gt: Op.GT, ast.GtE: Op.GE, ast.Eq: Op.EQ, ast.NotEq: Op.NE}
+        if type(op) not in ops:
+            raise self.err("host comparison is not modelled", node)
+        return ir.compare(ops[type(op)], _e(a), _e(b))
+
+    def fresh(self, prefix: str) -> str:
+        self.st.counter += 1
+        return f"_{prefix}{self.st.counter}"
+
+    def call(self, node: ast.Call) -> Any:
+        if isinstance(node.func, ast.Subscript):
+            self.launch(node)
+            return None
+        f = self.eval(node.func)
+        args = [self.eval(a) for a in node.args]
+        kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
+        if isinstance(f, tuple) and f[0] == "method":
+            return self.method(f[1], f[2], args, node)
+        if not (isinstance(f, tuple) and f[0] == "ref"):
+            raise self.err(f"host call of {ast.unparse(node.func)} is not modelled", node)
+        q = f[1]
+        if q in ("torch.empty_like", "torch.zeros_like"):
+            src = args[0]
+            assert isinstance(src, HostTensor)
+            alloc = Alloc(self.fresh("alloc"), src.shape or (src.numel(),), like=src.name,
+                          zeros=q.endswith("zeros_like"))
+            self.st.allocs.append(alloc)
+            if not src.contiguous:
+                self.st.assumptions.append(f"{src.name} is contiguous (empty_like keeps its layout)")
+            strides = contiguous_strides(src.shape) if src.shape is not None else None
+            return HostTensor(alloc.name, src.shape, strides, True, alloc, src.numel() if src.shape is None else None)
+        if q in ("torch.empty", "torch.zeros"):
+            shape = args[0] if len(args) == 1 and isinstance(args[0], tuple) else tuple(args)
+            shape = tuple(_e(s) for s in shape)
+            like = kwargs.get("dtype")
+            dl = like[1] if isinstance(like, tuple) and like[0] == "attr" else None
+            alloc = Alloc(self.fresh("alloc"), shape, dtype_like=dl, zeros=q.endswith("zeros"))
+            self.st.allocs.append(alloc)
+            return HostTensor(alloc.name, shape, contiguous_strides(shape), True, alloc)
+        if q == "triton.cdiv":
+            a, b = args
+            if isinstance(a, int) and isinstance(b, int):
+                return -(-a // b)
+            return ir.arith(Op.FLOORDIV, norm(ir.sub(ir.add(_e(a), _e(b)), ir.ONE)), _e(b))
+        if q == "triton.next_power_of_2":
+            (a,) = args
+            if isinstance(a, int):
+                return 1 << (a - 1).bit_length() if a > 0 else 1
+            p = ir.var(f"next_power_of_2({_text(a)})")
+            self.st.facts += [ir.le(_e(a), p), ir.le(ir.ONE, p), ir.lt(p, ir.add(ir.mul(ir.const(2), _e(a)), ir.ONE))]
+            return p
+        if q in ("min", "max"):
+            if all(isinstance(x, int) for x in args):
+                return (min if q == "min" else max)(args)
+            out = _e(args[0])
+            for x in args[1:]:
+                out = ir.minimum(out, _e(x)) if q == "min" else ir.maximum(out, _e(x))
+            return out
+        if q in ("int", "float") and len(args) == 1:
+            return args[0]
+        raise self.err(f"host call of {q} is not modelled", node)
+
+    def method(self, t: HostTensor, name: str, args: list[Any], node: ast.AST) -> Any:
+        if name in ("element_size", "data_ptr"):
+            raise self.err(f"tensor method .{name}() is not modelled", node)
+        if name == "contiguous":
+            if t.shape is None:
+                return HostTensor(t.name, None, None, True, t.alloc, t.flat_numel)
+            return HostTensor(t.name, t.shape, contiguous_strides(t.shape), True, t.alloc)
+        if name == "numel":
+            return t.numel()
+        if name == "stride" and args and isinstance(args[0], int):
+            if t.strides is None:
+                raise self.err(f"stride of {t.name} whose rank is unknown", node)
+            return t.strides[args[0]]
+        if name == "size" and args and isinstance(args[0], int):
+            if t.shape is None:
+                raise self.err(f"size of {t.name} whose rank is unknown", node)
+            return t.shape[args[0]]
+        if name == "dim":
+            return len(t.shape) if t.shape is not None else ir.var(f"{t.name}.ndim")
+        if name == "is_contiguous":
+            return ir.var(f"{t.name}.is_contiguous()", Kind.BOOL)
+        raise self.err(f"tensor method .{name}() is not modelled", node)
+
+    def launch(self, node: ast.Call) -> None:
+        sub = node.func
+        assert isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
+        fn = self.module.jit[sub.value.id]
+        if len(self.st.launches) >= 1:
+            raise self.err("operators that launch several kernels are not modelled yet (planned)", node)
+        pointers, kinds = classify(self.module, fn)
+        bindings: dict[str, Any] = {}
+        params = fn.params
+        args = [self.eval(a) for a in node.args]
+        kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
+        values: dict[str, Any] = {}
+        for p, a in zip(params, args, strict=False):
+            values[p.name] = a
+        for k, v in kwargs.items():
+            if k in {p.name for p in params}:
+                values[k] = v
+        meta: dict[str, Any] = {}
+        heur = fn.heuristics
+        for p in params:
+            v = values.get(p.name)
+            if v is None and p.name in heur and isinstance(heur[p.name], ast.Lambda):
+                v = self.eval_lambda(heur[p.name], meta)
+            if v is None:
+                if p.default is not None:
+                    v = self.eval(p.default)
+                elif p.constexpr:
+                    v = ir.var(p.name)  # chosen by autotune / heuristics: any value
+                    self.st.facts.append(ir.le(ir.ONE, v))
+                else:
+                    raise self.err(f"argument {p.name} of {fn.name} is not passed", node)
+            meta[p.name] = v
+            if isinstance(v, HostTensor):
+                bindings[p.name] = PtrBlock((), v.name, ir.ZERO)
+                if p.name not in pointers:
+                    pointers.append(p.name)
+            elif isinstance(v, (bool, int, float)) and p.constexpr:
+                bindings[p.name] = v
+            elif isinstance(v, Expr) and v.kind is Kind.BOOL and p.constexpr:
+                bindings[p.name] = scalar(v)
+            elif isinstance(v, Expr):
+                bindings[p.name] = scalar(v)
+            elif isinstance(v, (int, float)):
+                bindings[p.name] = scalar(ir.const(v))
+            elif v is None:
+                bindings[p.name] = None
+            else:
+                raise self.err(f"argument {p.name} of {fn.name} is not modelled", node)
+            meta[p.name] = v
+        grid = self.grid(self.eval(sub.slice), meta, node)
+        pointers = [p for p in pointers if isinstance(values.get(p), HostTensor)]
+        spec = KernelEvaluator(self.module, fn, bindings, pointers, kinds, grid).run()
+        self.st.launches.append(spec)
+
+    def eval_lambda(self, lam: ast.Lambda, meta: dict[str, Any]) -> Any:
+        """A heuristics/grid lambda applied to the launch's arguments."""
+        saved = dict(self.st.scope)
+        self.st.scope[lam.args.args[0].arg] = meta
+        try:
+            return self.eval(lam.body)
+        finally:
+            self.st.scope = saved
+
+    def grid(self, g: Any, meta: dict[str, Any], node: ast.AST) -> tuple[Expr, ...]:
+        if isinstance(g, ast.Lambda):
+            saved = dict(self.st.scope)
+            self.st.scope[g.args.args[0].arg] = meta
+            try:
+                g = self.eval(g.body)
+            finally:
+                self.st.scope = saved
+        if not isinstance(g, tuple):
+            g = (g,)
+        return tuple(_e(x) for x in g)
+
+
+def _e(v: Any) -> Expr:
+    if isinstance(v, Expr):
+        return v
+    if isinstance(v, (bool, int, float)):
+        return ir.const(v)
+    raise Unknown(f"expected a number, got {v!r}")
+
+
+def _text(e: Any) -> str:
+    from tritonlift.ir.printer import to_text
+
+    return to_text(_e(e))
+
+
+def lift_operator(module: SourceModule, host: HostFunction, options: Options) -> LiftResult:
+    """Operator-level lifting: the kernel's writes over the host's tensors."""
+    from tritonlift.pipeline import Clock, emit
+    from tritonlift.synth.operator import derive_operator
+    from tritonlift.verify.check import SOLVER, verify
+
+    clock = Clock()
+    res = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
+                     kernels=[ln.kernel for ln in host.launches], status="unknown")
+    try:
+        st = HostEvaluator(module, host).run()
+        clock.lap("symbolic")
+        problem = derive_operator(host, st, options)
+        clock.lap("synthesis")
+        outcome = verify(problem, options.solver_timeout_ms, options.seed)
+        clock.lap("verification")
+        res.status = outcome.status  # type: ignore[assignment]
+        res.counterexample = outcome.counterexample
+        res.message = outcome.message
+        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
+        emit(res, problem.formula, options)
+        res.assumptions = list(problem.formula.assumptions)
+    except LiftError as e:
+        res.status = e.status  # type: ignore[assignment]
+        res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
+    res.seconds = clock.done()
+    return res
+
+
+_ = (Formula, Param)

@@ -1,0 +1,778 @@
+"""Evaluate a @triton.jit kernel as a tile program, for all program ids and lanes at once -> KernelSpec."""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from tritonlift.errors import Unsupported
+from tritonlift.frontend.source import JitFunction, SourceModule, qualname
+from tritonlift.ir import expr as ir
+from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.symbolic.spec import KernelSpec, Store
+from tritonlift.symbolic.tl_table import (
+    BINARY_MATH, DTYPES, NOT_MODELLED, PLANNED, SPECIAL, UNARY_MATH, tl_function,
+)
+from tritonlift.symbolic.values import (
+    Block, DType, PtrBlock, Tile, broadcast_shapes, broadcast_to, grid_var, lane, pid, scalar,
+    shift_lanes, tile_expr,
+)
+
+MAX_UNROLL = 64
+
+
+@dataclass(frozen=True)
+class ModuleRef:
+    qual: str
+
+
+@dataclass(frozen=True)
+class FnRef:
+    qual: str
+
+
+class _Return(Exception):
+    def __init__(self, value: Any):
+        self.value = value
+
+
+def to_tile(v: Any, line: int = 0) -> Tile:
+    if isinstance(v, (Block, PtrBlock)):
+        return v
+    if isinstance(v, bool):
+        return scalar(ir.const(v))
+    if isinstance(v, int):
+        return scalar(ir.const(v))
+    if isinstance(v, float):
+        return scalar(ir.const(v))
+    if isinstance(v, Expr):
+        return scalar(v)
+    raise Unsupported(f"expected a tensor value, got {type(v).__name__}", "", line)
+
+
+def is_static(v: Any) -> bool:
+    return isinstance(v, (bool, int, float, str, type(None), DType, tuple))
+
+
+_PY_BINOPS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.BitAnd: operator.and_, ast.BitOr: operator.or_, ast.BitXor: operator.xor,
+    ast.LShift: operator.lshift, ast.RShift: operator.rshift,
+}
+_PY_CMPS = {
+    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Is: operator.is_, ast.IsNot: operator.is_not,
+}
+_IR_CMPS = {ast.Lt: Op.LT, ast.LtE: Op.LE, ast.Gt: Op.GT, ast.GtE: Op.GE, ast.Eq: Op.EQ, ast.NotEq: Op.NE}
+
+
+class KernelEvaluator:
+    """One evaluation of one kernel. All state is on the instance: two evaluations never share it."""
+
+    def __init__(
+        self,
+        module: SourceModule,
+        fn: JitFunction,
+        bindings: dict[str, Any],
+        pointers: list[str],
+        scalars: dict[str, Kind],
+        grid: tuple[Expr, ...],
+    ):
+        self.module = module
+        self.fn = fn
+        self.file = fn.file
+        self.bindings = bindings
+        self.pointers = pointers
+        self.scalars = scalars
+        self.grid = grid
+        self.stores: list[Store] = []
+        self.path: Expr = ir.TRUE
+        self.scopes: list[dict[str, Any]] = []
+        self.line = fn.line
+        self.counter = 0
+        self.notes: list[str] = []
+        self.depth = 0
+
+    # -- errors ------------------------------------------------------------------------------------
+    def unsupported(self, what: str, node: ast.AST | None = None) -> Unsupported:
+        line = getattr(node, "lineno", self.line) if node is not None else self.line
+        return Unsupported(what, self.file, line)
+
+    # -- entry -------------------------------------------------------------------------------------
+    def run(self) -> KernelSpec:
+        scope: dict[str, Any] = {}
+        for p in self.fn.params:
+            if p.name in self.bindings:
+                scope[p.name] = self.bindings[p.name]
+            elif p.name in self.pointers:
+                scope[p.name] = PtrBlock((), p.name, ir.ZERO)
+            else:
+                scope[p.name] = scalar(ir.var(p.name, self.scalars.get(p.name, Kind.INT)))
+        self.scopes.append(scope)
+        try:
+            self.exec_body(self.fn.node.body)
+        except _Return:
+            pass
+        return KernelSpec(
+            name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
+            scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,
+        )
+
+    # -- statements --------------------------------------------------------------------------------
+    def exec_body(self, body: list[ast.stmt]) -> None:
+        for st in body:
+            self.exec_stmt(st)
+
+    def exec_stmt(self, st: ast.stmt) -> None:
+        self.line = st.lineno
+        match st:
+            case ast.Assign(targets=targets, value=value):
+                v = self.eval(value)
+                for t in targets:
+                    self.assign(t, v)
+            case ast.AnnAssign(target=target, value=value) if value is not None:
+                self.assign(target, self.eval(value))
+            case ast.AugAssign(target=ast.Name(id=name), op=op, value=value):
+                self.assign(st.target, self.binop(op, self.lookup(name, st), self.eval(value), st))
+            case ast.Expr(value=value):
+                if isinstance(value, ast.Constant):  # docstring
+                    return
+                self.eval(value)
+            case ast.If(test=test, body=body, orelse=orelse):
+                self.exec_if(test, body, orelse, st)
+            case ast.Return(value=value):
+                raise _Return(None if value is None else self.eval(value))
+            case ast.Pass():
+                return
+            case ast.Assert():
+                return  # host-language asserts in kernels are compile-time checks
+            case ast.For():
+                self.exec_for(st)
+            case ast.While():
+                raise self.unsupported("while loops are not modelled yet", st)
+            case _:
+                raise self.unsupported(f"statement {type(st).__name__} is not modelled", st)
+
+    def exec_if(self, test: ast.expr, body: list[ast.stmt], orelse: list[ast.stmt], st: ast.stmt) -> None:
+        c = self.eval(test)
+        if is_static(c) and not isinstance(c, tuple):
+            self.exec_body(body if c else orelse)
+            return
+        cond = self.bool_scalar(c, st)
+        if self.always_returns(body) and not orelse:  # `if pid >= n: return`
+            self.path = ir.and_(self.path, ir.not_(cond))
+            return
+        outer = self.path
+        before = dict(self.scopes[-1])
+        self.path = ir.and_(outer, cond)
+        self.exec_body(body)
+        after_then = dict(self.scopes[-1])
+        self.scopes[-1] = dict(before)
+        self.path = ir.and_(outer, ir.not_(cond))
+        self.exec_body(orelse)
+        after_else = self.scopes[-1]
+        self.path = outer
+        merged: dict[str, Any] = {}
+        for name in set(after_then) | set(after_else):
+            a, b = after_then.get(name), after_else.get(name)
+            if a is b or (is_static(a) and a == b):
+                merged[name] = a
+            elif a is None or b is None:
+                continue  # defined on one side only: unusable afterwards
+            else:
+                merged[name] = self.select(cond, a, b, st)
+        self.scopes[-1] = merged
+
+    @staticmethod
+    def always_returns(body: list[ast.stmt]) -> bool:
+        return bool(body) and isinstance(body[-1], ast.Return) and body[-1].value is None
+
+    def exec_for(self, st: ast.For) -> None:
+        it = st.iter
+        if not (isinstance(it, ast.Call) and st.orelse == []):
+            raise self.unsupported("for loop over a non-range iterable", st)
+        q = qualname(it.func, self.module.aliases) or ""
+        if q not in ("range",) and tl_function(q) not in ("range", "static_range"):
+            raise self.unsupported("for loop over a non-range iterable", st)
+        bounds = [self.eval(a) for a in it.args]
+        if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
+            raise self.unsupported("loops with a symbolic trip count are not modelled yet (planned)", st)
+        rng = range(*bounds)
+        if len(rng) > MAX_UNROLL:
+            raise self.unsupported(f"loop of {len(rng)} iterations: only loops up to {MAX_UNROLL} unroll", st)
+        if not isinstance(st.target, ast.Name):
+            raise self.unsupported("loop target must be a name", st)
+        for k in rng:
+            self.scopes[-1][st.target.id] = k
+            self.exec_body(st.body)
+
+    def assign(self, target: ast.expr, v: Any) -> None:
+        if isinstance(target, ast.Name):
+            self.scopes[-1][target.id] = v
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if not isinstance(v, (tuple, list)) or len(v) != len(target.elts):
+                raise self.unsupported("tuple assignment of a non-tuple", target)
+            for t, x in zip(target.elts, v, strict=True):
+                self.assign(t, x)
+        else:
+            raise self.unsupported(f"assignment to {type(target).__name__}", target)
+
+    # -- names -------------------------------------------------------------------------------------
+    def lookup(self, name: str, node: ast.AST) -> Any:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        if name in self.module.jit:
+            return self.module.jit[name]
+        if name in self.module.aliases:
+            return self.ref(self.module.aliases[name])
+        if name in self.module.constants:
+            return self.eval_const(self.module.constants[name], node)
+        if name in ("float", "int", "min", "max", "range", "len", "abs", "bool", "print", "isinstance"):
+            return FnRef(name)
+        if name in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[name]
+        raise self.unsupported(f"unknown name {name!r}", node)
+
+    def eval_const(self, node: ast.expr, at: ast.AST) -> Any:
+        v = self.eval(node)
+        if not is_static(v) and not isinstance(v, (ModuleRef, FnRef)):
+            raise self.unsupported("module-level value is not a compile-time constant", at)
+        return v
+
+    def ref(self, qual: str) -> Any:
+        fn = tl_function(qual)
+        if fn is not None and fn in DTYPES:
+            return DType(DTYPES[fn])
+        if qual in ("triton.language", "triton", "math") or fn is None:
+            return ModuleRef(qual) if qual.count(".") < 5 else FnRef(qual)
+        return FnRef(qual)
+
+    # -- expressions -------------------------------------------------------------------------------
+    def eval(self, node: ast.expr) -> Any:
+        match node:
+            case ast.Constant(value=value):
+                return value
+            case ast.Name(id=name):
+                return self.lookup(name, node)
+            case ast.Attribute():
+                return self.eval_attr(node)
+            case ast.Call():
+                return self.eval_call(node)
+            case ast.BinOp(left=left, op=op, right=right):
+                return self.binop(op, self.eval(left), self.eval(right), node)
+            case ast.UnaryOp(op=op, operand=operand):
+                return self.unop(op, self.eval(operand), node)
+            case ast.Compare(left=left, ops=[op], comparators=[right]):
+                return self.compare(op, self.eval(left), self.eval(right), node)
+            case ast.BoolOp(op=op, values=values):
+                return self.boolop(op, [self.eval(v) for v in values], node)
+            case ast.IfExp(test=test, body=body, orelse=orelse):
+                c = self.eval(test)
+                if is_static(c):
+                    return self.eval(body if c else orelse)
+                return self.select(self.bool_scalar(c, node), self.eval(body), self.eval(orelse), node)
+            case ast.Subscript(value=value, slice=sl):
+                return self.subscript(self.eval(value), sl, node)
+            case ast.Tuple(elts=elts) | ast.List(elts=elts):
+                return tuple(self.eval(e) for e in elts)
+            case _:
+                raise self.unsupported(f"expression {type(node).__name__} is not modelled", node)
+
+    def eval_attr(self, node: ast.Attribute) -> Any:
+        base = self.eval(node.value)
+        a = node.attr
+        if isinstance(base, ModuleRef):
+            return self.ref(f"{base.qual}.{a}")
+        if isinstance(base, FnRef):
+            return self.ref(f"{base.qual}.{a}")
+        if isinstance(base, PtrBlock) and a == "dtype":
+            return DType(f"ptr:{base.base}")
+        if isinstance(base, DType) and a == "element_ty":
+            return DType(f"elem:{base.name.removeprefix('ptr:')}")
+        if isinstance(base, Block) and a == "dtype":
+            return DType("fp32" if base.elem.kind is Kind.REAL else "int32" if base.elem.kind is Kind.INT else "int1")
+        if isinstance(base, (Block, PtrBlock)) and a == "shape":
+            return tuple(int(s.value) if s.is_const else s for s in base.shape)
+        if isinstance(base, (Block, PtrBlock)) and a in ("to", "T"):
+            if a == "T":
+                raise self.unsupported("transposes are not modelled yet (planned)", node)
+            return ("method", base, a)
+        if isinstance(base, DType) and a in ("is_floating", "is_fp32", "is_fp16", "is_bf16", "is_int"):
+            return ("method", base, a)
+        raise self.unsupported(f"attribute .{a} is not modelled", node)
+
+    def subscript(self, base: Any, sl: ast.expr, node: ast.AST) -> Any:
+        if isinstance(base, (tuple, list)):
+            idx = self.eval(sl)
+            if isinstance(idx, int):
+                return base[idx]
+            raise self.unsupported("non-constant tuple index", node)
+        if not isinstance(base, (Block, PtrBlock)):
+            raise self.unsupported("subscript of a non-tensor", node)
+        items = sl.elts if isinstance(sl, ast.Tuple) else [sl]
+        new_shape: list[Expr] = []
+        mapping: dict[int, int] = {}
+        old = 0
+        for it in items:
+            if isinstance(it, ast.Constant) and it.value is None:
+                new_shape.append(ir.ONE)
+            elif isinstance(it, ast.Slice) and it.lower is None and it.upper is None and it.step is None:
+                if old >= base.rank:
+                    raise self.unsupported("too many indices for block", node)
+                mapping[old] = len(new_shape)
+                new_shape.append(base.shape[old])
+                old += 1
+            elif isinstance(it, ast.Constant) and it.value is Ellipsis:
+                raise self.unsupported("ellipsis indexing is not modelled", node)
+            else:
+                raise self.unsupported("block indexing other than [:, None] / [None, :]", node)
+        while old < base.rank:
+            mapping[old] = len(new_shape)
+            new_shape.append(base.shape[old])
+            old += 1
+        e = shift_lanes(tile_expr(base), mapping)
+        if isinstance(base, PtrBlock):
+            return PtrBlock(tuple(new_shape), base.base, e)
+        return Block(tuple(new_shape), e)
+
+    # -- arithmetic --------------------------------------------------------------------------------
+    def binop(self, op: ast.operator, a: Any, b: Any, node: ast.AST) -> Any:
+        if is_static(a) and is_static(b) and not isinstance(a, (DType, tuple)) and not isinstance(b, (DType, tuple)):
+            if isinstance(op, ast.Div) and b == 0:
+                raise self.unsupported("division by zero in a compile-time expression", node)
+            return _PY_BINOPS[type(op)](a, b)
+        ta, tb = to_tile(a, self.line), to_tile(b, self.line)
+        shape = broadcast_shapes(ta.shape, tb.shape, self.line)
+        ta, tb = broadcast_to(ta, shape, self.line), broadcast_to(tb, shape, self.line)
+        if isinstance(ta, PtrBlock) or isinstance(tb, PtrBlock):
+            return self.ptr_arith(op, ta, tb, node)
+        x, y = ta.elem, tb.elem
+        match op:
+            case ast.Add():
+                e = ir.add(x, y)
+            case ast.Sub():
+                e = ir.sub(x, y)
+            case ast.Mult():
+                e = ir.mul(x, y)
+            case ast.Div():
+                e = ir.div(x, y)
+            case ast.FloorDiv():
+                if Kind.REAL in (x.kind, y.kind):
+                    e = ir.math_fn(Op.FLOOR, ir.div(x, y))
+                else:
+                    e = ir.arith(Op.TRUNCDIV, x, y)
+            case ast.Mod():
+                if Kind.REAL in (x.kind, y.kind):
+                    raise self.unsupported("float % is not modelled", node)
+                e = ir.arith(Op.TRUNCMOD, x, y)
+            case ast.BitAnd():
+                e = self.logic(Op.AND, x, y, node)
+            case ast.BitOr():
+                e = self.logic(Op.OR, x, y, node)
+            case ast.Pow():
+                e = ir.math_fn(Op.POW, x, y)
+            case _:
+                raise self.unsupported(f"operator {type(op).__name__} is not modelled", node)
+        return Block(shape, e)
+
+    def logic(self, op: Op, x: Expr, y: Expr, node: ast.AST) -> Expr:
+        if x.kind is not Kind.BOOL or y.kind is not Kind.BOOL:
+            raise self.unsupported("bitwise operators on integers are not modelled", node)
+        return ir.and_(x, y) if op is Op.AND else ir.or_(x, y)
+
+    def ptr_arith(self, op: ast.operator, ta: Tile, tb: Tile, node: ast.AST) -> PtrBlock:
+        if isinstance(ta, PtrBlock) and isinstance(tb, Block) and isinstance(op, (ast.Add, ast.Sub)):
+            off = tb.elem if isinstance(op, ast.Add) else ir.neg(tb.elem)
+            return PtrBlock(ta.shape, ta.base, ir.add(ta.offset, self.int_elem(off, node)))
+        if isinstance(tb, PtrBlock) and isinstance(ta, Block) and isinstance(op, ast.Add):
+            return PtrBlock(tb.shape, tb.base, ir.add(tb.offset, self.int_elem(ta.elem, node)))
+        raise self.unsupported("pointer arithmetic other than pointer +/- integer", node)
+
+    def int_elem(self, e: Expr, node: ast.AST) -> Expr:
+        if e.kind is Kind.REAL:
+            raise self.unsupported("pointer offset is not an integer", node)
+        return e
+
+    def unop(self, op: ast.unaryop, a: Any, node: ast.AST) -> Any:
+        if is_static(a) and not isinstance(a, (DType, tuple)):
+            match op:
+                case ast.USub():
+                    return -a
+                case ast.UAdd():
+                    return +a
+                case ast.Not():
+                    return not a
+                case ast.Invert():
+                    return ~a
+        t = to_tile(a, self.line)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("unary operator on pointers", node)
+        match op:
+            case ast.USub():
+                return Block(t.shape, ir.neg(t.elem))
+            case ast.UAdd():
+                return t
+            case ast.Not() | ast.Invert():
+                if t.elem.kind is not Kind.BOOL:
+                    raise self.unsupported("bitwise not on integers is not modelled", node)
+                return Block(t.shape, ir.not_(t.elem))
+        raise self.unsupported("unary operator", node)
+
+    def compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
+        if isinstance(op, (ast.Is, ast.IsNot)):
+            return _PY_CMPS[type(op)](a, b) if is_static(a) or a is None or b is None else False
+        if is_static(a) and is_static(b):
+            return _PY_CMPS[type(op)](a, b)
+        ta, tb = to_tile(a, self.line), to_tile(b, self.line)
+        if isinstance(ta, PtrBlock) or isinstance(tb, PtrBlock):
+            raise self.unsupported("pointer comparison", node)
+        shape = broadcast_shapes(ta.shape, tb.shape, self.line)
+        ta, tb = broadcast_to(ta, shape), broadcast_to(tb, shape)
+        return Block(shape, ir.compare(_IR_CMPS[type(op)], ta.elem, tb.elem))
+
+    def boolop(self, op: ast.boolop, vals: list[Any], node: ast.AST) -> Any:
+        if all(is_static(v) for v in vals):
+            out = vals[0]
+            for v in vals[1:]:
+                out = (out and v) if isinstance(op, ast.And) else (out or v)
+            return out
+        tiles = [self.bool_tile(v, node) for v in vals]
+        shape: tuple[Expr, ...] = ()
+        for t in tiles:
+            shape = broadcast_shapes(shape, t.shape, self.line)
+        es = [broadcast_to(t, shape).elem for t in tiles]  # type: ignore[union-attr]
+        out = es[0]
+        for e in es[1:]:
+            out = ir.and_(out, e) if isinstance(op, ast.And) else ir.or_(out, e)
+        return Block(shape, out)
+
+    def bool_tile(self, v: Any, node: ast.AST) -> Block:
+        t = to_tile(v, self.line)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("pointer used as a condition", node)
+        if t.elem.kind is Kind.BOOL:
+            return t
+        return Block(t.shape, ir.cast(t.elem, "int1"))
+
+    def bool_scalar(self, v: Any, node: ast.AST) -> Expr:
+        t = self.bool_tile(v, node)
+        if t.rank != 0:
+            raise self.unsupported("`if` on a block value (use tl.where)", node)
+        return t.elem
+
+    def select(self, cond: Expr | Block, a: Any, b: Any, node: ast.AST) -> Any:
+        c = cond if isinstance(cond, Block) else scalar(cond)
+        ta, tb = to_tile(a, self.line), to_tile(b, self.line)
+        shape = broadcast_shapes(broadcast_shapes(c.shape, ta.shape, self.line), tb.shape, self.line)
+        c2, ta, tb = broadcast_to(c, shape), broadcast_to(ta, shape), broadcast_to(tb, shape)
+        if isinstance(ta, PtrBlock) or isinstance(tb, PtrBlock):
+            if isinstance(ta, PtrBlock) and isinstance(tb, PtrBlock) and ta.base == tb.base:
+                return PtrBlock(shape, ta.base, ir.where(c2.elem, ta.offset, tb.offset))  # type: ignore[union-attr]
+            raise self.unsupported("selecting between different pointers", node)
+        return Block(shape, ir.where(c2.elem, ta.elem, tb.elem))  # type: ignore[union-attr]
+
+    # -- calls -------------------------------------------------------------------------------------
+    def eval_call(self, node: ast.Call) -> Any:
+        f = self.eval(node.func)
+        if isinstance(f, tuple) and len(f) == 3 and f[0] == "method":
+            return self.method(f[1], f[2], node)
+        args = [self.eval(a) for a in node.args]
+        kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
+        if isinstance(f, JitFunction):
+            return self.inline(f, args, kwargs, node)
+        if isinstance(f, FnRef):
+            name = tl_function(f.qual)
+            if name is None:
+                return self.builtin(f.qual, args, kwargs, node)
+            return self.tl_call(name, args, kwargs, node)
+        if isinstance(f, DType):  # tl.float32(x) style is not valid Triton; treat as unsupported
+            raise self.unsupported("calling a dtype", node)
+        raise self.unsupported(f"call of {ast.unparse(node.func)} is not modelled", node)
+
+    def builtin(self, qual: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
+        if qual == "float" and len(args) == 1:
+            return float(args[0])
+        if qual == "int" and len(args) == 1 and is_static(args[0]):
+            return int(args[0])
+        if qual in ("min", "max") and all(is_static(a) for a in args):
+            return (min if qual == "min" else max)(*args)
+        if qual in ("min", "max"):
+            t = [to_tile(a, self.line) for a in args]
+            out = t[0]
+            for x in t[1:]:
+                out = self.elementwise2(Op.MINIMUM if qual == "min" else Op.MAXIMUM, out, x, node)
+            return out
+        if qual == "abs" and len(args) == 1:
+            return abs(args[0]) if is_static(args[0]) else self.math1(Op.ABS, args[0], node)
+        if qual == "len" and isinstance(args[0], (tuple, list)):
+            return len(args[0])
+        if qual in ("math.log2", "math.sqrt", "math.exp", "math.log", "math.ceil", "math.floor") and all(
+            is_static(a) for a in args
+        ):
+            return getattr(math, qual.split(".")[1])(*args)
+        if qual == "isinstance":
+            raise self.unsupported("isinstance in kernels", node)
+        raise self.unsupported(f"call of {qual} is not modelled", node)
+
+    def method(self, base: Any, name: str, node: ast.Call) -> Any:
+        args = [self.eval(a) for a in node.args]
+        kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
+        if name == "to":
+            dt = args[0] if args else kwargs.get("dtype")
+            return self.cast(base, dt, node)
+        if isinstance(base, DType):
+            return base.is_float if name == "is_floating" else base.name == name[3:]
+        raise self.unsupported(f"method .{name}() is not modelled", node)
+
+    def cast(self, v: Any, dt: Any, node: ast.AST) -> Any:
+        t = to_tile(v, self.line)
+        if not isinstance(dt, DType):
+            raise self.unsupported("cast to a non-dtype", node)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("pointer casts are not modelled", node)
+        name = dt.name
+        if name.startswith(("elem:", "ptr:")):
+            name = "fp32"  # a pointer's element type: a float type under the real-number model
+        return Block(t.shape, ir.cast(t.elem, name))
+
+    def inline(self, f: JitFunction, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
+        if self.depth > 16:
+            raise self.unsupported("recursion in jit helpers", node)
+        scope: dict[str, Any] = {}
+        for p, a in zip(f.params, args, strict=False):
+            scope[p.name] = a
+        for p in f.params[len(args):]:
+            if p.name in kwargs:
+                scope[p.name] = kwargs[p.name]
+            elif p.default is not None:
+                scope[p.name] = self.eval(p.default)
+            else:
+                raise self.unsupported(f"missing argument {p.name} in call of {f.name}", node)
+        saved_file, saved_line = self.file, self.line
+        self.scopes.append(scope)
+        self.depth += 1
+        try:
+            self.exec_body(f.node.body)
+            result = None
+        except _Return as r:
+            result = r.value
+        finally:
+            self.scopes.pop()
+            self.depth -= 1
+            self.file, self.line = saved_file, saved_line
+        return result
+
+    def fresh(self, prefix: str) -> str:
+        self.counter += 1
+        return f"_{prefix}{self.counter}"
+
+    def math1(self, op: Op, a: Any, node: ast.AST) -> Block:
+        t = to_tile(a, self.line)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("math on pointers", node)
+        if op is Op.ABS and t.elem.kind is Kind.INT:
+            return Block(t.shape, ir.where(ir.compare(Op.LT, t.elem, ir.ZERO), ir.neg(t.elem), t.elem))
+        return Block(t.shape, ir.math_fn(op, t.elem))
+
+    def elementwise2(self, op: Op, a: Any, b: Any, node: ast.AST) -> Block:
+        ta, tb = to_tile(a, self.line), to_tile(b, self.line)
+        if isinstance(ta, PtrBlock) or isinstance(tb, PtrBlock):
+            raise self.unsupported("math on pointers", node)
+        shape = broadcast_shapes(ta.shape, tb.shape, self.line)
+        x, y = broadcast_to(ta, shape).elem, broadcast_to(tb, shape).elem  # type: ignore[union-attr]
+        if op is Op.POW:
+            return Block(shape, ir.math_fn(Op.POW, x, y))
+        if op is Op.DIV:
+            return Block(shape, ir.div(x, y))
+        return Block(shape, ir.arith(op, x, y))
+
+    def shape_arg(self, v: Any, node: ast.AST) -> tuple[Expr, ...]:
+        items = v if isinstance(v, (tuple, list)) else (v,)
+        out = []
+        for s in items:
+            if isinstance(s, int):
+                out.append(ir.const(s))
+            elif isinstance(s, Block) and s.rank == 0 and s.elem.kind is Kind.INT:
+                out.append(s.elem)
+            elif isinstance(s, Expr):
+                out.append(s)
+            else:
+                raise self.unsupported("block shape must be integers", node)
+        return tuple(out)
+
+    def tl_call(self, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
+        def arg(i: int, key: str, default: Any = None) -> Any:
+            if i < len(args):
+                return args[i]
+            return kwargs.get(key, default)
+
+        if name in NOT_MODELLED:
+            raise self.unsupported(f"tl.{name}: {NOT_MODELLED[name]}", node)
+        if name in UNARY_MATH:
+            return self.math1(UNARY_MATH[name], arg(0, "x"), node)
+        if name in BINARY_MATH:
+            return self.elementwise2(BINARY_MATH[name], arg(0, "x"), arg(1, "y"), node)
+        if name in PLANNED and name not in ("sum", "max", "min"):
+            raise self.unsupported(f"{PLANNED[name]} is not modelled yet (planned)", node)
+        match name:
+            case "program_id":
+                axis = arg(0, "axis")
+                if not isinstance(axis, int) or not 0 <= axis < 3:
+                    raise self.unsupported("program_id axis must be 0, 1 or 2", node)
+                if axis >= len(self.grid):
+                    raise self.unsupported(f"program_id({axis}) on a {len(self.grid)}-d grid", node)
+                return scalar(pid(axis))
+            case "num_programs":
+                axis = arg(0, "axis")
+                if not isinstance(axis, int) or axis >= len(self.grid):
+                    raise self.unsupported("num_programs axis", node)
+                return scalar(self.grid[axis])
+            case "arange":
+                lo, hi = arg(0, "start"), arg(1, "end")
+                lo_e, hi_e = self.shape_arg(lo, node)[0], self.shape_arg(hi, node)[0]
+                size = ir.sub(hi_e, lo_e)
+                return Block((size,), ir.add(lo_e, lane(0)))
+            case "load":
+                return self.load(arg(0, "pointer"), arg(1, "mask"), arg(2, "other"), node)
+            case "store":
+                self.store(arg(0, "pointer"), arg(1, "value"), arg(2, "mask"), node)
+                return None
+            case "where":
+                c = self.bool_tile(arg(0, "condition"), node)
+                return self.select(c, arg(1, "x"), arg(2, "y"), node)
+            case "zeros" | "full":
+                shape = self.shape_arg(arg(0, "shape"), node)
+                val = 0 if name == "zeros" else arg(1, "value")
+                dt = arg(1 if name == "zeros" else 2, "dtype")
+                v = to_tile(val, self.line)
+                if isinstance(dt, DType) and not isinstance(v, PtrBlock):
+                    v = Block((), ir.cast(v.elem, "fp32" if dt.is_float else dt.name))
+                return broadcast_to(v, shape, self.line)
+            case "zeros_like" | "full_like":
+                t = to_tile(arg(0, "input"), self.line)
+                val = 0.0 if name == "zeros_like" else arg(1, "value")
+                return broadcast_to(to_tile(val, self.line), t.shape, self.line)
+            case "maximum" | "fmax":
+                return self.elementwise2(Op.MAXIMUM, arg(0, "x"), arg(1, "y"), node)
+            case "minimum" | "fmin":
+                return self.elementwise2(Op.MINIMUM, arg(0, "x"), arg(1, "y"), node)
+            case "clamp":
+                lo = self.elementwise2(Op.MAXIMUM, arg(0, "x"), arg(1, "min"), node)
+                return self.elementwise2(Op.MINIMUM, lo, arg(2, "max"), node)
+            case "fdiv" | "div_rn":
+                return self.elementwise2(Op.DIV, arg(0, "x"), arg(1, "y"), node)
+            case "cdiv":
+                a, b = arg(0, "x"), arg(1, "div")
+                if is_static(a) and is_static(b):
+                    return -(-a // b)
+                ta, tb = to_tile(a, self.line), to_tile(b, self.line)
+                if isinstance(ta, PtrBlock) or isinstance(tb, PtrBlock):
+                    raise self.unsupported("cdiv of pointers", node)
+                return Block(ta.shape, ir.arith(Op.TRUNCDIV, ir.sub(ir.add(ta.elem, tb.elem), ir.ONE), tb.elem))
+            case "sum" | "max" | "min":
+                return self.reduce(name, arg(0, "input"), arg(1, "axis"), kwargs, node)
+            case "cast":
+                return self.cast(arg(0, "input"), arg(1, "dtype"), node)
+            case "multiple_of" | "max_contiguous" | "max_constancy":
+                return arg(0, "input")
+            case "static_assert" | "device_assert" | "static_print" | "device_print" | "debug_barrier":
+                return None
+            case "broadcast_to":
+                return broadcast_to(to_tile(arg(0, "input"), self.line), self.shape_arg(arg(1, "shape"), node))
+            case "expand_dims":
+                t = to_tile(arg(0, "input"), self.line)
+                ax = arg(1, "axis")
+                if not isinstance(ax, int):
+                    raise self.unsupported("expand_dims axis must be a constant", node)
+                ax = ax if ax >= 0 else t.rank + 1 + ax
+                mapping = {k: (k if k < ax else k + 1) for k in range(t.rank)}
+                shape = (*t.shape[:ax], ir.ONE, *t.shape[ax:])
+                e = shift_lanes(tile_expr(t), mapping)
+                return PtrBlock(shape, t.base, e) if isinstance(t, PtrBlock) else Block(shape, e)
+            case "constexpr":
+                return arg(0, "value")
+        if name in SPECIAL:
+            raise self.unsupported(f"tl.{name} is not modelled in this form", node)
+        raise self.unsupported(f"tl.{name} is not modelled", node)
+
+    def reduce(self, name: str, x: Any, axis: Any, kwargs: dict[str, Any], node: ast.AST) -> Block:
+        t = to_tile(x, self.line)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("reduction of pointers", node)
+        if kwargs.get("return_indices"):
+            raise self.unsupported(f"tl.{name}(return_indices=True) is not modelled yet (planned)", node)
+        keep = bool(kwargs.get("keep_dims", False))
+        op = {"sum": Op.SUM, "max": Op.RMAX, "min": Op.RMIN}[name]
+        if axis is None:
+            axes = list(range(t.rank))
+        elif isinstance(axis, int):
+            axes = [axis if axis >= 0 else t.rank + axis]
+        else:
+            raise self.unsupported("reduction axis must be a constant", node)
+        elem, shape = t.elem, list(t.shape)
+        for ax in sorted(axes, reverse=True):
+            k = self.fresh("k")
+            body = ir.substitute(elem, {lane(ax): ir.var(k)})
+            if body.kind is Kind.BOOL:
+                body = ir.cast(body, "int32")
+            elem = ir.reduce(op, k, ir.ZERO, shape[ax], body)
+            if keep:
+                shape[ax] = ir.ONE
+            else:
+                elem = shift_lanes(elem, {j: j - 1 for j in range(ax + 1, len(shape))})
+                del shape[ax]
+        return Block(tuple(shape), elem)
+
+    def load(self, ptr: Any, mask: Any, other: Any, node: ast.AST) -> Block:
+        if not isinstance(ptr, PtrBlock):
+            raise self.unsupported("tl.load of a non-pointer (block pointers are not modelled yet)", node)
+        shape = ptr.shape
+        m: Block | None = None
+        if mask is not None:
+            m = self.bool_tile(mask, node)
+            shape = broadcast_shapes(shape, m.shape, self.line)
+        p = broadcast_to(ptr, shape, self.line)
+        assert isinstance(p, PtrBlock)
+        value = ir.mem(p.base, p.offset)
+        if m is None:
+            return Block(shape, value)
+        mb = broadcast_to(m, shape, self.line)
+        assert isinstance(mb, Block)
+        if other is None:
+            alt = ir.undef(f"{p.base}@{getattr(node, 'lineno', 0)}", p.offset)
+        else:
+            ot = to_tile(other, self.line)
+            if isinstance(ot, PtrBlock):
+                raise self.unsupported("pointer as other=", node)
+            ob = broadcast_to(ot, shape, self.line)
+            assert isinstance(ob, Block)
+            alt = ir.to_real(ob.elem)
+        return Block(shape, ir.where(mb.elem, value, alt))
+
+    def store(self, ptr: Any, value: Any, mask: Any, node: ast.AST) -> None:
+        if not isinstance(ptr, PtrBlock):
+            raise self.unsupported("tl.store to a non-pointer (block pointers are not modelled yet)", node)
+        v = to_tile(value, self.line)
+        if isinstance(v, PtrBlock):
+            raise self.unsupported("storing pointers", node)
+        shape = broadcast_shapes(ptr.shape, v.shape, self.line)
+        m: Expr = ir.TRUE
+        if mask is not None:
+            mb = self.bool_tile(mask, node)
+            shape = broadcast_shapes(shape, mb.shape, self.line)
+            m = broadcast_to(mb, shape, self.line).elem  # type: ignore[union-attr]
+        p = broadcast_to(ptr, shape, self.line)
+        vb = broadcast_to(v, shape, self.line)
+        assert isinstance(p, PtrBlock) and isinstance(vb, Block)
+        self.stores.append(
+            Store(p.base, p.offset, ir.to_real(vb.elem), ir.and_(self.path, m), shape, getattr(node, "lineno", 0))
+        )
+
+
+def grid_symbols(rank: int) -> tuple[Expr, ...]:
+    return tuple(grid_var(k) for k in range(rank))

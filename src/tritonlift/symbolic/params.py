@@ -1,0 +1,114 @@
+"""Classify kernel parameters without running anything: pointers, integer scalars, real scalars."""
+
+from __future__ import annotations
+
+import ast
+
+from tritonlift.frontend.source import JitFunction, SourceModule, qualname
+from tritonlift.ir.expr import Kind
+from tritonlift.symbolic.tl_table import tl_function
+
+_POINTER_FUNCS = ("load", "store", "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas",
+                  "make_block_ptr")
+_INT_ARG_FUNCS = ("arange", "cdiv", "program_id", "full", "zeros", "multiple_of")
+
+
+def _additive_names(node: ast.expr) -> set[str]:
+    """Names that appear as top-level summands (the pointer base in `x_ptr + offs`)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        return _additive_names(node.left) | (_additive_names(node.right) if isinstance(node.op, ast.Add) else set())
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, ast.Subscript):
+        return _additive_names(node.value)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "to":
+        return set()
+    return set()
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def classify(module: SourceModule, fn: JitFunction) -> tuple[list[str], dict[str, Kind]]:
+    """(pointer params, scalar kinds): pointers are additive bases of load/store addresses."""
+    assigns: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(fn.node):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        assigns.setdefault(n.id, []).append(node.value)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name) and node.value:
+            assigns.setdefault(node.target.id, []).append(node.value)
+    ptr_exprs: list[ast.expr] = []
+    int_exprs: list[ast.expr] = []
+    for node in ast.walk(fn.node):
+        if not isinstance(node, ast.Call):
+            continue
+        name = tl_function(qualname(node.func, module.aliases) or "")
+        if name in _POINTER_FUNCS and node.args:
+            ptr_exprs.append(node.args[0])
+            int_exprs.append(node.args[0])
+            for kw in node.keywords:
+                if kw.arg == "mask":
+                    int_exprs.append(kw.value)
+            if name == "load" and len(node.args) > 1:
+                int_exprs.append(node.args[1])
+            if name == "store" and len(node.args) > 2:
+                int_exprs.append(node.args[2])
+        elif name in _INT_ARG_FUNCS or (isinstance(node.func, ast.Name) and node.func.id == "range"):
+            int_exprs.extend(node.args)
+    for node in ast.walk(fn.node):
+        if isinstance(node, ast.For):
+            int_exprs.append(node.iter)
+    # pointers: additive bases of pointer expressions, followed through local assignments
+    pointers: set[str] = set()
+    todo = [n for e in ptr_exprs for n in _additive_names(e)]
+    seen: set[str] = set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        pointers.add(n)
+        for rhs in assigns.get(n, []):
+            todo.extend(_additive_names(rhs))
+    # integer context: everything flowing into addresses, masks, ranges and aranges
+    ints: set[str] = set()
+    todo = [n for e in int_exprs for n in _names(e)]
+    seen = set()
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        ints.add(n)
+        for rhs in assigns.get(n, []):
+            todo.extend(_names(rhs))
+    params = [p.name for p in fn.params]
+    ptrs = [p for p in params if p in pointers]
+    kinds: dict[str, Kind] = {}
+    for p in fn.params:
+        if p.name in pointers:
+            continue
+        kinds[p.name] = Kind.INT if (p.name in ints or p.constexpr) else Kind.REAL
+    return ptrs, kinds
+
+
+def grid_rank(module: SourceModule, fn: JitFunction) -> int:
+    axes = [0]
+    for node in ast.walk(fn.node):
+        if isinstance(node, ast.Call) and tl_function(qualname(node.func, module.aliases) or "") in (
+            "program_id", "num_programs",
+        ):
+            a = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "axis"), None)
+            if isinstance(a, ast.Constant) and isinstance(a.value, int):
+                axes.append(a.value)
+    # helpers called from the kernel may read program ids too
+    for node in ast.walk(fn.node):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in module.jit:
+            callee = module.jit[node.func.id]
+            if callee is not fn:
+                axes.append(grid_rank(module, callee) - 1)
+    return max(axes) + 1

@@ -1,0 +1,33 @@
+"""The spec of a kernel launch: every guarded write it performs, for all program ids and lanes at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tritonlift.ir.expr import Expr, Kind
+
+
+@dataclass(frozen=True)
+class Store:
+    """For every program id in the grid and lane in `shape` with `mask` true: mem[base][offset] := value."""
+
+    base: str
+    offset: Expr  # INT expr over _pid*, _l*, symbols
+    value: Expr
+    mask: Expr
+    shape: tuple[Expr, ...]
+    line: int
+
+
+@dataclass
+class KernelSpec:
+    name: str
+    file: str
+    line: int
+    pointers: list[str]  # pointer parameters (tensors)
+    scalars: dict[str, Kind]  # scalar parameters and their kinds (constexprs left symbolic included)
+    grid: tuple[Expr, ...]  # program-id extents (IR exprs)
+    stores: list[Store]
+    facts: list[Expr] = field(default_factory=list)  # preconditions: block sizes >= 1, sizes >= 0, ...
+    symbols: dict[str, Kind] = field(default_factory=dict)  # every free symbol and its kind
+    notes: list[str] = field(default_factory=list)  # e.g. recorded-but-ignored hints (eviction_policy)

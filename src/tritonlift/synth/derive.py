@@ -1,0 +1,275 @@
+"""The `map` sketch: turn a straight-line spec into `out[i..] = f(inputs[..])` over recovered views.
+
+The derivation only proposes: every claim it makes (views, extents, grid, index maps) is checked by
+the verifier, which trusts nothing computed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tritonlift.errors import Unknown
+from tritonlift.ir import expr as ir
+from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
+from tritonlift.ir.poly import norm
+from tritonlift.symbolic.spec import KernelSpec, Store
+from tritonlift.symbolic.values import GRID_PREFIX, lane, pid
+from tritonlift.synth.guards import domain_facts, simplify_guards
+from tritonlift.synth.indexing import Access, decompose, extent_from_mask, has_index_var, lane_no, pid_no
+
+INDEX_NAMES = ("i", "j", "k", "l", "m", "n", "p", "q")
+
+
+@dataclass
+class StoreMap:
+    """Hint: the output element a store lane writes (index per target dim, over program ids/lanes)."""
+
+    store: int
+    target: str
+    index: tuple[Expr, ...]
+
+
+@dataclass
+class Witness:
+    """Hint: which program id and lane writes output element (i..): values over the index vars."""
+
+    store: int
+    target: str
+    values: dict[Expr, Expr]  # pid/lane var -> expr over the assign's index vars
+
+
+@dataclass
+class Derivation:
+    formula: Formula
+    grid: tuple[Expr, ...]
+    store_maps: list[StoreMap] = field(default_factory=list)
+    witnesses: list[Witness] = field(default_factory=list)
+    facts: list[Expr] = field(default_factory=list)
+
+
+def tensor_name(ptr: str, taken: set[str]) -> str:
+    for suffix in ("_ptr", "_pointer", "ptr", "_p"):
+        if ptr.endswith(suffix) and len(ptr) > len(suffix):
+            name = ptr[: -len(suffix)].rstrip("_")
+            if name and name not in taken and name.isidentifier():
+                return name
+    return ptr if ptr not in taken else f"{ptr}_v"
+
+
+def _index_names(n: int, taken: set[str]) -> tuple[str, ...]:
+    names = [x for x in INDEX_NAMES if x not in taken]
+    if len(names) < n:
+        names += [f"i{k}" for k in range(n) if f"i{k}" not in taken]
+    return tuple(names[:n])
+
+
+def _solve(dim_index: Expr, value: Expr, lane_extents: tuple[Expr, ...]) -> dict[Expr, Expr]:
+    """Program ids and lanes that make dim_index equal value (a free index variable)."""
+    e = norm(dim_index)
+    if lane_no(e) is not None or pid_no(e) is not None:
+        return {e: value}
+    # pid * E + lane  with E the lane's extent
+    if e.op is Op.ADD:
+        a, b = e.args
+        for x, y in ((a, b), (b, a)):
+            ln = lane_no(y)
+            if ln is None or ln >= len(lane_extents):
+                continue
+            ext = lane_extents[ln]
+            rest = norm(ir.sub(x, ir.ZERO))
+            if rest.op is Op.MUL:
+                p_, q_ = rest.args
+                for atom, factor in ((p_, q_), (q_, p_)):
+                    if pid_no(atom) is not None and norm(factor) == norm(ext):
+                        return {atom: ir.arith(Op.TRUNCDIV, value, ext), y: ir.arith(Op.TRUNCMOD, value, ext)}
+    raise Unknown(f"cannot invert the index map {e}")
+
+
+def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
+    """Kernel-level formula: outputs and inputs as strided views of the pointer arguments."""
+    if not spec.stores:
+        raise Unknown("the kernel stores nothing")
+    taken = set(spec.pointers) | set(spec.scalars)
+    names = {p: tensor_name(p, taken) for p in spec.pointers}
+    grid = list(spec.grid)
+    by_base: dict[str, list[int]] = {}
+    for n, s in enumerate(spec.stores):
+        by_base.setdefault(s.base, []).append(n)
+    tensors: dict[str, TensorDecl] = {}
+    assigns: list[Assign] = []
+    store_maps: list[StoreMap] = []
+    witnesses: list[Witness] = []
+    pending_reads: list[tuple[Store, dict[Expr, Expr]]] = []
+    for base, nums in by_base.items():
+        first = spec.stores[nums[0]]
+        acc = decompose(first.offset, first.shape)
+        out_name = names[base]
+        idx_names = _index_names(len(acc.dims), taken | set(names.values()))
+        idx_vars = tuple(ir.var(n) for n in idx_names)
+        shape: list[Expr] = []
+        values: dict[Expr, Expr] = {}
+        for d, v in zip(acc.dims, idx_vars, strict=True):
+            ext = None
+            for n in nums:
+                ext = ext or extent_from_mask(d.index, spec.stores[n].mask)
+            if ext is None:
+                ext = _extent_from_grid(d.index, first.shape, grid)
+            else:
+                _fix_grid(d.index, ext, first.shape, grid)
+            shape.append(ext)
+            values.update(_solve(d.index, v, first.shape))
+        # lanes and program ids that do not move the address: any value writes the same element
+        for ax in range(len(first.shape)):
+            values.setdefault(lane(ax), ir.ZERO)
+        for ax in range(len(grid)):
+            values.setdefault(pid(ax), ir.ZERO)
+        decl = TensorDecl(out_name, tuple(shape), tuple(d.stride for d in acc.dims), base, acc.offset)
+        tensors[out_name] = decl
+        for n in nums:
+            s = spec.stores[n]
+            a = decompose(s.offset, s.shape) if n != nums[0] else acc
+            if [d.stride for d in a.dims] != [d.stride for d in acc.dims]:
+                raise Unknown(f"stores to {base} use different layouts")
+            store_maps.append(StoreMap(n, out_name, tuple(d.index for d in a.dims)))
+        witnesses += [Witness(n, out_name, values) for n in nums]
+        last = spec.stores[nums[-1]]
+        pending_reads.append((last, values))
+        assigns.append(Assign(out_name, idx_names, ir.TRUE))  # body filled below
+    # input views from every read of every stored value
+    reads: dict[str, list[tuple[Access, Store]]] = {}
+    for s in spec.stores:
+        for node in ir.walk(s.value):
+            if node.op is Op.MEM:
+                reads.setdefault(node.attr, []).append((decompose(node.args[0], s.shape), s))
+    for base, accs in reads.items():
+        if base in by_base:
+            continue
+        strides: list[Expr] = []
+        for a, _ in accs:
+            for d in a.dims:
+                if d.stride not in strides:
+                    strides.append(d.stride)
+        tensors[names.get(base, base)] = TensorDecl(names.get(base, base), (), tuple(strides), base, ir.ZERO)
+    bodies: list[Expr] = []
+    for store, values in pending_reads:
+        bodies.append(_body(store, values, tensors))
+    facts = _lane_facts(spec)
+    assigns = [
+        Assign(a.target, a.index, simplify_guards(b, facts + domain_facts(a.index, tensors[a.target].shape)))
+        for a, b in zip(assigns, bodies, strict=True)
+    ]
+    tensors = _input_extents(tensors, assigns, by_base, names)
+    grid_t = tuple(grid)
+    formula = Formula(
+        name=spec.name,
+        params=params,
+        tensors=tuple(tensors.values()),
+        assigns=tuple(assigns),
+        assumptions=tuple(_grid_assumption(grid_t)),
+    )
+    return Derivation(formula, grid_t, store_maps, witnesses)
+
+
+def _lane_facts(spec: KernelSpec) -> list[Expr]:
+    out: list[Expr] = list(spec.facts)
+    for s in spec.stores:
+        for ext in s.shape:
+            if not ext.is_const:
+                out.append(ir.le(ir.ONE, ext))
+    return out
+
+
+def _grid_assumption(grid: tuple[Expr, ...]) -> list[str]:
+    from tritonlift.ir.printer import to_text
+
+    return [f"launched with grid ({', '.join(to_text(g) for g in grid)}{',' if len(grid) == 1 else ''})"]
+
+
+def _extent_from_grid(index: Expr, lane_extents: tuple[Expr, ...], grid: list[Expr]) -> Expr:
+    # the largest index + 1 when every program id and lane takes its largest value
+    sub: dict[Expr, Expr] = {}
+    for a in ir.walk(index):
+        if (n := lane_no(a)) is not None:
+            sub[a] = ir.sub(lane_extents[n], ir.ONE)
+        elif (n := pid_no(a)) is not None:
+            sub[a] = ir.sub(grid[n], ir.ONE)
+    return norm(ir.add(ir.substitute(index, sub), ir.ONE))
+
+
+def _fix_grid(index: Expr, ext: Expr, lane_extents: tuple[Expr, ...], grid: list[Expr]) -> None:
+    """A free (kernel-level) grid axis becomes the smallest grid that covers [0, ext)."""
+    e = norm(index)
+    pids = [a for a in ir.walk(e) if pid_no(a) is not None]
+    lanes = [a for a in ir.walk(e) if lane_no(a) is not None]
+    if len(pids) != 1:
+        return
+    k = pid_no(pids[0])
+    assert k is not None
+    if not (grid[k].op is Op.VAR and str(grid[k].attr).startswith(GRID_PREFIX)):
+        return
+    if not lanes:
+        grid[k] = ext
+    elif len(lanes) == 1:
+        n = lane_no(lanes[0])
+        assert n is not None
+        b = lane_extents[n]
+        grid[k] = ir.arith(Op.TRUNCDIV, ir.sub(ir.add(ext, b), ir.ONE), b)
+
+
+def _body(store: Store, values: dict[Expr, Expr], tensors: dict[str, TensorDecl]) -> Expr:
+    value = store.value
+    by_base = {t.base: t for t in tensors.values()}
+
+    def to_read(node: Expr) -> Expr | None:
+        if node.op is not Op.MEM:
+            return None
+        t = by_base[node.attr]
+        acc = decompose(node.args[0], store.shape)
+        idx: list[Expr] = []
+        for s in t.strides:
+            match = [d for d in acc.dims if d.stride == s]
+            idx.append(match[0].index if match else ir.ZERO)
+        if len(acc.dims) != len([d for d in acc.dims if d.stride in t.strides]):
+            raise Unknown(f"read of {node.attr} does not fit its view")
+        if norm(ir.sub(acc.offset, t.offset)) != ir.ZERO:
+            raise Unknown(f"read of {node.attr} at a constant offset outside its view")
+        return ir.read(t.name, *(norm(i) for i in idx))
+
+    out = ir.transform(value, to_read)
+    out = ir.substitute(out, values)
+    out = ir.transform(out, lambda n: norm(n) if n.kind is Kind.INT and n.op in (Op.ADD, Op.SUB, Op.MUL) else None)
+    if has_index_var(out):
+        raise Unknown("the stored value depends on lanes or program ids that the output index does not fix")
+    return out
+
+
+def _input_extents(
+    tensors: dict[str, TensorDecl], assigns: list[Assign], outputs: dict[str, list[int]], names: dict[str, str]
+) -> dict[str, TensorDecl]:
+    """Give every input view the smallest shape that holds all its reads over the output domains."""
+    out = dict(tensors)
+    extents: dict[str, list[Expr | None]] = {}
+    for a in assigns:
+        tgt = tensors[a.target]
+        bounds = {ir.var(n): ir.sub(e, ir.ONE) for n, e in zip(a.index, tgt.shape, strict=True)}
+        for node in ir.walk(a.body):
+            if node.op is not Op.READ:
+                continue
+            t = tensors[node.attr]
+            if t.shape:
+                continue
+            ext = extents.setdefault(t.name, [None] * len(t.strides))
+            for d, i in enumerate(node.args):
+                hi = norm(ir.add(ir.substitute(i, bounds), ir.ONE))
+                if ext[d] is None or ext[d] == hi:
+                    ext[d] = hi
+                else:
+                    ext[d] = ir.maximum(ext[d], hi)  # type: ignore[arg-type]
+    for name, ext in extents.items():
+        t = out[name]
+        out[name] = TensorDecl(t.name, tuple(e if e is not None else ir.ONE for e in ext), t.strides, t.base, t.offset)
+    for name, t in list(out.items()):
+        if not t.shape and t.strides:
+            out[name] = TensorDecl(t.name, tuple(ir.ONE for _ in t.strides), t.strides, t.base, t.offset)
+    return out

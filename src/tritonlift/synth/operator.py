@@ -1,0 +1,128 @@
+"""The `map` sketch at operator level: the kernel's writes as a formula over the host's own tensors."""
+
+from __future__ import annotations
+
+from tritonlift.errors import Unknown
+from tritonlift.frontend.source import HostFunction
+from tritonlift.ir import expr as ir
+from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
+from tritonlift.ir.poly import norm
+from tritonlift.options import Options
+from tritonlift.symbolic.host_eval import HostState, HostTensor, contiguous_strides
+from tritonlift.symbolic.values import lane, pid
+from tritonlift.synth.derive import StoreMap, Witness, _index_names, _solve
+from tritonlift.synth.guards import domain_facts, simplify_guards
+from tritonlift.synth.indexing import Access, decompose, has_index_var
+from tritonlift.verify.check import Problem
+
+
+def _match(acc: Access, strides: tuple[Expr, ...]) -> tuple[Expr, ...] | None:
+    """Index per view dim when the access's dims are exactly the view's strides (any order)."""
+    if norm(acc.offset) != ir.ZERO:
+        return None
+    out: list[Expr] = []
+    used: set[int] = set()
+    for s in strides:
+        hit = [k for k, d in enumerate(acc.dims) if norm(d.stride) == norm(s) and k not in used]
+        if hit:
+            used.add(hit[0])
+            out.append(acc.dims[hit[0]].index)
+        else:
+            out.append(ir.ZERO)
+    if len(used) != len(acc.dims):
+        return None
+    return tuple(out)
+
+
+def derive_operator(host: HostFunction, st: HostState, options: Options) -> Problem:
+    if not st.launches:
+        raise Unknown("the host function launches no kernel it could evaluate")
+    spec = st.launches[0]
+    tensors: dict[str, HostTensor] = {v.name: v for v in st.scope.values() if isinstance(v, HostTensor)}
+    decls: dict[str, TensorDecl] = {n: t.decl() for n, t in tensors.items()}
+    assumptions = list(st.assumptions)
+    for t in tensors.values():
+        if t.shape is None and not t.contiguous and t.alloc is None:
+            assumptions.append(f"{t.name} is contiguous (read as a flat vector of {t.name}.numel() elements)")
+    outputs = [n for n in (st.returns or ()) if n in tensors]
+    stored = []
+    for s in spec.stores:
+        if s.base not in stored:
+            stored.append(s.base)
+    if not outputs:
+        outputs = stored
+    taken = {p.arg for p in host.node.args.args} | set(tensors)
+    assigns: list[Assign] = []
+    maps: list[StoreMap] = []
+    wits: list[Witness] = []
+    for out in outputs:
+        nums = [k for k, s in enumerate(spec.stores) if s.base == out]
+        if not nums:
+            raise Unknown(f"{out} is returned but never written by the kernel")
+        decl = decls[out]
+        names = _index_names(decl.ndim, taken)
+        idx_vars = tuple(ir.var(n) for n in names)
+        values: dict[Expr, Expr] = {}
+        for k in nums:
+            s = spec.stores[k]
+            index = _match(decompose(s.offset, s.shape), decl.strides)
+            if index is None:
+                raise Unknown(f"the kernel's writes to {out} do not follow {out}'s layout")
+            maps.append(StoreMap(k, out, index))
+        first = spec.stores[nums[-1]]
+        for d, v in zip(maps[-1].index, idx_vars, strict=True):
+            if has_index_var(d):
+                values.update(_solve(d, v, first.shape))
+        for ax in range(len(first.shape)):
+            values.setdefault(lane(ax), ir.ZERO)
+        for ax in range(len(spec.grid)):
+            values.setdefault(pid(ax), ir.ZERO)
+        wits += [Witness(k, out, values) for k in nums]
+        body = _body(first, values, decls, tensors)
+        body = simplify_guards(body, [*st.facts, *domain_facts(names, decl.shape)])
+        assigns.append(Assign(out, names, body))
+    used = {out for out in outputs}
+    for a in assigns:
+        used |= {n.attr for n in ir.walk(a.body) if n.op is Op.READ}
+    params = []
+    fn = host.node
+    args = fn.args.posonlyargs + fn.args.args
+    defaults = [None] * (len(args) - len(fn.args.defaults)) + list(fn.args.defaults)
+    import ast
+
+    for a, d in zip(args, defaults, strict=True):
+        v = st.scope.get(a.arg)
+        kind = "tensor" if a.arg in tensors else ("float" if isinstance(v, Expr) and v.kind is Kind.REAL else "int")
+        params.append(Param(a.arg, kind, ast.unparse(d) if d is not None else None))  # type: ignore[arg-type]
+    formula = Formula(
+        name=host.name, params=tuple(params), tensors=tuple(decls[n] for n in decls if n in used),
+        assigns=tuple(assigns), returns=st.returns, allocs=tuple(a for a in st.allocs if a.name in used),
+        assumptions=tuple(assumptions),
+    )
+    facts = list(st.facts)
+    return Problem(spec, formula, spec.grid, maps, wits, facts)
+
+
+def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor]) -> Expr:
+    def to_read(node: Expr) -> Expr | None:
+        if node.op is not Op.MEM:
+            return None
+        decl = decls.get(node.attr)
+        if decl is None:
+            raise Unknown(f"read of unknown memory {node.attr}")
+        acc = decompose(node.args[0], store.shape)
+        index = _match(acc, decl.strides)
+        if index is None and tensors[node.attr].shape is not None:
+            # propose the contiguous reading; the verifier decides (a missing .contiguous() is refuted)
+            index = _match(acc, contiguous_strides(decl.shape))
+        if index is None:
+            raise Unknown(f"the kernel's reads of {node.attr} do not follow its layout")
+        return ir.read(decl.name, *index)
+
+    out = ir.transform(store.value, to_read)
+    out = ir.substitute(out, values)
+    out = ir.transform(out, lambda n: norm(n) if n.kind is Kind.INT and n.op in (Op.ADD, Op.SUB, Op.MUL) else None)
+    if has_index_var(out):
+        raise Unknown("the stored value depends on lanes or program ids that the output index does not fix")
+    return out

@@ -1,0 +1,220 @@
+"""Translate IR to z3: integers exact, values real, math functions uninterpreted with ground axioms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import z3
+
+from tritonlift.errors import Unknown
+from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.formula import TensorDecl
+
+
+def _tdiv(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
+    # C division rounds toward zero; z3's div is Euclidean
+    q = z3.If(a >= 0, z3.If(b > 0, a / b, -(a / -b)), z3.If(b > 0, -((-a) / b), (-a) / (-b)))
+    return q
+
+
+MATH_UF = {
+    Op.EXP: "exp", Op.EXP2: "exp2", Op.LOG: "log", Op.LOG2: "log2", Op.SQRT: "sqrt", Op.RSQRT: "rsqrt",
+    Op.SIGMOID: "sigmoid", Op.ERF: "erf", Op.TANH: "tanh", Op.SIN: "sin", Op.COS: "cos",
+    Op.FLOOR: "floor", Op.CEIL: "ceil",
+}
+# ops with no z3 meaning here, with the reason (the table test checks the union covers every Op)
+UNSUPPORTED = {
+    Op.SUM: "reductions are verified by invariant patterns (planned)",
+    Op.PROD: "reductions are verified by invariant patterns (planned)",
+    Op.RMAX: "reductions are verified by invariant patterns (planned)",
+    Op.RMIN: "reductions are verified by invariant patterns (planned)",
+}
+
+
+class Z3Ctx:
+    """Symbols, memories and uninterpreted functions of one verification query."""
+
+    def __init__(self, kinds: dict[str, Kind], tensors: dict[str, TensorDecl] | None = None):
+        self.kinds = kinds
+        self.tensors = tensors or {}
+        self.vars: dict[str, z3.ExprRef] = {}
+        self.funcs: dict[str, z3.FuncDeclRef] = {}
+        self.math_terms: list[tuple[Op, tuple[z3.ExprRef, ...], z3.ExprRef]] = []
+        self.mem_terms: list[tuple[str, z3.ExprRef]] = []
+
+    def var(self, name: str, kind: Kind) -> z3.ExprRef:
+        v = self.vars.get(name)
+        if v is None:
+            kind = self.kinds.get(name, kind)
+            v = z3.Real(name) if kind is Kind.REAL else z3.Bool(name) if kind is Kind.BOOL else z3.Int(name)
+            self.vars[name] = v
+        return v
+
+    def func(self, name: str, *sorts: z3.SortRef) -> z3.FuncDeclRef:
+        f = self.funcs.get(name)
+        if f is None:
+            f = z3.Function(name, *sorts)
+            self.funcs[name] = f
+        return f
+
+    def mem(self, base: str, addr: z3.ExprRef) -> z3.ExprRef:
+        self.mem_terms.append((base, addr))
+        return self.func(f"mem:{base}", z3.IntSort(), z3.RealSort())(addr)
+
+    def __call__(self, e: Expr) -> z3.ExprRef:
+        return translate(e, self)
+
+
+def translate(e: Expr, cx: Z3Ctx, memo: dict[Expr, z3.ExprRef] | None = None) -> z3.ExprRef:
+    memo = {} if memo is None else memo
+    if e in memo:
+        return memo[e]
+    op = e.op
+
+    def t(x: Expr) -> z3.ExprRef:
+        return translate(x, cx, memo)
+
+    if op is Op.CONST:
+        v = e.value
+        if e.kind is Kind.BOOL:
+            r = z3.BoolVal(bool(v))
+        elif e.kind is Kind.INT:
+            r = z3.IntVal(int(v))
+        elif v != v or v in (float("inf"), float("-inf")):
+            r = cx.var(f"const:{v}", Kind.REAL)  # inf/nan: opaque reals (IEEE specials are outside the model)
+        else:
+            r = z3.RealVal(v)
+    elif op is Op.VAR:
+        r = cx.var(e.attr, e.kind)
+    elif op is Op.MEM:
+        r = cx.mem(e.attr, t(e.args[0]))
+    elif op is Op.READ:
+        decl = cx.tensors.get(e.attr)
+        if decl is None:
+            raise Unknown(f"tensor {e.attr} has no declaration")
+        r = cx.mem(decl.base, t(decl.address(e.args)))
+    elif op is Op.UNDEF:
+        args = [t(a) for a in e.args]
+        f = cx.func(f"undef:{e.attr}", *[a.sort() for a in args], z3.RealSort())
+        r = f(*args) if args else cx.var(f"undef:{e.attr}", Kind.REAL)
+    elif op in (Op.ADD, Op.SUB, Op.MUL):
+        a, b = t(e.args[0]), t(e.args[1])
+        r = a + b if op is Op.ADD else a - b if op is Op.SUB else a * b
+    elif op is Op.DIV:
+        r = t(e.args[0]) / t(e.args[1])
+    elif op is Op.NEG:
+        r = -t(e.args[0])
+    elif op is Op.TRUNCDIV:
+        r = _tdiv(t(e.args[0]), t(e.args[1]))
+    elif op is Op.TRUNCMOD:
+        a, b = t(e.args[0]), t(e.args[1])
+        r = a - b * _tdiv(a, b)
+    elif op is Op.FLOORDIV:
+        a, b = t(e.args[0]), t(e.args[1])
+        r = _py_floordiv(a, b)
+    elif op is Op.MOD:
+        a, b = t(e.args[0]), t(e.args[1])
+        r = a - b * _py_floordiv(a, b)
+    elif op is Op.MINIMUM:
+        a, b = t(e.args[0]), t(e.args[1])
+        r = z3.If(a <= b, a, b)
+    elif op is Op.MAXIMUM:
+        a, b = t(e.args[0]), t(e.args[1])
+        r = z3.If(a >= b, a, b)
+    elif op in _CMP:
+        r = _CMP[op](t(e.args[0]), t(e.args[1]))
+    elif op is Op.AND:
+        r = z3.And(t(e.args[0]), t(e.args[1]))
+    elif op is Op.OR:
+        r = z3.Or(t(e.args[0]), t(e.args[1]))
+    elif op is Op.NOT:
+        r = z3.Not(t(e.args[0]))
+    elif op is Op.WHERE:
+        r = z3.If(t(e.args[0]), t(e.args[1]), t(e.args[2]))
+    elif op is Op.CAST:
+        a = t(e.args[0])
+        if e.kind is Kind.REAL:
+            if a.sort() == z3.IntSort():
+                r = z3.ToReal(a)
+            elif a.sort() == z3.BoolSort():
+                r = z3.If(a, z3.RealVal(1), z3.RealVal(0))
+            else:
+                r = a
+        elif e.kind is Kind.INT:
+            if a.sort() == z3.RealSort():
+                r = z3.If(a >= 0, z3.ToInt(a), -z3.ToInt(-a))  # truncation toward zero
+            elif a.sort() == z3.BoolSort():
+                r = z3.If(a, z3.IntVal(1), z3.IntVal(0))
+            else:
+                r = a
+        else:
+            r = a
+    elif op is Op.ABS:
+        a = t(e.args[0])
+        r = z3.If(a >= 0, a, -a)
+    elif op is Op.POW:
+        a, b = t(e.args[0]), t(e.args[1])
+        if e.args[1].is_const and float(e.args[1].value).is_integer() and 0 <= e.args[1].value <= 4:
+            r = z3.RealVal(1)
+            for _ in range(int(e.args[1].value)):
+                r = r * a
+        else:
+            r = cx.func("pow", z3.RealSort(), z3.RealSort(), z3.RealSort())(a, b)
+            cx.math_terms.append((op, (a, b), r))
+    elif op in MATH_UF:
+        a = t(e.args[0])
+        r = cx.func(MATH_UF[op], z3.RealSort(), z3.RealSort())(a)
+        cx.math_terms.append((op, (a,), r))
+    elif op in UNSUPPORTED:
+        raise Unknown(f"{op.value}: {UNSUPPORTED[op]}")
+    else:  # pragma: no cover - the table test keeps this unreachable
+        raise Unknown(f"no z3 translation for {op}")
+    memo[e] = r
+    return r
+
+
+def _py_floordiv(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
+    # floor(a / b): z3's div is Euclidean, which is floor division for b > 0; for b < 0 use -a / -b
+    return z3.If(b > 0, a / b, (-a) / (-b))
+
+
+_CMP: dict[Op, Callable[[z3.ExprRef, z3.ExprRef], z3.BoolRef]] = {
+    Op.LT: lambda a, b: a < b,
+    Op.LE: lambda a, b: a <= b,
+    Op.GT: lambda a, b: a > b,
+    Op.GE: lambda a, b: a >= b,
+    Op.EQ: lambda a, b: a == b,
+    Op.NE: lambda a, b: a != b,
+}
+
+
+def math_axioms(cx: Z3Ctx) -> list[z3.BoolRef]:
+    """Ground instances of the facts the proofs need, on the terms that occur (no quantifiers)."""
+    out: list[z3.BoolRef] = []
+    seen: set[int] = set()
+    pending = list(cx.math_terms)
+    while pending:
+        op, args, term = pending.pop()
+        if term.get_id() in seen:
+            continue
+        seen.add(term.get_id())
+        a = args[0]
+        if op in (Op.EXP, Op.EXP2):
+            out.append(term > 0)
+        elif op is Op.SIGMOID:
+            e = cx.func("exp", z3.RealSort(), z3.RealSort())(-a)
+            out += [e > 0, term * (1 + e) == 1]
+        elif op is Op.SQRT:
+            out += [term >= 0, z3.Implies(a >= 0, term * term == a)]
+        elif op is Op.RSQRT:
+            s = cx.func("sqrt", z3.RealSort(), z3.RealSort())(a)
+            out += [z3.Implies(a > 0, z3.And(term * s == 1, s > 0, s * s == a))]
+        elif op is Op.TANH:
+            sg = cx.func("sigmoid", z3.RealSort(), z3.RealSort())(2 * a)
+            e = cx.func("exp", z3.RealSort(), z3.RealSort())(-2 * a)
+            out += [term == 2 * sg - 1, e > 0, sg * (1 + e) == 1]
+        elif op is Op.LOG:
+            ex = cx.func("exp", z3.RealSort(), z3.RealSort())
+            out.append(z3.Implies(a > 0, ex(term) == a))
+    # exp of a sum: instantiate exp(a + b) = exp(a) * exp(b) for pairs of exp terms that occur
+    return out

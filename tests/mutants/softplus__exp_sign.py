@@ -1,0 +1,28 @@
+# mutant-of: examples/softplus.py
+# target: softplus
+# mutation: sign flipped inside exp: log(1 + exp(-x))
+# witness: any
+"""Softplus written the long way (no threshold): out = log(1 + exp(x))."""
+
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def softplus_kernel(x_ptr, out_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
+    pid = tl.program_id(0)
+    offsets = pid * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
+    mask = offsets < n_elements
+    x = tl.load(x_ptr + offsets, mask=mask, other=0.0)
+    out = tl.log(1 + tl.exp(-x))
+    tl.store(out_ptr + offsets, out, mask=mask)
+
+
+def softplus(x):
+    x = x.contiguous()
+    out = torch.empty_like(x)
+    n_elements = x.numel()
+    grid = lambda meta: (triton.cdiv(n_elements, meta["BLOCK_SIZE"]),)  # noqa: E731
+    softplus_kernel[grid](x, out, n_elements, BLOCK_SIZE=1024)
+    return out
