@@ -634,3 +634,10 @@ def function_defaults(path: Path, name: str) -> list[str]:
         if isinstance(node, ast.FunctionDef) and node.name == name:
             return [ast.unparse(d) for d in node.args.defaults]
     raise LookupError(f"{path.name}: no top-level function {name!r}")
+
+
+def cli_env() -> dict[str, str]:
+    """The environment for `python -m tritonlift`: the checkout's src/ importable even if not installed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    return env

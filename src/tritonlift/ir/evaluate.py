@@ -93,16 +93,16 @@ def fdiv(a: float, b: float) -> float:
     return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
+def _is_nan(v: Value) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
 def _nan_min(a: Value, b: Value) -> Value:
-    if isinstance(a, float) and math.isnan(a) or isinstance(b, float) and math.isnan(b):
-        return math.nan
-    return min(a, b)
+    return math.nan if _is_nan(a) or _is_nan(b) else min(a, b)
 
 
 def _nan_max(a: Value, b: Value) -> Value:
-    if isinstance(a, float) and math.isnan(a) or isinstance(b, float) and math.isnan(b):
-        return math.nan
-    return max(a, b)
+    return math.nan if _is_nan(a) or _is_nan(b) else max(a, b)
 
 
 def _int_zero(b: Value, what: str) -> None:
@@ -137,7 +137,9 @@ def _truncmod(a: Value, b: Value) -> Value:
     return a - b * trunc_div(a, b)
 
 
-def _guarded(fn: Callable[[float], float], domain_error: Callable[[float], float]) -> Callable[[float], float]:
+def _guarded(
+    fn: Callable[[float], float], domain_error: Callable[[float], float]
+) -> Callable[[float], float]:
     """fn with Python's exceptions turned into IEEE values: overflow is inf, a domain error as given."""
 
     def run(x: float) -> float:

@@ -425,7 +425,7 @@ def cast(e: Expr, dtype: str) -> Expr:
     if dtype in INT_DTYPES:
         if e.kind is Kind.INT:
             return e
-        if e.is_const:
+        if e.is_const and math.isfinite(e.value):  # int(inf), int(nan) raise: keep those casts symbolic
             return const(int(e.value))
         return Expr(Op.CAST, (e,), dtype, Kind.INT)
     if dtype == "int1":

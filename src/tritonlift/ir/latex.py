@@ -7,17 +7,45 @@ import re
 
 from tritonlift.ir.expr import ONE, ZERO, Expr, Kind, Op, sub
 from tritonlift.ir.formula import Formula
-from tritonlift.ir.printer import P_ADD, P_AND, P_ATOM, P_CMP, P_MUL, P_NOT, P_OR, P_UNARY, Handler, Render, Src
+from tritonlift.ir.printer import (
+    P_ADD,
+    P_AND,
+    P_ATOM,
+    P_CMP,
+    P_MUL,
+    P_OR,
+    P_UNARY,
+    Handler,
+    Render,
+    Src,
+)
 from tritonlift.ir.printer import render as _render
 
 P_BIGOP = 9  # \sum, \max_k: looser than + so that `(\sum_k a_k) + b` keeps its parentheses
 P_POW = 13
 
-GREEK = frozenset(
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon phi chi psi "
-    "omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split()
-)
-_ESCAPES = {"_": r"\_", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&", "\\": r"\backslash{}"}
+_LOWER_GREEK = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau phi chi psi omega"
+GREEK = frozenset(_LOWER_GREEK.split(" ")) | {
+    "Gamma",
+    "Delta",
+    "Theta",
+    "Lambda",
+    "Pi",
+    "Sigma",
+    "Phi",
+    "Psi",
+    "Omega",
+}
+_ESCAPES = {
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "\\": r"\backslash{}",
+}
 _ESCAPES |= {"^": r"\wedge{}", "~": r"\sim{}"}
 
 
@@ -47,7 +75,10 @@ def _infix(tok: str, prec: int) -> Handler:
 
 
 def _compare(tok: str) -> Handler:
-    return lambda e, r: (f"{_group(r(e.args[0]), P_CMP, True)} {tok} {_group(r(e.args[1]), P_CMP, True)}", P_CMP)
+    return lambda e, r: (
+        f"{_group(r(e.args[0]), P_CMP, True)} {tok} {_group(r(e.args[1]), P_CMP, True)}",
+        P_CMP,
+    )
 
 
 def _fn(name: str) -> Handler:
@@ -66,7 +97,8 @@ def _const(e: Expr, r: Render) -> Src:
         return r"\mathrm{NaN}", P_ATOM
     if isinstance(v, float) and math.isinf(v):
         return (r"\infty" if v > 0 else r"-\infty"), P_ATOM if v > 0 else P_UNARY
-    text = repr(v)
+    integral = isinstance(v, float) and v.is_integer() and abs(v) < 1e16
+    text = str(int(v)) if integral else repr(v)  # textbook: 2 rather than 2.0
     if "e" in text:
         mantissa, exp = text.split("e")
         power = f"10^{{{int(exp)}}}"
@@ -118,7 +150,10 @@ LATEX_OPS: dict[Op, Handler] = {
     Op.CONST: _const,
     Op.VAR: lambda e, r: (latex_name(str(e.attr)), P_ATOM),
     Op.READ: _read,
-    Op.MEM: lambda e, r: (rf"\mathrm{{mem}}_{{{latex_name(str(e.attr))}}}\left[{r(e.args[0])[0]}\right]", P_ATOM),
+    Op.MEM: lambda e, r: (
+        rf"\mathrm{{mem}}_{{{latex_name(str(e.attr))}}}\left[{r(e.args[0])[0]}\right]",
+        P_ATOM,
+    ),
     Op.UNDEF: lambda e, r: (rf"\bot_{{{latex_name(str(e.attr))}}}", P_ATOM),
     Op.ADD: _infix("+", P_ADD),
     Op.SUB: _infix("-", P_ADD),
@@ -139,7 +174,7 @@ LATEX_OPS: dict[Op, Handler] = {
     Op.NE: _compare(r"\ne"),
     Op.AND: _infix(r"\land", P_AND),
     Op.OR: _infix(r"\lor", P_OR),
-    Op.NOT: lambda e, r: (rf"\lnot {_group(r(e.args[0]), P_NOT + 1)}", P_NOT),
+    Op.NOT: lambda e, r: (rf"\lnot {_group(r(e.args[0]), P_UNARY)}", P_UNARY),
     Op.WHERE: _where,
     Op.CAST: _cast,
     Op.EXP: _fn(r"\exp"),

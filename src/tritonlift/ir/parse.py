@@ -156,7 +156,11 @@ class _Reader:
         return build(*(self.expr(a) for a in node.args))
 
     def undef(self, node: ast.Call) -> Expr:
-        if not node.args or not isinstance(node.args[0], ast.Constant) or not isinstance(node.args[0].value, str):
+        if (
+            not node.args
+            or not isinstance(node.args[0], ast.Constant)
+            or not isinstance(node.args[0].value, str)
+        ):
             raise _fail(node, "undef() needs a string tag")
         kind = Kind.REAL
         for kw in node.keywords:
@@ -204,11 +208,15 @@ def _shape(reader: _Reader, node: ast.expr, what: str) -> tuple[Expr, ...]:
 
 def _decl(reader: _Reader, name: str, value: ast.expr) -> TensorDecl:
     match value:
-        case ast.Call(func=ast.Name(id="as_strided"), args=[ast.Name(id=base), shape, strides, *rest], keywords=[]):
+        case ast.Call(
+            func=ast.Name(id="as_strided"), args=[ast.Name(id=base), shape, strides, *rest], keywords=[]
+        ):
             if len(rest) > 1:
                 raise _fail(value, "as_strided() takes base, shape, strides and an optional offset")
             offset = reader.expr(rest[0]) if rest else ZERO
-            return TensorDecl(name, _shape(reader, shape, "shape"), _shape(reader, strides, "strides"), base, offset)
+            return TensorDecl(
+                name, _shape(reader, shape, "shape"), _shape(reader, strides, "strides"), base, offset
+            )
     raise _fail(value, "a tensor view is `name = as_strided(base, shape, strides[, offset])`")
 
 

@@ -473,6 +473,32 @@ def _text(e: Any) -> str:
     return to_text(_e(e))
 
 
+def _with_expected(problem: Any, text: str) -> Any:
+    """Check the user's formula instead of the derived one: same tensors, same hints by output name."""
+    from dataclasses import replace
+
+    from tritonlift.errors import InputError
+    from tritonlift.ir.parse import parse_formula
+
+    f = problem.formula
+    kinds = {p.name: (Kind.REAL if p.kind == "float" else Kind.INT) for p in f.params}
+    try:
+        exp = parse_formula(text, name=f.name, params=f.params, tensors={t.name: t for t in f.tensors}, kinds=kinds)
+    except ValueError as e:
+        raise InputError(f"cannot parse the expected formula: {e}") from None
+    own = {a.target: a for a in f.assigns}
+    assigns = []
+    for a in exp.assigns:
+        if a.target not in own or len(a.index) != len(own[a.target].index):
+            raise Unknown(f"the expected formula's {a.target} does not match an output of the operator")
+        sub = {ir.var(n): ir.var(o) for n, o in zip(a.index, own[a.target].index, strict=True)}
+        assigns.append(replace(a, index=own[a.target].index, body=ir.substitute(a.body, sub)))
+    tensors = {t.name: t for t in f.tensors}
+    for t in exp.tensors:
+        tensors.setdefault(t.name, t)
+    return replace(problem, formula=replace(f, assigns=tuple(assigns), tensors=tuple(tensors.values())))
+
+
 def lift_operator(module: SourceModule, host: HostFunction, options: Options) -> LiftResult:
     """Operator-level lifting: the kernel's writes over the host's tensors."""
     from tritonlift.pipeline import Clock, emit
@@ -486,6 +512,8 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
         st = HostEvaluator(module, host).run()
         clock.lap("symbolic")
         problem = derive_operator(host, st, options)
+        if options.expect is not None:
+            problem = _with_expected(problem, options.expect)
         clock.lap("synthesis")
         outcome = verify(problem, options.solver_timeout_ms, options.seed)
         clock.lap("verification")
