@@ -9,7 +9,9 @@ import triton.language as tl
 
 
 @triton.jit
-def row_scale_kernel(x_ptr, scale_ptr, out_ptr, x_row_stride, out_row_stride, n_cols, BLOCK_SIZE: tl.constexpr):
+def row_scale_kernel(
+    x_ptr, scale_ptr, out_ptr, x_row_stride, out_row_stride, n_cols, BLOCK_SIZE: tl.constexpr
+):
     row = tl.program_id(0)
     x_ptr += row * x_row_stride
     out_ptr += row * out_row_stride

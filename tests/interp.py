@@ -306,7 +306,11 @@ def make_tensor(shape: tuple[int, ...], dtype: torch.dtype, kind: str, gen: torc
     """Random values in the given layout, inside a buffer poisoned (NaN / True) on both sides."""
     strides, span = layout(shape, kind)
     total = SLACK + span + SLACK
-    buf = torch.ones(total, dtype=dtype) if dtype == torch.bool else torch.full((total,), float("nan"), dtype=dtype)
+    buf = (
+        torch.ones(total, dtype=dtype)
+        if dtype == torch.bool
+        else torch.full((total,), float("nan"), dtype=dtype)
+    )
     view = buf.as_strided(shape, strides, SLACK)
     view.copy_(random_values(shape, dtype, gen))
     return view
@@ -335,7 +339,11 @@ def make_inputs(
         else:
             shape = shape_of(spec, sizes)
             kind = "contiguous"
-            if spec.strided and strided is not False and (strided or chooser.boolean(f"{name} non-contiguous")):
+            if (
+                spec.strided
+                and strided is not False
+                and (strided or chooser.boolean(f"{name} non-contiguous"))
+            ):
                 kinds = ["every2"] if len(shape) == 1 else ["padded", "transposed", "every2"]
                 kind = kinds[chooser.integer(0, len(kinds) - 1, f"{name} layout")]
             args[name] = make_tensor(shape, spec.dtype, kind, gen)
@@ -457,15 +465,21 @@ def run_reference(module: ModuleType, host: str, args: dict[str, Any]) -> Any:
 def assert_same(actual: Any, expected: Any, what: str, rtol: float = RTOL, atol: float = ATOL) -> None:
     """Same structure, shapes, dtypes; values close (NaN only where both are NaN)."""
     if isinstance(expected, (tuple, list)):
-        assert isinstance(actual, (tuple, list)) and len(actual) == len(expected), f"{what}: structure differs"
+        assert isinstance(actual, (tuple, list)) and len(actual) == len(expected), (
+            f"{what}: structure differs"
+        )
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             assert_same(a, e, f"{what}[{i}]", rtol, atol)
         return
     if isinstance(expected, torch.Tensor):
         assert isinstance(actual, torch.Tensor), f"{what}: expected a tensor, got {type(actual).__name__}"
-        assert actual.shape == expected.shape, f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+        assert actual.shape == expected.shape, (
+            f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+        )
         assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
-        torch.testing.assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=True, msg=lambda m: f"{what}: {m}")
+        torch.testing.assert_close(
+            actual, expected, rtol=rtol, atol=atol, equal_nan=True, msg=lambda m: f"{what}: {m}"
+        )
         return
     assert actual == expected, f"{what}: {actual!r} != {expected!r}"
 
@@ -596,7 +610,9 @@ def lift_cached(path: Path, op: str | None = None, expect: str | None = None) ->
 
 
 def summary(results: Any) -> str:
-    return "; ".join(f"{r.kind} {r.name}: {r.status} {r.formula or r.message}" for r in results) or "no results"
+    return (
+        "; ".join(f"{r.kind} {r.name}: {r.status} {r.formula or r.message}" for r in results) or "no results"
+    )
 
 
 def result_named(results: Any, name: str) -> Any:
@@ -614,7 +630,9 @@ def exec_torch(result: Any) -> Callable[..., Any]:
     namespace: dict[str, Any] = {"torch": torch, "math": math}
     exec(compile(result.torch, f"<torch field of {result.name}>", "exec"), namespace)
     fn = namespace.get(result.name)
-    assert callable(fn), f"{result.name}: the torch field defines no function {result.name!r}:\n{result.torch}"
+    assert callable(fn), (
+        f"{result.name}: the torch field defines no function {result.name!r}:\n{result.torch}"
+    )
     return fn
 
 
@@ -625,7 +643,9 @@ def torch_signature(result: Any) -> tuple[list[str], list[str]]:
         if isinstance(node, ast.FunctionDef) and node.name == result.name:
             params = [a.arg for a in node.args.posonlyargs + node.args.args]
             return params, [ast.unparse(d) for d in node.args.defaults]
-    raise AssertionError(f"{result.name}: the torch field defines no function {result.name!r}:\n{result.torch}")
+    raise AssertionError(
+        f"{result.name}: the torch field defines no function {result.name!r}:\n{result.torch}"
+    )
 
 
 def function_defaults(path: Path, name: str) -> list[str]:

@@ -224,7 +224,7 @@ def test_ci_runs_exactly_the_two_quick_start_commands():
     assert done.returncode == 0, done.stderr
     commands = done.stdout.splitlines()
     assert commands == [
-        'python -m pip install -e ".[test]" && tritonlift lift examples',
+        'python -m pip install -e ".[test]" && tritonlift bench examples',
         "python -m pytest -n 2",
     ]
 

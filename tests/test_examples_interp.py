@@ -34,7 +34,9 @@ def test_contract_declared(path: Path):
     assert set(module.INPUTS) == set(hosts), f"{path.name}: INPUTS keys {sorted(module.INPUTS)} != hosts"
     for host in hosts:
         params = interp.function_params(path, host)
-        assert list(module.INPUTS[host]) == params, f"{path.name}: INPUTS[{host!r}] must list {params} in order"
+        assert list(module.INPUTS[host]) == params, (
+            f"{path.name}: INPUTS[{host!r}] must list {params} in order"
+        )
         for text in module.INPUTS[host].values():
             interp.parse_spec(text)
         ref = interp.reference(module, host)
@@ -61,4 +63,6 @@ def test_host_matches_reference_on_block_multiples(path: Path, host: str):
         fixed = interp.block_multiple_sizes(specs)
         args = interp.make_inputs(specs, interp.RandomChooser(random.Random(7)), fixed, strided=strided)
         result, _ = interp.run_host(module, host, args)
-        interp.assert_same(result, interp.run_reference(module, host, args), f"{host}({interp.describe(args)})")
+        interp.assert_same(
+            result, interp.run_reference(module, host, args), f"{host}({interp.describe(args)})"
+        )

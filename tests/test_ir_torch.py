@@ -201,16 +201,37 @@ def test_reduction_bounds_depend_on_the_index_and_nest() -> None:
     fn(x, a, b, c, 5)
     torch.testing.assert_close(a, torch.cumsum(x, 0))
     torch.testing.assert_close(b, torch.cumsum(torch.cumsum(x, 0), 0))
-    assert c.tolist() == [3.0, 4.0, 4.0, 4.0, 1.0]  # at i = 0 the window starts at -1: k = -1 reads clamp...
+    assert c.tolist() == [3.0, 4.0, 4.0, 4.0, 1.0]  # at i = 0 the window is [-1, 2): x[-1] reads x[0]
+
+
+def test_one_sub_term_under_two_reductions_with_different_ranges() -> None:
+    n = var("n")
+    xk = read("x", k)  # the same node, bound by two different reductions
+    body = add(reduce(Op.SUM, "k", ZERO, n, xk), reduce(Op.RMAX, "k", i, n, mul(xk, xk)))
+    f = Formula(
+        name="two",
+        params=(*tensor_params("x", "out"), Param("n", "int")),
+        tensors=(TensorDecl("x", (n,), (ONE,), "x"), TensorDecl("out", (n,), (ONE,), "out")),
+        assigns=(Assign("out", ("i",), body),),
+    )
+    fn = compile_formula(f)
+    x, out = torch.tensor([3.0, -1.0, 4.0, 1.0, -5.0]), torch.empty(5)
+    fn(x, out, 5)
+    assert out.tolist() == [2.0 + v for v in (25.0, 25.0, 25.0, 25.0, 25.0)]
+    x2 = torch.tensor([-6.0, -1.0, 4.0, 1.0, 0.5])
+    fn(x2, out, 5)
+    assert out.tolist() == [-1.5 + v for v in (36.0, 16.0, 16.0, 1.0, 0.25)]
 
 
 def test_int_outputs_and_host_c_division() -> None:
     n = var("n")
     half = arith(Op.TRUNCDIV, n, const(2))  # a size computed with C division on the host
     body = sub(arith(Op.FLOORDIV, sub(i, const(5)), const(2)), arith(Op.TRUNCDIV, sub(i, const(5)), const(2)))
+    # host-level (Python int) C division and remainder of a negative scalar argument
+    body = add(body, mul(arith(Op.TRUNCDIV, var("m"), const(4)), arith(Op.TRUNCMOD, var("m"), const(4))))
     f = Formula(
         name="ints",
-        params=(*tensor_params("out", "flags"), Param("n", "int")),
+        params=(*tensor_params("out", "flags"), Param("n", "int"), Param("m", "int")),
         tensors=(TensorDecl("out", (half,), (ONE,), "out"), TensorDecl("flags", (half,), (ONE,), "flags")),
         assigns=(
             Assign("out", ("i",), add(body, arith(Op.TRUNCMOD, sub(i, const(5)), const(3)))),
@@ -219,10 +240,29 @@ def test_int_outputs_and_host_c_division() -> None:
     )
     fn = compile_formula(f)
     out, flags = torch.empty(7, dtype=torch.int32), torch.empty(7, dtype=torch.bool)
-    fn(out, flags, 15)
-    want = [(v - 5) // 2 - int((v - 5) / 2) + int(math.fmod(v - 5, 3)) for v in range(7)]
+    fn(out, flags, 15, -7)
+    want = [(v - 5) // 2 - int((v - 5) / 2) + int(math.fmod(v - 5, 3)) + (-1) * (-3) for v in range(7)]
     assert out.tolist() == want
     assert flags.tolist() == [False, False, True, False, True, True, True]
+
+
+def test_guarded_integer_division_by_zero_does_not_raise() -> None:
+    n = var("n")
+    f = Formula(
+        name="ratios",
+        params=(*tensor_params("a", "b"), Param("n", "int"), Param("d", "int")),
+        tensors=(TensorDecl("a", (n,), (ONE,), "a"), TensorDecl("b", (n,), (ONE,), "b")),
+        assigns=(
+            Assign("a", ("i",), where(lt(ZERO, i), arith(Op.TRUNCDIV, const(-7), i), const(99))),
+            Assign("b", ("i",), where(lt(ZERO, var("d")), arith(Op.MOD, i, var("d")), const(-1))),
+        ),
+    )
+    fn = compile_formula(f)
+    a, b = torch.empty(4, dtype=torch.int64), torch.empty(4, dtype=torch.int64)
+    fn(a, b, 4, 0)
+    assert a.tolist() == [99, -7, -3, -2] and b.tolist() == [-1] * 4
+    fn(a, b, 4, 3)
+    assert b.tolist() == [0, 1, 2, 0]
 
 
 def test_constant_and_scalar_bodies() -> None:
@@ -230,18 +270,20 @@ def test_constant_and_scalar_bodies() -> None:
     alpha = var("alpha", Kind.REAL)
     f = Formula(
         name="fill",
-        params=(*tensor_params("a", "b", "c"), Param("n", "int"), Param("alpha", "float", "0.5")),
-        tensors=(*(TensorDecl(t, (n,), (ONE,), t) for t in "ab"), TensorDecl("c", (), (), "c")),
+        params=(*tensor_params("a", "b", "c", "d"), Param("n", "int"), Param("alpha", "float", "0.5")),
+        tensors=(*(TensorDecl(t, (n,), (ONE,), t) for t in "abd"), TensorDecl("c", (), (), "c")),
         assigns=(
             Assign("a", ("i",), const(1.5)),
+            Assign("d", ("i",), where(lt(i, ONE), const(-math.inf), const(math.nan))),
             Assign("b", ("i",), mul(math_fn(Op.EXP, alpha), div(alpha, const(0.0)))),
             Assign("c", (), add(to_real(n), const(0.25))),
         ),
     )
     fn = compile_formula(f)
-    a, b, c = torch.empty(3), torch.empty(3), torch.empty(())
-    fn(a, b, c, 3)  # alpha's default
+    a, b, c, d = torch.empty(3), torch.empty(3), torch.empty(()), torch.empty(3)
+    fn(a, b, c, d, 3)  # alpha's default
     assert a.tolist() == [1.5] * 3 and b.tolist() == [math.inf] * 3 and c.item() == 3.25
+    assert d[0].item() == -math.inf and d[1:].isnan().all()
 
 
 def softmax_operator() -> Formula:

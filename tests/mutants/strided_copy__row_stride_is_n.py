@@ -35,5 +35,7 @@ def strided_copy(x):
     M, N = x.shape
     y = torch.empty((M, N), dtype=x.dtype, device=x.device)
     grid = lambda meta: (triton.cdiv(M, meta["BLOCK_M"]), triton.cdiv(N, meta["BLOCK_N"]))  # noqa: E731
-    copy_2d_kernel[grid](x, y, M, N, x.stride(0), x.stride(1), y.stride(0), y.stride(1), BLOCK_M=32, BLOCK_N=32)
+    copy_2d_kernel[grid](
+        x, y, M, N, x.stride(0), x.stride(1), y.stride(0), y.stride(1), BLOCK_M=32, BLOCK_N=32
+    )
     return y

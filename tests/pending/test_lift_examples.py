@@ -76,7 +76,9 @@ def test_operator_torch_matches_interpreter(path: Path, host: str, data: st.Data
     interp.assert_same(actual, expected, f"lifted {host}({interp.describe(args)})", LIFT_RTOL, LIFT_ATOL)
 
 
-@pytest.mark.parametrize(("path", "kernel", "host"), KERNELS, ids=[interp.case_id(p, k) for p, k, _ in KERNELS])
+@pytest.mark.parametrize(
+    ("path", "kernel", "host"), KERNELS, ids=[interp.case_id(p, k) for p, k, _ in KERNELS]
+)
 @settings(max_examples=8, deadline=None)
 @given(data=st.data())
 def test_kernel_torch_matches_interpreter(path: Path, kernel: str, host: str, data: st.DataObject):
@@ -119,4 +121,3 @@ def test_cli_prints_verified_for_an_example():
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "verified" in proc.stdout
-
