@@ -103,7 +103,16 @@ class KernelEvaluator:
         return Unsupported(what, self.file, line)
 
     # -- entry -------------------------------------------------------------------------------------
+    def prescan(self) -> None:
+        """Name the first deliberately unmodelled construct before evaluating anything."""
+        for node in ast.walk(self.fn.node):
+            if isinstance(node, ast.Call):
+                name = tl_function(qualname(node.func, self.module.aliases) or "")
+                if name in NOT_MODELLED:
+                    raise Unsupported(f"tl.{name}: {NOT_MODELLED[name]}", self.file, node.lineno)
+
     def run(self) -> KernelSpec:
+        self.prescan()
         scope: dict[str, Any] = {}
         for p in self.fn.params:
             if p.name in self.bindings:
