@@ -22,12 +22,17 @@ from types import ModuleType
 from typing import Any, Protocol
 
 import torch
+from hypothesis import Phase
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 MUTANTS = ROOT / "tests" / "mutants"
 REWRITES = ROOT / "tests" / "rewrites"
 CONTRACT_MARKER = "# ---- test contract"
+
+# Hypothesis without its `explain` phase: that phase re-runs failing cases under a line tracer, which makes
+# the interpreter crawl (minutes per failing test). Failing cases are still shrunk and printed with seeds.
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
 # One float32 ulp-scale tolerance for torch vs the interpreter (numpy math underneath).
 RTOL = 1e-5

@@ -44,7 +44,7 @@ def test_contract_declared(path: Path):
 
 
 @pytest.mark.parametrize(("path", "host"), HOSTS, ids=[interp.case_id(p, h) for p, h in HOSTS])
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, phases=interp.PHASES)
 @given(data=st.data())
 def test_host_matches_reference(path: Path, host: str, data: st.DataObject):
     module = interp.load_module(path)

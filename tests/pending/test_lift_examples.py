@@ -64,7 +64,7 @@ def _verified(path: Path, name: str):
 
 
 @pytest.mark.parametrize(("path", "host"), HOSTS, ids=[interp.case_id(p, h) for p, h in HOSTS])
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, phases=interp.PHASES)
 @given(data=st.data())
 def test_operator_torch_matches_interpreter(path: Path, host: str, data: st.DataObject):
     lifted = interp.exec_torch(_verified(path, host))
@@ -79,7 +79,7 @@ def test_operator_torch_matches_interpreter(path: Path, host: str, data: st.Data
 @pytest.mark.parametrize(
     ("path", "kernel", "host"), KERNELS, ids=[interp.case_id(p, k) for p, k, _ in KERNELS]
 )
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, phases=interp.PHASES)
 @given(data=st.data())
 def test_kernel_torch_matches_interpreter(path: Path, kernel: str, host: str, data: st.DataObject):
     result = _verified(path, kernel)

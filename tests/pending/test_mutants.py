@@ -103,7 +103,7 @@ def test_mutant_differs_in_interpreter(variant: interp.Variant):
 
 
 @pytest.mark.parametrize("variant", REWRITES, ids=ids(REWRITES))
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, phases=interp.PHASES)
 @given(data=st.data())
 def test_rewrite_agrees_in_interpreter(variant: interp.Variant, data: st.DataObject):
     original = interp.load_module(variant.original)
