@@ -420,7 +420,7 @@ def cast(e: Expr, dtype: str) -> Expr:
     """Cast to a Triton dtype name: floats are reals (identity over reals), ints truncate, bool tests != 0."""
     if dtype in FLOAT_DTYPES:
         if e.kind is Kind.REAL:
-            return e if e.op is not Op.CAST else e
+            return e
         return to_real(e)
     if dtype in INT_DTYPES:
         if e.kind is Kind.INT:

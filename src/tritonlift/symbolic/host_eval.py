@@ -10,11 +10,11 @@ from tritonlift.errors import LiftError, Unknown, Unsupported
 from tritonlift.frontend.source import HostFunction, SourceModule, qualname
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
-from tritonlift.ir.formula import Alloc, Formula, Param, TensorDecl
+from tritonlift.ir.formula import Alloc, TensorDecl
 from tritonlift.ir.poly import norm
 from tritonlift.options import Options
 from tritonlift.result import LiftResult, Proof
-from tritonlift.symbolic.kernel_eval import KernelEvaluator
+from tritonlift.symbolic.kernel_eval import _PY_BINOPS, KernelEvaluator
 from tritonlift.symbolic.params import classify
 from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.symbolic.values import PtrBlock, scalar
@@ -270,10 +270,8 @@ class HostEvaluator:
                 raise self.err(f"host expression {type(node).__name__} is not modelled", node)
 
     def binop(self, op: ast.operator, a: Any, b: Any, node: ast.AST) -> Any:
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}.get(type(op)) if not isinstance(
-                op, (ast.FloorDiv, ast.Div, ast.Mod)) else (a // b if isinstance(op, ast.FloorDiv) else a / b
-                                                             if isinstance(op, ast.Div) else a % b)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and type(op) in _PY_BINOPS:
+            return _PY_BINOPS[type(op)](a, b)
         x, y = _e(a), _e(b)
         match op:
             case ast.Add():
@@ -529,5 +527,3 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     res.seconds = clock.done()
     return res
 
-
-_ = (Formula, Param)

@@ -77,7 +77,7 @@ def _solve(dim_index: Expr, value: Expr, lane_extents: tuple[Expr, ...]) -> dict
             if ln is None or ln >= len(lane_extents):
                 continue
             ext = lane_extents[ln]
-            rest = norm(ir.sub(x, ir.ZERO))
+            rest = norm(x)
             if rest.op is Op.MUL:
                 p_, q_ = rest.args
                 for atom, factor in ((p_, q_), (q_, p_)):

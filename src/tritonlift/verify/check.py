@@ -16,10 +16,9 @@ from typing import Any
 
 import z3
 
-from tritonlift.errors import Unknown
 from tritonlift.ir import expr as ir
 from tritonlift.ir.evaluate import Env, evaluate
-from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.expr import Expr, Kind
 from tritonlift.ir.formula import Formula, TensorDecl
 from tritonlift.result import Counterexample
 from tritonlift.symbolic.spec import KernelSpec, Store
@@ -260,7 +259,6 @@ def _replay_write(
 
 def _element_at(decl: TensorDecl, addr: int, values: dict[str, Any]) -> tuple[int, ...] | None:
     """The in-domain index of the view whose address is addr (concrete sizes), if any."""
-    cx = Z3Ctx({})
     idx = [z3.Int(f"_e{d}") for d in range(decl.ndim)]
     s = z3.Solver()
     s.set(timeout=5000)
@@ -271,7 +269,6 @@ def _element_at(decl: TensorDecl, addr: int, values: dict[str, Any]) -> tuple[in
     for i, n in zip(idx, shape, strict=True):
         s.add(i >= 0, i < n)
     s.add(z3.Sum([i * st for i, st in zip(idx, strides, strict=True)] or [z3.IntVal(0)]) + off == addr)
-    del cx
     if s.check() != z3.sat:
         return None
     m = s.model()
@@ -320,10 +317,3 @@ def _cx(p: Problem, values: dict[str, Any], s: Store, reason: str, kv: Any, fv: 
     return Counterexample(sizes=sizes, index=index, inputs=inputs, kernel_value=kv, formula_value=fv,
                           reason=reason + f" (store at line {s.line})")
 
-
-def require(cond: bool, msg: str) -> None:
-    if not cond:
-        raise Unknown(msg)
-
-
-_ = Op  # re-exported names used by callers' type hints
