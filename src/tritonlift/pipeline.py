@@ -145,6 +145,12 @@ def heuristic_facts(module: SourceModule, fn: JitFunction, pointers: list[str], 
     return facts
 
 
+def internal_error(file: str, line: int, e: BaseException) -> str:
+    """The one-line message for an exception inside tritonlift itself (reported as `unknown`)."""
+    text = str(e).splitlines()[0] if str(e) else ""
+    return f"{file}:{line}: internal error in tritonlift ({type(e).__name__}: {text}); please report it"
+
+
 class HostFunctionStub:
     """Just enough of a HostFunction for evaluating heuristics lambdas of a kernel."""
 
@@ -175,6 +181,8 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"
+    except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
+        res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
     clock.lap("simplification")
     res.seconds = clock.done()
     return res
@@ -188,6 +196,7 @@ def _expected(options: Options, deriv: Derivation, spec: KernelSpec) -> tuple[Fo
 
     derived = deriv.formula
     kinds = {p.name: (Kind.REAL if p.kind == "float" else Kind.INT) for p in derived.params}
+    kinds |= {f"grid[{k}]": Kind.INT for k in range(len(deriv.grid))}  # a free launch grid's sizes
     try:
         formula = parse_formula(
             options.expect, name=derived.name, params=derived.params,

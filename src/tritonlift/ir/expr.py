@@ -283,12 +283,8 @@ def arith(op: Op, a: Expr, b: Expr | None = None) -> Expr:
             return a
         if kind is Kind.INT and (_is_zero(a) or _is_zero(b)):
             return ZERO
-    elif op in (Op.FLOORDIV, Op.TRUNCDIV):
-        if _is_one(b):
-            return a
-    elif op in (Op.MOD, Op.TRUNCMOD):
-        if _is_one(b):
-            return ZERO
+    elif op in (Op.FLOORDIV, Op.TRUNCDIV, Op.MOD, Op.TRUNCMOD) and _is_one(b):
+        return a if op in (Op.FLOORDIV, Op.TRUNCDIV) else ZERO
     return Expr(op, (a, b), None, kind)
 
 

@@ -73,8 +73,9 @@ class Formula:
     `params` is the signature of the lifted thing (same names and order), `returns` the names of
     the tensors an operator returns (empty for a kernel, which writes its outputs in place), `allocs`
     the tensors an operator allocates, and `assumptions` the preconditions (as readable text) under
-    which the formula holds. A TensorDecl whose base is an alloc or a tensor parameter views that
-    tensor's memory.
+    which the formula holds. `contiguous` names the tensor parameters an operator rebinds to
+    `x.contiguous()` before anything else reads them: its views see that copy's memory. A TensorDecl
+    whose base is an alloc or a tensor parameter views that tensor's memory.
     """
 
     name: str
@@ -84,6 +85,7 @@ class Formula:
     returns: tuple[str, ...] = ()
     allocs: tuple[Alloc, ...] = ()
     assumptions: tuple[str, ...] = field(default=())
+    contiguous: tuple[str, ...] = ()  # tensor parameters the operator replaces by `x.contiguous()` first
 
     def tensor(self, name: str) -> TensorDecl:
         for t in self.tensors:

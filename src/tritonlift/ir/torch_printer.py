@@ -556,6 +556,11 @@ def _helper_lines(used: set[str]) -> list[str]:
     return lines
 
 
+def _uses_grid(f: Formula) -> bool:
+    exprs = [*(e for t in f.tensors for e in (*t.shape, *t.strides, t.offset)), *(a.body for a in f.assigns)]
+    return any(n.op is Op.VAR and str(n.attr).startswith("grid[") for e in exprs for n in walk(e))
+
+
 def formula_torch(f: Formula, real_dtype: str = "float32") -> str:
     """The source of `def {f.name}({params}): ...`, performing the formula's writes with PyTorch.
 
@@ -563,13 +568,16 @@ def formula_torch(f: Formula, real_dtype: str = "float32") -> str:
     `real_dtype` is the dtype that int-to-real casts produce. MEM and UNDEF raise ValueError.
     """
     fn = _FunctionCtx(f, real_dtype)
-    body = [f"    {_alloc_line(a, fn)}" for a in f.allocs]
+    body = [f"    {name} = {name}.contiguous()" for name in f.contiguous]
+    body += [f"    {_alloc_line(a, fn)}" for a in f.allocs]
     body += [f"    {_decl_line(t, fn)}" for t in f.tensors]
     for a in f.assigns:
         body += _assign_lines(a, fn)
     if f.returns:
         body.append(f"    return {f.returns[0] if len(f.returns) == 1 else ', '.join(f.returns)}")
     params = ", ".join(p.name if p.default is None else f"{p.name}={p.default}" for p in f.params)
+    if _uses_grid(f) and "grid" not in {p.name for p in f.params}:
+        params += ", grid" if params else "grid"  # a kernel whose domain only its launch grid fixes
     head = [f"def {f.name}({params}):", "    import math", "    import torch", ""]
     helpers = _helper_lines(fn.helpers)
     return "\n".join(head + helpers + body) + "\n"

@@ -61,6 +61,7 @@ class HostState:
     launches: list[KernelSpec] = field(default_factory=list)
     returns: tuple[str, ...] = ()
     allocs: list[Alloc] = field(default_factory=list)
+    made_contiguous: list[str] = field(default_factory=list)  # parameters replaced by x.contiguous()
     counter: int = 0
 
 
@@ -132,14 +133,14 @@ class HostEvaluator:
                         rank = max(rank, len(t.elts))
             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
                 v = node.value
-                if isinstance(v.value, ast.Name) and v.value.id == name and v.attr == "shape":
-                    if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
-                        rank = max(rank, node.slice.value + 1 if node.slice.value >= 0 else -1)
+                shape_of_name = isinstance(v.value, ast.Name) and v.value.id == name and v.attr == "shape"
+                if shape_of_name and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
+                    rank = max(rank, node.slice.value + 1 if node.slice.value >= 0 else -1)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 f = node.func
-                if isinstance(f.value, ast.Name) and f.value.id == name and f.attr in ("stride", "size"):
-                    if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, int):
-                        rank = max(rank, node.args[0].value + 1)
+                method_of_name = isinstance(f.value, ast.Name) and f.value.id == name and f.attr in ("stride", "size")
+                if method_of_name and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, int):
+                    rank = max(rank, node.args[0].value + 1)
         if rank < 0:
             return None
         return tuple(ir.var(f"{name}.shape[{k}]") for k in range(rank))
@@ -171,7 +172,7 @@ class HostEvaluator:
             case ast.Expr(value=value):
                 self.eval(value)
             case ast.Assert(test=test):
-                self.assert_(test)
+                self.assert_(test)  # noqa: UP005 (our own method, not unittest)
             case ast.Return(value=value):
                 v = self.eval(value) if value is not None else None
                 items = v if isinstance(v, tuple) else (v,)
@@ -362,6 +363,8 @@ class HostEvaluator:
         if name in ("element_size", "data_ptr"):
             raise self.err(f"tensor method .{name}() is not modelled", node)
         if name == "contiguous":
+            if t.alloc is None and not t.contiguous and t.name not in self.st.made_contiguous:
+                self.st.made_contiguous.append(t.name)
             if t.shape is None:
                 return HostTensor(t.name, None, None, True, t.alloc, t.flat_numel)
             return HostTensor(t.name, t.shape, contiguous_strides(t.shape), True, t.alloc)
@@ -419,8 +422,6 @@ class HostEvaluator:
                     pointers.append(p.name)
             elif isinstance(v, (bool, int, float)) and p.constexpr:
                 bindings[p.name] = v
-            elif isinstance(v, Expr) and v.kind is Kind.BOOL and p.constexpr:
-                bindings[p.name] = scalar(v)
             elif isinstance(v, Expr):
                 bindings[p.name] = scalar(v)
             elif isinstance(v, (int, float)):
@@ -481,7 +482,8 @@ def _with_expected(problem: Any, text: str) -> Any:
     f = problem.formula
     kinds = {p.name: (Kind.REAL if p.kind == "float" else Kind.INT) for p in f.params}
     try:
-        exp = parse_formula(text, name=f.name, params=f.params, tensors={t.name: t for t in f.tensors}, kinds=kinds)
+        views = {**problem.views, **{t.name: t for t in f.tensors}}
+        exp = parse_formula(text, name=f.name, params=f.params, tensors=views, kinds=kinds)
     except ValueError as e:
         raise InputError(f"cannot parse the expected formula: {e}") from None
     own = {a.target: a for a in f.assigns}
@@ -491,9 +493,11 @@ def _with_expected(problem: Any, text: str) -> Any:
             raise Unknown(f"the expected formula's {a.target} does not match an output of the operator")
         sub = {ir.var(n): ir.var(o) for n, o in zip(a.index, own[a.target].index, strict=True)}
         assigns.append(replace(a, index=own[a.target].index, body=ir.substitute(a.body, sub)))
+    used = {n.attr for a in assigns for n in ir.walk(a.body) if n.op is Op.READ} | {a.target for a in assigns}
     tensors = {t.name: t for t in f.tensors}
     for t in exp.tensors:
-        tensors.setdefault(t.name, t)
+        if t.name in used:
+            tensors.setdefault(t.name, t)
     return replace(problem, formula=replace(f, assigns=tuple(assigns), tensors=tuple(tensors.values())))
 
 
@@ -524,6 +528,10 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
+    except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
+        from tritonlift.pipeline import internal_error
+
+        res.status, res.message = "unknown", internal_error(host.file, host.line, e)
     res.seconds = clock.done()
     return res
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import math
 import operator
 from dataclasses import dataclass
@@ -14,11 +15,27 @@ from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.symbolic.spec import KernelSpec, Store
 from tritonlift.symbolic.tl_table import (
-    BINARY_MATH, DTYPES, NOT_MODELLED, PLANNED, SPECIAL, UNARY_MATH, tl_function,
+    BINARY_MATH,
+    DTYPES,
+    NOT_MODELLED,
+    PLANNED,
+    SPECIAL,
+    UNARY_MATH,
+    tl_function,
 )
 from tritonlift.symbolic.values import (
-    Block, DType, PtrBlock, Tile, broadcast_shapes, broadcast_to, grid_var, lane, pid, scalar,
-    shift_lanes, tile_expr,
+    Block,
+    DType,
+    PtrBlock,
+    Tile,
+    broadcast_shapes,
+    broadcast_to,
+    grid_var,
+    lane,
+    pid,
+    scalar,
+    shift_lanes,
+    tile_expr,
 )
 
 MAX_UNROLL = 64
@@ -122,10 +139,8 @@ class KernelEvaluator:
             else:
                 scope[p.name] = scalar(ir.var(p.name, self.scalars.get(p.name, Kind.INT)))
         self.scopes.append(scope)
-        try:
+        with contextlib.suppress(_Return):  # `return` ends the kernel (its path condition is recorded)
             self.exec_body(self.fn.node.body)
-        except _Return:
-            pass
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from tritonlift.frontend.source import JitFunction, SourceModule, qualname
 from tritonlift.ir.expr import Kind
@@ -10,6 +11,8 @@ from tritonlift.symbolic.tl_table import tl_function
 
 _POINTER_FUNCS = ("load", "store", "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas",
                   "make_block_ptr")
+# a parameter the body never reads has no context: its name decides (it can still appear in a --expect formula)
+_INT_NAME = re.compile(r"(^|_)(stride|n|num|size|len|numel|rows?|cols?|dim|[MNK])(_|$|s$)|stride", re.IGNORECASE)
 _INT_ARG_FUNCS = ("arange", "cdiv", "program_id", "full", "zeros", "multiple_of")
 
 
@@ -89,10 +92,12 @@ def classify(module: SourceModule, fn: JitFunction) -> tuple[list[str], dict[str
     params = [p.name for p in fn.params]
     ptrs = [p for p in params if p in pointers]
     kinds: dict[str, Kind] = {}
+    used = _names(ast.Module(body=fn.node.body, type_ignores=[]))
     for p in fn.params:
         if p.name in pointers:
             continue
-        kinds[p.name] = Kind.INT if (p.name in ints or p.constexpr) else Kind.REAL
+        unused_int = p.name not in used and _INT_NAME.search(p.name) is not None
+        kinds[p.name] = Kind.INT if (p.name in ints or p.constexpr or unused_int) else Kind.REAL
     return ptrs, kinds
 
 

@@ -9,7 +9,7 @@ from tritonlift.ir.expr import ONE, Expr, Kind, const, substitute, var
 
 LANE_PREFIX = "_l"
 PID_PREFIX = "_pid"
-GRID_PREFIX = "_grid"
+GRID_PREFIX = "grid["  # a free launch-grid size reads as the kernel function's `grid` argument
 
 
 def lane(axis: int) -> Expr:
@@ -21,7 +21,7 @@ def pid(axis: int) -> Expr:
 
 
 def grid_var(axis: int) -> Expr:
-    return var(f"{GRID_PREFIX}{axis}")
+    return var(f"{GRID_PREFIX}{axis}]")
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,19 @@ from tritonlift.errors import Unknown
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
-from tritonlift.ir.poly import norm
+from tritonlift.ir.poly import mono_expr, norm, poly
 from tritonlift.symbolic.spec import KernelSpec, Store
 from tritonlift.symbolic.values import GRID_PREFIX, lane, pid
 from tritonlift.synth.guards import domain_facts, simplify_guards
-from tritonlift.synth.indexing import Access, decompose, extent_from_mask, has_index_var, lane_no, pid_no
+from tritonlift.synth.indexing import (
+    Access,
+    decompose,
+    extent_from_mask,
+    fold_offset,
+    has_index_var,
+    lane_no,
+    pid_no,
+)
 
 INDEX_NAMES = ("i", "j", "k", "l", "m", "n", "p", "q")
 
@@ -64,11 +72,23 @@ def _index_names(n: int, taken: set[str]) -> tuple[str, ...]:
     return tuple(names[:n])
 
 
+def _moving_part(e: Expr) -> Expr:
+    """The part of a sum that holds program ids or lanes."""
+    out: Expr = ir.ZERO
+    for m, c in poly(e).items():
+        if any(has_index_var(a) for a in m):
+            out = ir.add(out, ir.mul(ir.const(c), mono_expr(m)))
+    return norm(out)
+
+
 def _solve(dim_index: Expr, value: Expr, lane_extents: tuple[Expr, ...]) -> dict[Expr, Expr]:
     """Program ids and lanes that make dim_index equal value (a free index variable)."""
     e = norm(dim_index)
     if lane_no(e) is not None or pid_no(e) is not None:
         return {e: value}
+    moving = _moving_part(e)
+    if moving != e:  # core + c: solve core = value - c
+        return _solve(moving, norm(ir.sub(value, ir.sub(e, moving))), lane_extents)
     # pid * E + lane  with E the lane's extent
     if e.op is Op.ADD:
         a, b = e.args
@@ -115,6 +135,11 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
                 ext = ext or extent_from_mask(d.index, spec.stores[n].mask)
             if ext is None:
                 ext = _extent_from_grid(d.index, first.shape, grid)
+            elif not any(pid_no(a) is not None for a in ir.walk(d.index)):
+                # lanes alone index this dim: the mask bounds it, and so does the block
+                reach = _extent_from_grid(d.index, first.shape, grid)
+                if reach != ext:
+                    ext = simplify_guards(ir.minimum(ext, reach), _lane_facts(spec))
             else:
                 _fix_grid(d.index, ext, first.shape, grid)
             shape.append(ext)
@@ -226,6 +251,10 @@ def _body(store: Store, values: dict[Expr, Expr], tensors: dict[str, TensorDecl]
             return None
         t = by_base[node.attr]
         acc = decompose(node.args[0], store.shape)
+        rel = norm(ir.sub(acc.offset, t.offset))
+        if rel != ir.ZERO:  # x_ptr + offs + 1: the constant part moves the index
+            acc = fold_offset(Access(acc.dims, rel), t.strides)
+            acc = Access(acc.dims, norm(ir.add(acc.offset, t.offset)))
         idx: list[Expr] = []
         for s in t.strides:
             match = [d for d in acc.dims if d.stride == s]

@@ -38,6 +38,11 @@ def simplify_guards(body: Expr, facts: list[Expr], timeout_ms: int = 2000) -> Ex
             d = decide(n.args[0])
             if d is not None:
                 return n.args[1] if d else n.args[2]
+        if n.op in (Op.MINIMUM, Op.MAXIMUM) and n.kind is Kind.INT:
+            a, b = n.args
+            d = decide(ir.le(a, b))
+            if d is not None:
+                return a if d == (n.op is Op.MINIMUM) else b
         return None
 
     return ir.transform(body, step)

@@ -110,6 +110,42 @@ def decompose(offset: Expr, lane_extents: tuple[Expr, ...]) -> Access:
     return Access(tuple(out), norm(_from_base(base)))
 
 
+def divide_exact(e: Expr, by: Expr) -> Expr | None:
+    """e / by when `by` is one monomial dividing every monomial of e exactly, else None."""
+    pb = poly(by)
+    if len(pb) != 1:
+        return None
+    ((mb, cb),) = pb.items()
+    out: Expr = ir.ZERO
+    for m, c in poly(e).items():
+        rest = divide_mono(m, mb)
+        if rest is None or c % cb:
+            return None
+        out = ir.add(out, ir.mul(ir.const(c // cb), mono_expr(rest)))
+    return norm(out)
+
+
+def fold_offset(acc: Access, strides: tuple[Expr, ...] | None = None) -> Access:
+    """Absorb the constant part of an access into one dimension's index (`x_ptr + offs + 1` reads
+    element offs + 1 of a unit-stride dim). `strides`, when given, are the candidate dims' strides
+    (for a view the access does not open itself); else the access's own dims are tried, innermost first."""
+    if norm(acc.offset) == ir.ZERO:
+        return acc
+    dims = list(acc.dims)
+    # a whole number of some dim's strides first (`(cols + 1) * M` moves the index by 1), innermost last
+    quotients = [(k, divide_exact(acc.offset, d.stride)) for k, d in enumerate(dims)]
+    ranked = sorted((q is None or not q.is_const, -k, k, q) for k, q in quotients)
+    for _, _, k, q in ranked:
+        if q is not None:
+            dims[k] = Dim(dims[k].stride, norm(ir.add(dims[k].index, q)))
+            return Access(tuple(dims), ir.ZERO)
+    for s in strides or ():
+        q = divide_exact(acc.offset, s)
+        if q is not None:
+            return Access((*dims, Dim(s, q)), ir.ZERO)
+    return acc
+
+
 def _from_base(base: dict[Mono, int]) -> Expr:
     out: Expr = ir.ZERO
     for m, c in base.items():

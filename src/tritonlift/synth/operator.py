@@ -13,12 +13,13 @@ from tritonlift.symbolic.host_eval import HostState, HostTensor, contiguous_stri
 from tritonlift.symbolic.values import lane, pid
 from tritonlift.synth.derive import StoreMap, Witness, _index_names, _solve
 from tritonlift.synth.guards import domain_facts, simplify_guards
-from tritonlift.synth.indexing import Access, decompose, has_index_var
+from tritonlift.synth.indexing import Access, decompose, fold_offset, has_index_var
 from tritonlift.verify.check import Problem
 
 
 def _match(acc: Access, strides: tuple[Expr, ...]) -> tuple[Expr, ...] | None:
     """Index per view dim when the access's dims are exactly the view's strides (any order)."""
+    acc = fold_offset(acc, strides)
     if norm(acc.offset) != ir.ZERO:
         return None
     out: list[Expr] = []
@@ -33,6 +34,15 @@ def _match(acc: Access, strides: tuple[Expr, ...]) -> tuple[Expr, ...] | None:
     if len(used) != len(acc.dims):
         return None
     return tuple(out)
+
+
+def _positional(acc: Access, ndim: int) -> tuple[Expr, ...] | None:
+    """A hint for an access that does not follow the view's layout: its own dims in order, the
+    constant part folded in. The verifier then compares addresses and refutes what is wrong."""
+    acc = fold_offset(acc)
+    if norm(acc.offset) != ir.ZERO or len(acc.dims) > ndim:
+        return None
+    return (ir.ZERO,) * (ndim - len(acc.dims)) + tuple(d.index for d in acc.dims)
 
 
 def derive_operator(host: HostFunction, st: HostState, options: Options) -> Problem:
@@ -66,7 +76,8 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         values: dict[Expr, Expr] = {}
         for k in nums:
             s = spec.stores[k]
-            index = _match(decompose(s.offset, s.shape), decl.strides)
+            acc = decompose(s.offset, s.shape)
+            index = _match(acc, decl.strides) or _positional(acc, decl.ndim)
             if index is None:
                 raise Unknown(f"the kernel's writes to {out} do not follow {out}'s layout")
             maps.append(StoreMap(k, out, index))
@@ -98,10 +109,10 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     formula = Formula(
         name=host.name, params=tuple(params), tensors=tuple(decls[n] for n in decls if n in used),
         assigns=tuple(assigns), returns=st.returns, allocs=tuple(a for a in st.allocs if a.name in used),
-        assumptions=tuple(assumptions),
+        assumptions=tuple(assumptions), contiguous=tuple(n for n in st.made_contiguous if n in used),
     )
     facts = list(st.facts)
-    return Problem(spec, formula, spec.grid, maps, wits, facts)
+    return Problem(spec, formula, spec.grid, maps, wits, facts, views=decls)
 
 
 def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor]) -> Expr:
@@ -116,6 +127,7 @@ def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors
         if index is None and tensors[node.attr].shape is not None:
             # propose the contiguous reading; the verifier decides (a missing .contiguous() is refuted)
             index = _match(acc, contiguous_strides(decl.shape))
+        index = index or _positional(acc, decl.ndim)
         if index is None:
             raise Unknown(f"the kernel's reads of {node.attr} do not follow its layout")
         return ir.read(decl.name, *index)

@@ -22,7 +22,7 @@ from tritonlift.ir.expr import Expr, Kind
 from tritonlift.ir.formula import Formula, TensorDecl
 from tritonlift.result import Counterexample
 from tritonlift.symbolic.spec import KernelSpec, Store
-from tritonlift.symbolic.values import lane, pid
+from tritonlift.symbolic.values import GRID_PREFIX, lane, pid
 from tritonlift.synth.derive import StoreMap, Witness
 from tritonlift.verify.z3_backend import Z3Ctx, math_axioms
 
@@ -46,6 +46,7 @@ class Problem:
     store_maps: list[StoreMap]
     witnesses: list[Witness]
     facts: list[Expr]
+    views: dict[str, TensorDecl] = field(default_factory=dict)  # every tensor a formula may name
 
 
 def kinds_of(p: Problem) -> dict[str, Kind]:
@@ -307,11 +308,11 @@ def _replay_coverage(
 
 def _cx(p: Problem, values: dict[str, Any], s: Store, reason: str, kv: Any, fv: Any, memory: _Memory) -> Counterexample:
     sizes = {k: v for k, v in values.items() if not k.startswith(("_pid", "_l")) and k in p.spec.scalars}
-    sizes.update({k: v for k, v in values.items() if k.startswith("_grid")})
+    sizes.update({k: v for k, v in values.items() if k.startswith(GRID_PREFIX)})
     index = {k.replace("_pid", "pid").replace("_l", "lane"): v for k, v in values.items()
              if k.startswith(("_pid", "_l"))}
     for k, v in values.items():
-        if k not in p.spec.scalars and not k.startswith(("_pid", "_l", "_grid")) and isinstance(v, int):
+        if k not in p.spec.scalars and not k.startswith(("_pid", "_l", GRID_PREFIX)) and isinstance(v, int):
             index.setdefault(k, v)
     inputs = {f"{b}[{a}]": v for (b, a), v in sorted(memory.cells.items())}
     return Counterexample(sizes=sizes, index=index, inputs=inputs, kernel_value=kv, formula_value=fv,
