@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,8 +25,8 @@ from rich.table import Table
 from rich.text import Text
 
 import tritonlift
+from tritonlift.bench import fgsuite, flaggems, runner, suites
 from tritonlift.bench import report as bench_report
-from tritonlift.bench import runner, suites
 from tritonlift.errors import LiftError
 from tritonlift.options import Options
 from tritonlift.result import LiftResult
@@ -230,11 +231,15 @@ def bench(
         str,
         typer.Argument(
             metavar="SUITE",
-            help="A suite name (examples: the bundled examples/ directory) or a directory of kernels.",
+            help="A suite name (examples: the bundled examples/ directory; flaggems; flaggems-33) or a "
+            "directory of kernels.",
         ),
     ] = "examples",
     out: Annotated[
-        Path, typer.Option("--out", metavar="DIR", help="Where report.json and report.md are written.")
+        Path,
+        typer.Option(
+            "--out", metavar="DIR", help="Where report.json, report.md and report.html are written."
+        ),
     ] = Path("bench-out"),
     jobs: JobsOpt = 1,
     timeout: TimeoutOpt = Options.timeout,
@@ -251,15 +256,32 @@ def bench(
     no_prune: NoPruneOpt = False,
     no_invariant_patterns: NoInvariantsOpt = False,
     baseline: BaselineOpt = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            metavar="NAMES",
+            help="flaggems suites only: keep these files (flaggems: paths relative to the package such as "
+            "ops/relu.py, globs, or file stems) or operators (flaggems-33); comma-separated or repeated.",
+        ),
+    ] = None,
 ) -> None:
-    """Lift every file of a suite and write report.json and report.md.
+    """Lift every file of a suite and write report.json, report.md and report.html.
 
+    Suites: examples (the bundled examples/), flaggems (every @triton.jit function of the installed
+    FlagGems, with a time limit per kernel), flaggems-33 (the 33 reference operators), or a directory.
     Exit status: 0 when the run completed, whatever the statuses; 2 for an unknown suite or bad flags.
     """
     options = build_options(timeout, None, no_simplify, no_topdown, no_prune, no_invariant_patterns, baseline)
+    modes = runner.ablation_modes(options) if ablations else [(runner.mode_name(options), options)]
+    if suite in fgsuite.SUITES:
+        names = [n.strip() for item in only or [] for n in item.split(",") if n.strip()]
+        _bench_flaggems(suite, names, modes, jobs, out)
+        return
+    if only:
+        raise typer.BadParameter("only for the flaggems suites", param_hint="--only")
     resolved = suites.resolve_suite(suite)
     tasks = runner.expand_targets(resolved.targets)
-    modes = runner.ablation_modes(options) if ablations else [(runner.mode_name(options), options)]
     with _progress("bench", total=len(tasks) * len(modes)) as tick:
         runs = runner.run_modes(tasks, modes, jobs, on_done=tick)
     report = bench_report.build_report(resolved.name, runs)
@@ -269,6 +291,81 @@ def bench(
     summaries = report.get("ablations") or {report["mode"]: report["summary"]}
     console.print(summary_table(f"tritonlift bench {resolved.name}: {len(tasks)} files", summaries))
     console.print(Text("wrote " + ", ".join(str(p) for p in paths), style="dim"))
+
+
+def _bench_flaggems(
+    suite: str, only: list[str], modes: list[tuple[str, Options]], jobs: int, out: Path
+) -> None:
+    """`bench flaggems` and `bench flaggems-33`: one time-limited job per kernel, then the three reports."""
+    root = flaggems.require_package()
+    if suite == "flaggems":
+        files = fgsuite.select_files(root, only)
+        if not files:
+            raise LiftError(f"--only {','.join(only)}: no FlagGems source file matches")
+        entries, unreadable = flaggems.package_entries(root, files)
+        jobs_list = fgsuite.all_jobs(entries)
+        what = f"{len(entries)} jit functions in {len(files)} files ({len(jobs_list)} lifted)"
+    else:
+        plans = fgsuite.plan_operators(root, fgsuite.select_operators(only))
+        jobs_list = fgsuite.operator_jobs(root, plans)
+        what = f"{len(plans)} operators ({len(jobs_list)} kernels and host functions)"
+    with _job_progress(f"bench {suite}", len(jobs_list) * len(modes)) as (on_start, on_done):
+        runs = fgsuite.run_suite_modes(jobs_list, modes, jobs, on_start, on_done)
+    if suite == "flaggems":
+        report = fgsuite.build_all_report(root, entries, runs, unreadable, len(files))
+    else:
+        report = fgsuite.build_33_report(root, plans, runs)
+    paths = bench_report.write_reports(report, out)
+    console = _stdout()
+    summaries = report.get("ablations") or {report["mode"]: report["summary"]}
+    console.print(summary_table(f"tritonlift bench {suite}: {what}", summaries))
+    s = report["summary"]
+    if suite == "flaggems-33":
+        console.print(
+            f"lifted {s['lifted']}/{s['operators']} operators (textbook form: {s['textbook']}); "
+            f"kernels verified {s['kernels_verified']}/{s['kernels']}"
+        )
+    else:
+        families = ", ".join(f"{k} {v}" for k, v in s["out_of_scope_by_family"].items())
+        console.print(f"out of scope: {s['out_of_scope']} ({families}); roles: {s['roles']}")
+    for row in report.get("failure_reasons", [])[:5]:
+        console.print(Text(f"{row['count']:>4} {row['status']}: {row['reason']}", style="dim"))
+    console.print(Text("wrote " + ", ".join(str(p) for p in paths), style="dim"))
+
+
+@contextmanager
+def _job_progress(verb: str, total: int) -> Iterator[tuple[Callable[[Any], None], Callable[[Any], None]]]:
+    """Callbacks for the job runner: a bar with counts, elapsed time and the jobs running now."""
+    if not sys.stderr.isatty():
+        yield (lambda _job: None), (lambda _job: None)
+        return
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[running]}", style="dim"),
+    ]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(verb, total=total, running="")
+        running: dict[str, float] = {}
+
+        def show() -> None:
+            labels = [label.rsplit("::", 1)[-1] for label in running]
+            text = "running: " + ", ".join(labels) if labels else ""
+            progress.update(task, running=text if len(text) <= 70 else text[:67] + "...")
+
+        def on_start(job: Any) -> None:
+            running[job.label or job.key] = time.monotonic()
+            show()
+
+        def on_done(job: Any) -> None:
+            running.pop(job.label or job.key, None)
+            progress.update(task, advance=1)
+            show()
+
+        yield on_start, on_done
 
 
 def print_results(console: Console, results: list[LiftResult]) -> None:

@@ -85,16 +85,23 @@ def _mode_cell(group: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_reports(report: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Write report.json and report.md under out_dir (created if needed); returns their paths."""
+    """Write report.json, report.md and report.html under out_dir (created if needed); returns their paths."""
+    from tritonlift.bench.html import render_html
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / "report.json", out_dir / "report.md"
+    json_path, md_path, html_path = out_dir / "report.json", out_dir / "report.md", out_dir / "report.html"
     json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     md_path.write_text(render_markdown(report), encoding="utf-8")
-    return [json_path, md_path]
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return [json_path, md_path, html_path]
 
 
 def render_markdown(report: dict[str, Any]) -> str:
     """report.md: a summary, one row per lifted thing, and the ablation columns when there are some."""
+    if report.get("layout") in ("flaggems", "flaggems-33"):
+        from tritonlift.bench.fgsuite import render_markdown as render_flaggems
+
+        return render_flaggems(report)
     lines = [f"# tritonlift bench: {report['suite']}", ""]
     lines += [
         f"tritonlift {report['tool_version']}, mode `{report['mode']}`, options: `{_options_line(report)}`",

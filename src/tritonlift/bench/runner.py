@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import multiprocessing.connection
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tritonlift.errors import InputError
 from tritonlift.frontend.targets import resolve_target
@@ -179,3 +182,127 @@ def _outcome(task: str, future: Future[list[LiftResult]]) -> list[LiftResult] | 
         return None
     except Exception as exc:  # e.g. results that could not be sent back from the worker
         return [crash_result(task, f"internal error: {type(exc).__name__}: {exc}")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Jobs with a time limit: one lifted thing (a file and a name in it) per forked process, killed at its limit.
+
+
+@dataclass(frozen=True)
+class Job:
+    """One thing to lift: the file, the name in it (None: everything in the file) and a label to show."""
+
+    key: str
+    target: str
+    op: str | None
+    label: str = ""
+
+
+JobEvent = Callable[[Job], None]
+
+
+def timeout_result(job: Job, seconds: float) -> LiftResult:
+    """The `unknown` result of a job killed at its time limit."""
+    result = crash_result(job.target, "")
+    result.name = job.op or result.name
+    result.status = "unknown"
+    result.message = f"{job.target}: {job.op or 'file'}: no answer within the time limit of {seconds:g} s"
+    result.seconds = {s: 0.0 for s in result.seconds}
+    result.seconds["total"] = seconds
+    return result
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    options: Options,
+    workers: int = 1,
+    time_limit: float | None = None,
+    on_start: JobEvent | None = None,
+    on_done: JobEvent | None = None,
+) -> dict[str, list[LiftResult]]:
+    """Lift every job, each in a process of its own killed after `time_limit` seconds (default: the options'
+    timeout); returns the results by job key. A crash, an exception or a timeout is that job's result only.
+    """
+    limit = options.timeout if time_limit is None else time_limit
+    _preload()
+    started = on_start or (lambda _job: None)
+    finished = on_done or (lambda _job: None)
+    out: dict[str, list[LiftResult]] = {}
+    pending = list(jobs)
+    pending.reverse()  # pop() from the end keeps the given order
+    running: dict[
+        Any, tuple[Job, Any, Any, float]
+    ] = {}  # reader connection -> (job, process, conn, deadline)
+    ctx = _context()
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, workers):
+                job = pending.pop()
+                reader, writer = ctx.Pipe(duplex=False)
+                process = ctx.Process(target=_job_main, args=(writer, job, options), daemon=True)
+                process.start()
+                writer.close()
+                running[reader] = (job, process, reader, time.monotonic() + limit)
+                started(job)
+            now = time.monotonic()
+            soonest = min(deadline for _j, _p, _c, deadline in running.values())
+            ready = multiprocessing.connection.wait(list(running), timeout=max(0.0, soonest - now))
+            for conn in ready:
+                job, process, reader, _deadline = running.pop(conn)
+                out[job.key] = _receive(job, reader, process)
+                finished(job)
+            now = time.monotonic()
+            for conn in [c for c, (_j, _p, _r, deadline) in running.items() if deadline <= now]:
+                job, process, reader, _deadline = running.pop(conn)
+                _stop(process)
+                reader.close()
+                out[job.key] = [timeout_result(job, limit)]
+                finished(job)
+    finally:
+        for _job, process, reader, _deadline in running.values():
+            _stop(process)
+            reader.close()
+    return out
+
+
+def _preload() -> None:
+    """Import the pipeline (z3, the IR, ...) once here, so that every forked worker starts with it."""
+    with contextlib.suppress(Exception):  # a broken pipeline shows up as each job's own error result
+        import tritonlift.pipeline  # noqa: F401
+
+
+def _job_main(writer: Any, job: Job, options: Options) -> None:
+    try:
+        results = lift_guarded(job.target, options, job.op)
+    except BaseException as exc:  # anything at all becomes this job's error result
+        results = [crash_result(job.target, f"internal error: {type(exc).__name__}: {exc}")]
+    try:
+        writer.send(results)
+    except Exception as exc:  # results that cannot be pickled
+        writer.send([crash_result(job.target, f"internal error: {type(exc).__name__}: {exc}")])
+    writer.close()
+
+
+def _receive(job: Job, reader: Any, process: Any) -> list[LiftResult]:
+    try:
+        results = reader.recv()
+    except (EOFError, OSError):  # the process died before it sent anything
+        process.join(5)
+        code = process.exitcode
+        results = [
+            crash_result(job.target, f"{job.op or 'file'}: the worker process crashed (exit code {code})")
+        ]
+        if job.op:
+            results[0].name = job.op
+    finally:
+        reader.close()
+    process.join(5)
+    if process.is_alive():
+        _stop(process)
+    return results
+
+
+def _stop(process: Any) -> None:
+    if process.is_alive():
+        process.kill()
+    process.join(5)
