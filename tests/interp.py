@@ -25,18 +25,30 @@ import torch
 from hypothesis import Phase
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-MUTANTS = ROOT / "tests" / "mutants"
-REWRITES = ROOT / "tests" / "rewrites"
+
+
+def _dir_from_env(variable: str, default: str) -> Path:
+    """A directory named by an environment variable (relative to the checkout), else the default."""
+    return (ROOT / os.environ.get(variable, default)).resolve()
+
+
+# Overridable so the same harness can run a staged set (e.g. tests/pending/examples, which CI does not
+# collect): TRITONLIFT_EXAMPLES_DIR, TRITONLIFT_MUTANTS_DIR, TRITONLIFT_REWRITES_DIR.
+EXAMPLES = _dir_from_env("TRITONLIFT_EXAMPLES_DIR", "examples")
+MUTANTS = _dir_from_env("TRITONLIFT_MUTANTS_DIR", "tests/mutants")
+REWRITES = _dir_from_env("TRITONLIFT_REWRITES_DIR", "tests/rewrites")
 CONTRACT_MARKER = "# ---- test contract"
 
 # Hypothesis without its `explain` phase: that phase re-runs failing cases under a line tracer, which makes
 # the interpreter crawl (minutes per failing test). Failing cases are still shrunk and printed with seeds.
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
-# One float32 ulp-scale tolerance for torch vs the interpreter (numpy math underneath).
+# One float32 ulp-scale tolerance for torch vs the interpreter (numpy math underneath). An example whose
+# results are reductions (summation order differs between numpy and torch) may declare a looser one in its
+# test contract: `TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}`; it travels with its reference results.
 RTOL = 1e-5
 ATOL = 1e-5
+TOLERANCE_ATTR = "_tritonlift_tolerance"  # set by run_reference on the reference's tensors
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -107,7 +119,8 @@ def load_module(path: Path) -> ModuleType:
     if os.environ.get("TRITON_INTERPRET") != "1":
         raise RuntimeError("TRITON_INTERPRET=1 must be set before triton is imported (tests/conftest.py)")
     path = Path(path).resolve()
-    name = "_tritonlift_test_" + re.sub(r"\W", "_", str(path.relative_to(ROOT).with_suffix("")))
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    name = "_tritonlift_test_" + re.sub(r"\W", "_", str(where.with_suffix("")))
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -460,15 +473,39 @@ def run_host(module: ModuleType, host: str, args: dict[str, Any]) -> tuple[Any, 
 
 
 def run_reference(module: ModuleType, host: str, args: dict[str, Any]) -> Any:
-    return reference(module, host)(**clone_args(args))
+    """The reference's result, its tensors tagged with the module's TOLERANCE (if it declares one)."""
+    result = reference(module, host)(**clone_args(args))
+    tolerance = getattr(module, "TOLERANCE", None)
+    if tolerance is not None:
+        rtol, atol = float(tolerance.get("rtol", RTOL)), float(tolerance.get("atol", ATOL))
+        for t in _tensors(result):
+            setattr(t, TOLERANCE_ATTR, (rtol, atol))
+    return result
+
+
+def _tensors(value: Any) -> Iterator[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _tensors(v)
+
+
+def tolerance_of(expected: torch.Tensor) -> tuple[float, float]:
+    """(rtol, atol) for comparing against `expected`: its example's TOLERANCE, else RTOL and ATOL."""
+    return getattr(expected, TOLERANCE_ATTR, (RTOL, ATOL))
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Comparing
 
 
-def assert_same(actual: Any, expected: Any, what: str, rtol: float = RTOL, atol: float = ATOL) -> None:
-    """Same structure, shapes, dtypes; values close (NaN only where both are NaN)."""
+def assert_same(
+    actual: Any, expected: Any, what: str, rtol: float | None = None, atol: float | None = None
+) -> None:
+    """Same structure, shapes, dtypes; values close (NaN only where both are NaN).
+
+    rtol/atol left None: the tolerance run_reference tagged `expected` with, else RTOL/ATOL."""
     if isinstance(expected, (tuple, list)):
         assert isinstance(actual, (tuple, list)) and len(actual) == len(expected), (
             f"{what}: structure differs"
@@ -482,6 +519,9 @@ def assert_same(actual: Any, expected: Any, what: str, rtol: float = RTOL, atol:
             f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
         )
         assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
+        tagged_rtol, tagged_atol = tolerance_of(expected)
+        rtol = tagged_rtol if rtol is None else rtol
+        atol = tagged_atol if atol is None else atol
         torch.testing.assert_close(
             actual, expected, rtol=rtol, atol=atol, equal_nan=True, msg=lambda m: f"{what}: {m}"
         )
@@ -489,7 +529,7 @@ def assert_same(actual: Any, expected: Any, what: str, rtol: float = RTOL, atol:
     assert actual == expected, f"{what}: {actual!r} != {expected!r}"
 
 
-def differs(actual: Any, expected: Any, rtol: float = RTOL, atol: float = ATOL) -> bool:
+def differs(actual: Any, expected: Any, rtol: float | None = None, atol: float | None = None) -> bool:
     try:
         assert_same(actual, expected, "value", rtol, atol)
     except AssertionError:
@@ -559,13 +599,22 @@ def read_variant(path: Path) -> Variant:
     witness, note = parse_witness(header.get("witness", "any"))
     return Variant(
         path=path,
-        original=ROOT / header[kind],
+        original=original_path(header[kind]),
         target=header["target"],
         change=header.get("mutation", header.get("rewrite", "")),
         plain_refuted=header.get("plain", "") == "refuted",
         witness=witness,
         witness_note=note,
     )
+
+
+def original_path(text: str) -> Path:
+    """The example a header names: 'examples/<name>.py' is looked up in EXAMPLES (which may be a staged
+    directory such as tests/pending/examples); any other path is relative to the checkout."""
+    rel = Path(text)
+    if rel.parts[:1] == ("examples",):
+        return EXAMPLES.joinpath(*rel.parts[1:])
+    return ROOT / rel
 
 
 def mutant_paths() -> list[Path]:

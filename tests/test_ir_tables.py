@@ -26,11 +26,13 @@ from tritonlift.ir.expr import (
     lt,
     math_fn,
     mem,
+    named,
     neg,
     not_,
     or_,
     read,
     reduce,
+    row,
     to_real,
     undef,
     var,
@@ -67,6 +69,9 @@ def test_refusals_have_reasons() -> None:
 i, n = var("i"), var("n")
 a, b = var("a", Kind.REAL), var("b", Kind.REAL)
 x_i = read("x", i)
+x_k = read("x", var("k"))
+_K = math.sqrt(2 / math.pi)
+_LSE = math.log(sum(math.exp(v) for v in range(5)))
 # each example's value at i=2, n=5, a=-1.5, b=2.0 with x = [0, 10, 20, 30, 40]
 EXAMPLES: dict[Op, tuple[Expr, float | int | bool]] = {
     Op.CONST: (const(2.5), 2.5),
@@ -115,6 +120,20 @@ EXAMPLES: dict[Op, tuple[Expr, float | int | bool]] = {
     Op.PROD: (reduce(Op.PROD, "k", ONE, n, var("k")), 24),
     Op.RMAX: (reduce(Op.RMAX, "k", ZERO, n, read("x", var("k"))), 40.0),
     Op.RMIN: (reduce(Op.RMIN, "k", i, n, read("x", var("k"))), 20.0),
+    Op.SILU: (named(Op.SILU, a), -1.5 / (1 + math.exp(1.5))),
+    Op.GELU: (named(Op.GELU, a), 0.5 * -1.5 * (1 + math.erf(-1.5 / math.sqrt(2)))),
+    Op.GELU_TANH: (named(Op.GELU_TANH, a), 0.5 * -1.5 * (1 + math.tanh(_K * (-1.5 + 0.044715 * -(1.5**3))))),
+    Op.RELU: (named(Op.RELU, a), 0.0),
+    Op.LEAKY_RELU: (named(Op.LEAKY_RELU, a, b), -3.0),
+    Op.CLAMP: (named(Op.CLAMP, x_i, a, b), 2.0),
+    Op.SOFTPLUS: (named(Op.SOFTPLUS, a), math.log(1 + math.exp(-1.5))),
+    Op.MEAN: (row(Op.MEAN, "k", ZERO, n, x_k), 20.0),
+    Op.VARIANCE: (row(Op.VARIANCE, "k", ZERO, n, x_k), 200.0),
+    Op.LOGSUMEXP: (row(Op.LOGSUMEXP, "k", ZERO, n, div(x_k, const(10.0))), _LSE),
+    Op.SOFTMAX: (row(Op.SOFTMAX, "k", ZERO, n, div(x_k, const(10.0)), i), math.exp(2 - _LSE)),
+    Op.LOG_SOFTMAX: (row(Op.LOG_SOFTMAX, "k", ZERO, n, div(x_k, const(10.0)), i), 2 - _LSE),
+    Op.LAYER_NORM: (row(Op.LAYER_NORM, "k", ZERO, n, x_k, arith(Op.SUB, n, ONE), b), 20 / math.sqrt(202)),
+    Op.RMS_NORM: (row(Op.RMS_NORM, "k", ZERO, n, x_k, i, b), 20 / math.sqrt(602)),
 }
 KINDS = {"a": Kind.REAL, "b": Kind.REAL}
 VARS = {"i": 2, "n": 5, "a": -1.5, "b": 2.0}

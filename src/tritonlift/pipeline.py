@@ -230,16 +230,28 @@ def _expected(options: Options, deriv: Derivation, spec: KernelSpec) -> tuple[Fo
 
 
 def emit(res: LiftResult, formula: Formula, options: Options) -> None:
-    """Text, LaTeX and PyTorch renderings of the formula (simplification arrives with its issue)."""
+    """Text, LaTeX and PyTorch renderings: `formula_raw` as verified, the others simplified (simplify/).
+
+    The rules the simplifier used go to proof.rules (constants matched to float32 precision are listed as
+    `approx_*` rules: formula_raw keeps the exact constant), its time to seconds["simplification"].
+    """
     from tritonlift.ir.latex import formula_latex
     from tritonlift.ir.printer import formula_line
     from tritonlift.ir.torch_printer import formula_torch
 
     res.formula_raw = formula_line(formula)
-    res.formula = res.formula_raw
-    res.latex = formula_latex(formula)
+    shown = formula
+    if options.simplify:
+        from tritonlift.simplify import Budget, simplify_formula
+
+        simplified = simplify_formula(formula, Budget(seconds=min(2.0, max(options.timeout / 10, 0.1))))
+        shown = simplified.formula
+        res.proof.rules = simplified.rules
+        res.seconds["simplification"] = simplified.seconds
+    res.formula = formula_line(shown)
+    res.latex = formula_latex(shown)
     try:
-        res.torch = formula_torch(formula)
+        res.torch = formula_torch(shown)
     except ValueError as e:
         res.torch = ""
         res.message = (res.message + "; " if res.message else "") + f"no torch code: {e}"

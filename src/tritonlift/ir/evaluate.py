@@ -13,7 +13,8 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from tritonlift.ir.expr import Expr, Kind, Op, trunc_div
+from tritonlift.ir.expr import NAMED_OPS, Expr, Kind, Op, trunc_div
+from tritonlift.ir.named import expand
 
 Value = int | float | bool
 
@@ -257,6 +258,12 @@ REDUCE_STEP: dict[Op, Callable[[Value, Value], Value]] = {
     Op.SUM: operator.add, Op.PROD: operator.mul, Op.RMAX: _nan_max, Op.RMIN: _nan_min,
 }  # fmt: skip
 
+
+def _named(e: Expr, ev: Evaluator) -> Value:
+    """A named operator means its definition (ir.named): evaluate that."""
+    return ev(expand(e))
+
+
 EVAL_OPS: dict[Op, EvalFn] = {
     Op.CONST: lambda e, ev: e.value,
     Op.VAR: _var,
@@ -291,5 +298,6 @@ EVAL_OPS: dict[Op, EvalFn] = {
     Op.PROD: _reduction,
     Op.RMAX: _reduction,
     Op.RMIN: _reduction,
+    **{op: _named for op in sorted(NAMED_OPS, key=lambda o: o.value)},
 }
 UNSUPPORTED: frozenset[Op] = frozenset()  # every op has a concrete meaning (MEM/UNDEF through Env)

@@ -73,6 +73,23 @@ class Op(Enum):
     PROD = "prod"
     RMAX = "rmax"
     RMIN = "rmin"
+    # named elementwise operators: each is defined in terms of the ops above by `ir.named.expand`
+    SILU = "silu"  # x * sigmoid(x)
+    GELU = "gelu"  # 0.5 * x * (1 + erf(x / sqrt(2)))
+    GELU_TANH = "gelu_tanh"  # 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))
+    RELU = "relu"  # where(x > 0, x, 0)
+    LEAKY_RELU = "leaky_relu"  # args (x, slope): where(x > 0, x, slope * x)
+    CLAMP = "clamp"  # args (x, lo, hi): minimum(maximum(x, lo), hi)
+    SOFTPLUS = "softplus"  # log(1 + exp(x))
+    # named row operators over a bound index (attr, as reductions): args = (lo, hi, body, *extra), the row
+    # being body for attr in range(lo, hi); `at` picks the output element of a row-valued operator
+    MEAN = "mean"  # (lo, hi, body): sum / (hi - lo)
+    VARIANCE = "variance"  # (lo, hi, body): population variance, mean((body - mean)**2)
+    LOGSUMEXP = "logsumexp"  # (lo, hi, body): log(sum(exp(body)))
+    SOFTMAX = "softmax"  # (lo, hi, body, at): exp(body[attr := at]) / sum(exp(body))
+    LOG_SOFTMAX = "log_softmax"  # (lo, hi, body, at): body[attr := at] - logsumexp(body)
+    LAYER_NORM = "layer_norm"  # (lo, hi, body, at, eps): (body[attr := at] - mean) / sqrt(var + eps)
+    RMS_NORM = "rms_norm"  # (lo, hi, body, at, eps): body[attr := at] / sqrt(mean(body**2) + eps)
 
 
 ARITH_OPS = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.NEG, Op.MINIMUM, Op.MAXIMUM})
@@ -81,12 +98,33 @@ COMPARE_OPS = frozenset({Op.LT, Op.LE, Op.GT, Op.GE, Op.EQ, Op.NE})
 LOGIC_OPS = frozenset({Op.AND, Op.OR, Op.NOT})
 UNARY_MATH_OPS = frozenset(
     {
-        Op.EXP, Op.EXP2, Op.LOG, Op.LOG2, Op.SQRT, Op.RSQRT, Op.SIGMOID, Op.ABS, Op.ERF, Op.TANH,
-        Op.SIN, Op.COS, Op.FLOOR, Op.CEIL,
+        Op.EXP,
+        Op.EXP2,
+        Op.LOG,
+        Op.LOG2,
+        Op.SQRT,
+        Op.RSQRT,
+        Op.SIGMOID,
+        Op.ABS,
+        Op.ERF,
+        Op.TANH,
+        Op.SIN,
+        Op.COS,
+        Op.FLOOR,
+        Op.CEIL,
     }
 )
 MATH_OPS = UNARY_MATH_OPS | {Op.POW}
 REDUCE_OPS = frozenset({Op.SUM, Op.PROD, Op.RMAX, Op.RMIN})
+NAMED_ELEMENTWISE_OPS = frozenset(
+    {Op.SILU, Op.GELU, Op.GELU_TANH, Op.RELU, Op.LEAKY_RELU, Op.CLAMP, Op.SOFTPLUS}
+)
+ROW_REDUCE_OPS = frozenset({Op.MEAN, Op.VARIANCE, Op.LOGSUMEXP})  # a row to one value: args (lo, hi, body)
+ROW_MAP_OPS = frozenset({Op.SOFTMAX, Op.LOG_SOFTMAX, Op.LAYER_NORM, Op.RMS_NORM})  # (lo, hi, body, at, ..)
+ROW_OPS = ROW_REDUCE_OPS | ROW_MAP_OPS
+NAMED_OPS = NAMED_ELEMENTWISE_OPS | ROW_OPS
+# ops binding their attr as an index variable in args[2] (the body) only
+BINDER_OPS = REDUCE_OPS | ROW_OPS
 # identities of the reductions, as Python values (the empty reduction)
 REDUCE_IDENTITY: dict[Op, float] = {Op.SUM: 0.0, Op.PROD: 1.0, Op.RMAX: -math.inf, Op.RMIN: math.inf}
 
@@ -339,7 +377,12 @@ def compare(op: Op, a: Expr, b: Expr) -> Expr:
     if a.is_const and b.is_const:
         x, y = a.value, b.value
         res = {
-            Op.LT: x < y, Op.LE: x <= y, Op.GT: x > y, Op.GE: x >= y, Op.EQ: x == y, Op.NE: x != y,
+            Op.LT: x < y,
+            Op.LE: x <= y,
+            Op.GT: x > y,
+            Op.GE: x >= y,
+            Op.EQ: x == y,
+            Op.NE: x != y,
         }[op]
         return const(bool(res))
     return Expr(op, (a, b), None, Kind.BOOL)
@@ -432,7 +475,9 @@ def cast(e: Expr, dtype: str) -> Expr:
     raise ValueError(f"unknown dtype {dtype}")
 
 
-FLOAT_DTYPES = frozenset({"fp16", "bf16", "fp32", "fp64", "fp8e4nv", "fp8e5", "float16", "bfloat16", "float32", "float64"})
+FLOAT_DTYPES = frozenset(
+    {"fp16", "bf16", "fp32", "fp64", "fp8e4nv", "fp8e5", "float16", "bfloat16", "float32", "float64"}
+)
 INT_DTYPES = frozenset({"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"})
 
 
@@ -445,6 +490,22 @@ def math_fn(op: Op, *args: Expr) -> Expr:
 def reduce(op: Op, index: str, lo: Expr, hi: Expr, body: Expr) -> Expr:
     assert op in REDUCE_OPS
     return Expr(op, (lo, hi, body), index, body.kind if body.kind is not Kind.BOOL else Kind.INT)
+
+
+def named(op: Op, *args: Expr) -> Expr:
+    """A named elementwise operator applied to real arguments (see `ir.named`)."""
+    assert op in NAMED_ELEMENTWISE_OPS
+    return Expr(op, tuple(to_real(a) for a in args), None, Kind.REAL)
+
+
+def row(op: Op, index: str, lo: Expr, hi: Expr, body: Expr, *extra: Expr) -> Expr:
+    """A named row operator over `body for index in range(lo, hi)`: extra = (at,) or (at, eps) or ()."""
+    assert op in ROW_OPS
+    want = 0 if op in ROW_REDUCE_OPS else 2 if op in (Op.LAYER_NORM, Op.RMS_NORM) else 1
+    assert len(extra) == want, f"{op.name} takes {want} extra argument(s)"
+    if op in (Op.LAYER_NORM, Op.RMS_NORM):
+        extra = (extra[0], to_real(extra[1]))
+    return Expr(op, (lo, hi, to_real(body), *extra), index, Kind.REAL)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -491,6 +552,8 @@ def rebuild(e: Expr, args: tuple[Expr, ...]) -> Expr:
         return cast(args[0], e.attr)
     if op in MATH_OPS:
         return math_fn(op, *args)
+    if op in NAMED_ELEMENTWISE_OPS:
+        return named(op, *args)
     return Expr(op, args, e.attr, e.kind)
 
 
@@ -515,11 +578,12 @@ def substitute(e: Expr, mapping: dict[Expr, Expr]) -> Expr:
             return memo[node]
         if node in mapping:
             out = mapping[node]
-        elif node.op in REDUCE_OPS:
+        elif node.op in BINDER_OPS:
             bound = var(node.attr)
             inner = {k: v for k, v in mapping.items() if k != bound}
-            lo, hi = go(node.args[0]), go(node.args[1])
-            out = Expr(node.op, (lo, hi, substitute(node.args[2], inner)), node.attr, node.kind)
+            lo, hi, body, *extra = node.args
+            new = (go(lo), go(hi), substitute(body, inner), *(go(a) for a in extra))
+            out = Expr(node.op, new, node.attr, node.kind)
         else:
             out = rebuild(node, tuple(go(a) for a in node.args))
         memo[node] = out
@@ -536,10 +600,9 @@ def free_vars(e: Expr) -> set[str]:
             if node.attr not in bound:
                 out.add(node.attr)
             return
-        if node.op in REDUCE_OPS:
-            go(node.args[0], bound)
-            go(node.args[1], bound)
-            go(node.args[2], bound | {node.attr})
+        if node.op in BINDER_OPS:
+            for i, a in enumerate(node.args):
+                go(a, bound | {node.attr} if i == 2 else bound)
             return
         for a in node.args:
             go(a, bound)

@@ -146,6 +146,31 @@ def _reduce(e: Expr, r: Render) -> Src:
     return f"{head} {_group(r(body), P_MUL)}", P_BIGOP
 
 
+def _range_head(name: str, e: Expr, r: Render) -> str:
+    lo, hi = e.args[0], e.args[1]
+    k = latex_name(str(e.attr))
+    bounds = f"{k} < {r(hi)[0]}" if lo == ZERO else f"{r(lo)[0]} \\le {k} < {r(hi)[0]}"
+    return rf"\operatorname{{{name}}}_{{{bounds}}}"
+
+
+def _row(name: str) -> Handler:
+    """mean_{k<n} x_{i,k}; softmax_{k<n}(x_{i,k})_{j}; LayerNorm_{k<n}(x_{i,k}; eps)_{j}."""
+
+    def handler(e: Expr, r: Render) -> Src:
+        _, _, body, *extra = e.args
+        head = _range_head(name, e, r)
+        if not extra:
+            return f"{head} {_group(r(body), P_MUL)}", P_BIGOP
+        inner = r(body)[0] + (f"; {r(extra[1])[0]}" if len(extra) > 1 else "")
+        return rf"{head}\left({inner}\right)_{{{r(extra[0])[0]}}}", P_ATOM
+
+    return handler
+
+
+def _leaky_relu(e: Expr, r: Render) -> Src:
+    return rf"\operatorname{{LeakyReLU}}_{{{r(e.args[1])[0]}}}\left({r(e.args[0])[0]}\right)", P_ATOM
+
+
 LATEX_OPS: dict[Op, Handler] = {
     Op.CONST: _const,
     Op.VAR: lambda e, r: (latex_name(str(e.attr)), P_ATOM),
@@ -196,6 +221,20 @@ LATEX_OPS: dict[Op, Handler] = {
     Op.PROD: _reduce,
     Op.RMAX: _reduce,
     Op.RMIN: _reduce,
+    Op.SILU: _fn(r"\operatorname{SiLU}"),
+    Op.GELU: _fn(r"\operatorname{GELU}"),
+    Op.GELU_TANH: _fn(r"\operatorname{GELU}_{\tanh}"),
+    Op.RELU: _fn(r"\operatorname{ReLU}"),
+    Op.LEAKY_RELU: _leaky_relu,
+    Op.CLAMP: _fn(r"\operatorname{clamp}"),
+    Op.SOFTPLUS: _fn(r"\operatorname{softplus}"),
+    Op.MEAN: _row("mean"),
+    Op.VARIANCE: _row("Var"),
+    Op.LOGSUMEXP: _row("logsumexp"),
+    Op.SOFTMAX: _row("softmax"),
+    Op.LOG_SOFTMAX: _row("log\\_softmax"),
+    Op.LAYER_NORM: _row("LayerNorm"),
+    Op.RMS_NORM: _row("RMSNorm"),
 }
 UNSUPPORTED: frozenset[Op] = frozenset()  # every op has a notation
 

@@ -8,6 +8,9 @@ from collections.abc import Callable, Mapping
 
 from tritonlift.ir.expr import (
     INT_DTYPES,
+    NAMED_ELEMENTWISE_OPS,
+    ROW_OPS,
+    ROW_REDUCE_OPS,
     UNARY_MATH_OPS,
     ZERO,
     Expr,
@@ -21,11 +24,13 @@ from tritonlift.ir.expr import (
     div,
     math_fn,
     mem,
+    named,
     neg,
     not_,
     or_,
     read,
     reduce,
+    row,
     to_real,
     undef,
     var,
@@ -34,6 +39,9 @@ from tritonlift.ir.expr import (
 from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
 
 Kinds = Mapping[str, Kind]
+NAMED_ARITY = {Op.LEAKY_RELU: 2, Op.CLAMP: 3} | {
+    op: 1 for op in (Op.SILU, Op.GELU, Op.GELU_TANH, Op.RELU, Op.SOFTPLUS)
+}
 
 _BINOPS: dict[type[ast.operator], Callable[[Expr, Expr], Expr]] = {
     ast.Add: lambda a, b: arith(Op.ADD, a, b),
@@ -60,7 +68,10 @@ _CALLS: dict[str, tuple[int, Callable[..., Expr]]] = {
     "pow": (2, lambda a, b: math_fn(Op.POW, a, b)),
     **{op.value: (1, lambda a, op=op: math_fn(op, a)) for op in UNARY_MATH_OPS},
     **{name: (1, lambda a, name=name: cast(a, name)) for name in INT_DTYPES},
+    **{op.value: (NAMED_ARITY[op], lambda *a, op=op: named(op, *a)) for op in NAMED_ELEMENTWISE_OPS},
 }
+# row operators: `mean(body for k in range(n))`, `softmax(...)[at]`, `layer_norm((...), eps)[at]`
+_ROWS: dict[str, Op] = {op.value: op for op in ROW_OPS}
 _REDUCTIONS = {"sum": Op.SUM, "prod": Op.PROD, "max": Op.RMAX, "min": Op.RMIN}
 _NAMED_CONSTS = {"inf": math.inf, "nan": math.nan}
 
@@ -115,6 +126,8 @@ class _Reader:
                 return where(self.expr(c), self.expr(a), self.expr(b))
             case ast.Call():
                 return self.call(node)
+            case ast.Subscript(value=ast.Call(func=ast.Name(id=fn)) as inner, slice=at) if fn in _ROWS:
+                return self.row(_ROWS[fn], inner, at)
             case ast.Subscript(value=ast.Name(id=tensor), slice=index) if ast.unparse(node) not in self.kinds:
                 items = index.elts if isinstance(index, ast.Tuple) else [index]
                 return read(tensor, *(self.expr(i) for i in items))
@@ -142,6 +155,8 @@ class _Reader:
             raise _fail(node, f"{name}() takes no keyword arguments")
         if name in _REDUCTIONS and len(node.args) == 1 and isinstance(node.args[0], ast.GeneratorExp):
             return self.reduction(_REDUCTIONS[name], node.args[0])
+        if name in _ROWS and _ROWS[name] in ROW_REDUCE_OPS:
+            return self.row(_ROWS[name], node, None)
         if name in ("max", "min") and len(node.args) == 2:
             name = "maximum" if name == "max" else "minimum"
         if name == "mem":
@@ -154,6 +169,33 @@ class _Reader:
         if len(node.args) != arity:
             raise _fail(node, f"{name}() takes {arity} argument(s)")
         return build(*(self.expr(a) for a in node.args))
+
+    def row(self, op: Op, node: ast.Call, at: ast.expr | None) -> Expr:
+        want = 1 if op in ROW_REDUCE_OPS or op in (Op.SOFTMAX, Op.LOG_SOFTMAX) else 2
+        if node.keywords or len(node.args) != want or not isinstance(node.args[0], ast.GeneratorExp):
+            raise _fail(
+                node, f"{op.value}() takes a generator `body for k in range(lo, hi)`" + ", eps" * (want - 1)
+            )
+        if (at is None) != (op in ROW_REDUCE_OPS):
+            raise _fail(node, f"{op.value}(...)" + ("" if at is None else "[at]") + " is not an expression")
+        k, lo, hi, body = self.generator(node.args[0])
+        extra = [] if at is None else [self.expr(at)]
+        if want == 2:
+            extra.append(self.expr(node.args[1]))
+        return row(op, k, lo, hi, body, *extra)
+
+    def generator(self, gen: ast.GeneratorExp) -> tuple[str, Expr, Expr, Expr]:
+        match gen.generators:
+            case [ast.comprehension(target=ast.Name(id=k), iter=ast.Call(func=ast.Name(id="range")) as rng)]:
+                pass
+            case _:
+                raise _fail(gen, "a reduction is `op(body for k in range(lo, hi))`")
+        comp = gen.generators[0]
+        if comp.ifs or comp.is_async or rng.keywords or not 1 <= len(rng.args) <= 2:
+            raise _fail(gen, "a reduction is `op(body for k in range(lo, hi))`")
+        bounds = [self.expr(a) for a in rng.args]
+        lo, hi = (ZERO, bounds[0]) if len(bounds) == 1 else bounds
+        return k, lo, hi, self.with_bound((k,)).expr(gen.elt)
 
     def undef(self, node: ast.Call) -> Expr:
         if (
@@ -173,17 +215,8 @@ class _Reader:
         return undef(node.args[0].value, *(self.expr(a) for a in node.args[1:]), kind=kind)
 
     def reduction(self, op: Op, gen: ast.GeneratorExp) -> Expr:
-        match gen.generators:
-            case [ast.comprehension(target=ast.Name(id=k), iter=ast.Call(func=ast.Name(id="range")) as rng)]:
-                pass
-            case _:
-                raise _fail(gen, "a reduction is `op(body for k in range(lo, hi))`")
-        comp = gen.generators[0]
-        if comp.ifs or comp.is_async or rng.keywords or not 1 <= len(rng.args) <= 2:
-            raise _fail(gen, "a reduction is `op(body for k in range(lo, hi))`")
-        bounds = [self.expr(a) for a in rng.args]
-        lo, hi = (ZERO, bounds[0]) if len(bounds) == 1 else bounds
-        return reduce(op, k, lo, hi, self.with_bound((k,)).expr(gen.elt))
+        k, lo, hi, body = self.generator(gen)
+        return reduce(op, k, lo, hi, body)
 
 
 def _syntax(text: str, mode: str) -> ast.AST:

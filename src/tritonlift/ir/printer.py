@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 
-from tritonlift.ir.expr import ZERO, Expr, Kind, Op
+from tritonlift.ir.expr import NAMED_ELEMENTWISE_OPS, ROW_OPS, ZERO, Expr, Kind, Op
 from tritonlift.ir.formula import Assign, Formula, TensorDecl
 
 # Python's operator precedences, loosest first (docs.python.org/3/reference/expressions.html#operator-precedence)
@@ -107,6 +107,15 @@ def _reduce(e: Expr, r: Render) -> Src:
     return f"{REDUCE_NAMES[e.op]}({r(body)[0]} for {e.attr} in range({bounds}))", P_ATOM
 
 
+def _row(e: Expr, r: Render) -> Src:
+    """`mean(body for k in range(n))`, `softmax(body for k in range(n))[at]`, `layer_norm((..), eps)[at]`."""
+    lo, hi, body, *extra = e.args
+    bounds = r(hi)[0] if lo == ZERO else f"{r(lo)[0]}, {r(hi)[0]}"
+    gen = f"{r(body)[0]} for {e.attr} in range({bounds})"
+    text = f"{e.op.value}({gen})" if len(extra) < 2 else f"{e.op.value}(({gen}), {r(extra[1])[0]})"
+    return (f"{text}[{r(extra[0])[0]}]" if extra else text), P_ATOM
+
+
 TEXT_OPS: dict[Op, Handler] = {
     Op.CONST: _const,
     Op.VAR: lambda e, r: (str(e.attr), P_ATOM),
@@ -141,6 +150,8 @@ TEXT_OPS: dict[Op, Handler] = {
     Op.PROD: _reduce,
     Op.RMAX: _reduce,
     Op.RMIN: _reduce,
+    **{op: call(op.value) for op in sorted(NAMED_ELEMENTWISE_OPS, key=lambda o: o.value)},
+    **{op: _row for op in sorted(ROW_OPS, key=lambda o: o.value)},
 }
 UNSUPPORTED: frozenset[Op] = frozenset()  # the text printer prints every op
 

@@ -14,8 +14,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tritonlift.ir.expr import ZERO, Expr, Kind, Op, free_vars, walk
+from tritonlift.ir.expr import ROW_OPS, ZERO, Expr, Kind, Op, contains, free_vars, transform, walk
 from tritonlift.ir.formula import Alloc, Assign, Formula, TensorDecl
+from tritonlift.ir.named import expand, expand_all
 from tritonlift.ir.printer import (
     P_ADD,
     P_AND,
@@ -297,6 +298,18 @@ def _reduce(e: Expr, ctx: _AssignCtx) -> Code:
     return _atom(f"_r{n}")
 
 
+def _leaky_relu(e: Expr, ctx: _AssignCtx) -> Code:
+    slope = ctx.num(e.args[1])
+    if slope.tensor:  # torch takes the slope as a number only: print the definition
+        return ctx.sub(expand(e))
+    return _atom(f"torch.nn.functional.leaky_relu({ctx.ten(ctx.num(e.args[0])).text}, {slope.text})")
+
+
+def _expanded(e: Expr, ctx: _AssignCtx) -> Code:
+    """A row operator inside an element formula: its definition (whole-tensor calls need tensor forms)."""
+    return ctx.sub(expand_all(e))
+
+
 TORCH_OPS: dict[Op, TorchHandler] = {
     Op.CONST: _const,
     Op.VAR: _var,
@@ -342,6 +355,14 @@ TORCH_OPS: dict[Op, TorchHandler] = {
     Op.PROD: _reduce,
     Op.RMAX: _reduce,
     Op.RMIN: _reduce,
+    Op.SILU: _torch_fn("torch.nn.functional.silu"),
+    Op.GELU: _torch_fn("torch.nn.functional.gelu"),
+    Op.GELU_TANH: _torch_fn("torch.nn.functional.gelu", ', approximate="tanh"'),
+    Op.RELU: _torch_fn("torch.relu"),
+    Op.LEAKY_RELU: _leaky_relu,
+    Op.CLAMP: _torch_fn("torch.clamp"),
+    Op.SOFTPLUS: _torch_fn("torch.nn.functional.softplus"),
+    **{op: _expanded for op in sorted(ROW_OPS, key=lambda o: o.value)},
 }
 
 
@@ -529,6 +550,8 @@ def _assign_lines(a: Assign, fn: _FunctionCtx) -> list[str]:
     if len(a.index) != target.ndim:
         raise ValueError(f"{a.target} has {target.ndim} dimensions, assigned with {len(a.index)} indices")
     view = fn.views[a.target]
+    if contains(a.body, lambda n: n.op in ROW_OPS):  # printed as their definitions: count their reductions
+        a = Assign(a.target, a.index, transform(a.body, lambda n: expand_all(n) if n.op in ROW_OPS else None))
     depth = _depth(a.body)
     ctx = _AssignCtx(fn, target.ndim, depth, "        ")
     for n in walk(a.body):

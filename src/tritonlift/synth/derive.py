@@ -13,9 +13,10 @@ from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
 from tritonlift.ir.poly import mono_expr, norm, poly
+from tritonlift.ir.reductions import REDUCTIONS
 from tritonlift.symbolic.spec import KernelSpec, Store
 from tritonlift.symbolic.values import GRID_PREFIX, lane, pid
-from tritonlift.synth.guards import domain_facts, simplify_guards
+from tritonlift.synth.guards import domain_facts, finish_body, simplify_guards
 from tritonlift.synth.indexing import (
     Access,
     decompose,
@@ -180,8 +181,10 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
     for store, values in pending_reads:
         bodies.append(_body(store, values, tensors))
     facts = _lane_facts(spec)
+    symbols = {str(n.attr) for b in bodies for n in ir.walk(b) if n.op is Op.VAR} | set(spec.scalars)
     assigns = [
-        Assign(a.target, a.index, simplify_guards(b, facts + domain_facts(a.index, tensors[a.target].shape)))
+        Assign(a.target, a.index, finish_body(b, facts + domain_facts(a.index, tensors[a.target].shape),
+                                              symbols | set(a.index) | set(tensors)))
         for a, b in zip(assigns, bodies, strict=True)
     ]
     tensors = _input_extents(tensors, assigns, by_base, names)
@@ -273,6 +276,48 @@ def _body(store: Store, values: dict[Expr, Expr], tensors: dict[str, TensorDecl]
     return out
 
 
+def _reads_with_bounds(e: Expr, inner: dict[Expr, Expr] | None = None):
+    """Each READ with the largest value of every reduction index around it (hi - 1)."""
+    inner = inner or {}
+    if e.op is Op.READ:
+        yield e, inner
+    if e.op in REDUCTIONS:
+        lo, hi, body = e.args
+        yield from _reads_with_bounds(lo, inner)
+        yield from _reads_with_bounds(hi, inner)
+        top = ir.substitute(ir.sub(hi, ir.ONE), inner)
+        yield from _reads_with_bounds(body, {**inner, ir.var(str(e.attr)): top})
+        return
+    for a in e.args:
+        yield from _reads_with_bounds(a, inner)
+
+
+def _join_extent(old: Expr | None, new: Expr) -> Expr:
+    """maximum(old, new), without repeats: min(a, b) is min(b, a), and min(.., b, ..) <= b."""
+    if old is None:
+        return new
+    parts = _lattice(old, Op.MAXIMUM)
+    key = _minmax_key(new)
+    for p in parts:
+        if _minmax_key(p) == key or (p.op is not Op.MINIMUM and key in {_minmax_key(q) for q in _lattice(new, Op.MINIMUM)}):
+            return old  # new <= p
+    kept = [p for p in parts if not (p.op is Op.MINIMUM and _minmax_key(new) in {_minmax_key(q) for q in _lattice(p, Op.MINIMUM)})]
+    out = new
+    for p in kept:
+        out = ir.maximum(p, out)
+    return out
+
+
+def _lattice(e: Expr, op: Op) -> list[Expr]:
+    return _lattice(e.args[0], op) + _lattice(e.args[1], op) if e.op is op else [e]
+
+
+def _minmax_key(e: Expr) -> tuple:
+    if e.op in (Op.MINIMUM, Op.MAXIMUM):
+        return (e.op.value, tuple(sorted(_minmax_key(a) for a in _lattice(e, e.op))))
+    return ("", repr(norm(e)))
+
+
 def _input_extents(
     tensors: dict[str, TensorDecl], assigns: list[Assign], outputs: dict[str, list[int]], names: dict[str, str]
 ) -> dict[str, TensorDecl]:
@@ -282,19 +327,15 @@ def _input_extents(
     for a in assigns:
         tgt = tensors[a.target]
         bounds = {ir.var(n): ir.sub(e, ir.ONE) for n, e in zip(a.index, tgt.shape, strict=True)}
-        for node in ir.walk(a.body):
-            if node.op is not Op.READ:
-                continue
+        for node, inner in _reads_with_bounds(a.body):
+            sub = {**bounds, **{k: ir.substitute(v, bounds) for k, v in inner.items()}}
             t = tensors[node.attr]
             if t.shape:
                 continue
             ext = extents.setdefault(t.name, [None] * len(t.strides))
             for d, i in enumerate(node.args):
-                hi = norm(ir.add(ir.substitute(i, bounds), ir.ONE))
-                if ext[d] is None or ext[d] == hi:
-                    ext[d] = hi
-                else:
-                    ext[d] = ir.maximum(ext[d], hi)  # type: ignore[arg-type]
+                hi = norm(ir.add(ir.substitute(ir.substitute(i, inner), sub), ir.ONE))
+                ext[d] = _join_extent(ext[d], hi)
     for name, ext in extents.items():
         t = out[name]
         out[name] = TensorDecl(t.name, tuple(e if e is not None else ir.ONE for e in ext), t.strides, t.base, t.offset)

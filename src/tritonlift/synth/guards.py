@@ -6,6 +6,7 @@ import z3
 
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.reductions import canon, rename_bound
 from tritonlift.verify.z3_backend import Z3Ctx
 
 
@@ -40,12 +41,20 @@ def simplify_guards(body: Expr, facts: list[Expr], timeout_ms: int = 2000) -> Ex
                 return n.args[1] if d else n.args[2]
         if n.op in (Op.MINIMUM, Op.MAXIMUM) and n.kind is Kind.INT:
             a, b = n.args
-            d = decide(ir.le(a, b))
-            if d is not None:
-                return a if d == (n.op is Op.MINIMUM) else b
+            if decide(ir.le(a, b)):
+                return a if n.op is Op.MINIMUM else b
+            if decide(ir.le(b, a)):
+                return b if n.op is Op.MINIMUM else a
         return None
 
     return ir.transform(body, step)
+
+
+def finish_body(body: Expr, facts: list[Expr], taken: set[str]) -> Expr:
+    """A derived body in its final form: reductions canonical (ir.reductions), guards and bounds the facts
+    decide dropped, bound variables renamed k, l, ... (avoiding `taken`)."""
+    body = canon(simplify_guards(canon(body), facts))
+    return rename_bound(body, taken)
 
 
 def domain_facts(index: tuple[str, ...], shape: tuple[Expr, ...]) -> list[Expr]:

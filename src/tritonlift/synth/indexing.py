@@ -8,7 +8,7 @@ from tritonlift.errors import Unknown
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.poly import Mono, divide_mono, mono_expr, norm, poly
-from tritonlift.symbolic.values import LANE_PREFIX, PID_PREFIX
+from tritonlift.symbolic.values import BOUND_PREFIXES, LANE_PREFIX, PID_PREFIX
 
 
 def is_index_var(e: Expr) -> bool:
@@ -17,6 +17,16 @@ def is_index_var(e: Expr) -> bool:
 
 def has_index_var(e: Expr) -> bool:
     return any(is_index_var(n) for n in ir.walk(e))
+
+
+def _is_access_var(e: Expr) -> bool:
+    """Lanes, program ids, and the bound variables of reductions and loops (`_k3`, `_t2`): any of them
+    moves an address along a dimension."""
+    return e.op is Op.VAR and isinstance(e.attr, str) and e.attr.startswith((LANE_PREFIX, PID_PREFIX, *BOUND_PREFIXES))
+
+
+def _has_access_var(e: Expr) -> bool:
+    return any(_is_access_var(n) for n in ir.walk(e))
 
 
 def lane_no(e: Expr) -> int | None:
@@ -65,7 +75,7 @@ def decompose(offset: Expr, lane_extents: tuple[Expr, ...]) -> Access:
     base: dict[Mono, int] = {}
     terms: list[tuple[Expr, Expr]] = []  # (atom with index vars, stride factor)
     for m, c in p.items():
-        idx_atoms = [a for a in m if has_index_var(a)]
+        idx_atoms = [a for a in m if _has_access_var(a)]
         if not idx_atoms:
             base[m] = c
             continue

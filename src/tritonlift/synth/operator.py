@@ -12,7 +12,7 @@ from tritonlift.options import Options
 from tritonlift.symbolic.host_eval import HostState, HostTensor, contiguous_strides
 from tritonlift.symbolic.values import lane, pid
 from tritonlift.synth.derive import StoreMap, Witness, _index_names, _solve
-from tritonlift.synth.guards import domain_facts, simplify_guards
+from tritonlift.synth.guards import domain_facts, finish_body
 from tritonlift.synth.indexing import Access, decompose, fold_offset, has_index_var
 from tritonlift.verify.check import Problem
 
@@ -91,7 +91,8 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
             values.setdefault(pid(ax), ir.ZERO)
         wits += [Witness(k, out, values) for k in nums]
         body = _body(first, values, decls, tensors)
-        body = simplify_guards(body, [*st.facts, *domain_facts(names, decl.shape)])
+        symbols = {str(n.attr) for n in ir.walk(body) if n.op is Op.VAR} | set(tensors) | taken
+        body = finish_body(body, [*st.facts, *domain_facts(names, decl.shape)], symbols | set(names))
         assigns.append(Assign(out, names, body))
     used = {out for out in outputs}
     for a in assigns:

@@ -20,6 +20,7 @@ from tritonlift.ir import expr as ir
 from tritonlift.ir.evaluate import Env, evaluate
 from tritonlift.ir.expr import Expr, Kind
 from tritonlift.ir.formula import Formula, TensorDecl
+from tritonlift.ir.reductions import canon
 from tritonlift.result import Counterexample
 from tritonlift.symbolic.spec import KernelSpec, Store
 from tritonlift.symbolic.values import GRID_PREFIX, lane, pid
@@ -98,12 +99,12 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
         decl = tensors[sm.target]
         a = assigns[sm.target]
         sub = {ir.var(name): i for name, i in zip(a.index, sm.index, strict=True)}
-        body = ir.substitute(a.body, sub)
+        body = canon(ir.substitute(a.body, sub))
         hyps = [*facts, *_ranges(p, s), s.mask]
         goals = [
             *_domain(decl, sm.index),
             ir.eq(s.offset, decl.address(sm.index)),
-            ir.eq(s.value, body),
+            ir.eq(canon(s.value), body),
         ]
         n += 1
         res = _check(hyps, ir.and_(*goals), kinds, tensors, timeout_ms)
@@ -224,7 +225,7 @@ def _differs(a: Any, b: Any) -> bool:
 
 
 def _symbol_values(model: z3.ModelRef, cx: Z3Ctx) -> dict[str, Any]:
-    return {name: _model_value(model, v) for name, v in cx.vars.items() if not name.startswith(("const:", "undef:"))}
+    return {name: _model_value(model, v) for name, v in cx.vars.items() if not name.startswith(("const:", "undef:", "bound:"))}
 
 
 def _replay_write(

@@ -7,8 +7,9 @@ from collections.abc import Callable
 import z3
 
 from tritonlift.errors import Unknown
-from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.expr import NAMED_OPS, Expr, Kind, Op
 from tritonlift.ir.formula import TensorDecl
+from tritonlift.ir.named import expand
 
 
 def _tdiv(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
@@ -18,17 +19,26 @@ def _tdiv(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
 
 
 MATH_UF = {
-    Op.EXP: "exp", Op.EXP2: "exp2", Op.LOG: "log", Op.LOG2: "log2", Op.SQRT: "sqrt", Op.RSQRT: "rsqrt",
-    Op.SIGMOID: "sigmoid", Op.ERF: "erf", Op.TANH: "tanh", Op.SIN: "sin", Op.COS: "cos",
-    Op.FLOOR: "floor", Op.CEIL: "ceil",
+    Op.EXP: "exp",
+    Op.EXP2: "exp2",
+    Op.LOG: "log",
+    Op.LOG2: "log2",
+    Op.SQRT: "sqrt",
+    Op.RSQRT: "rsqrt",
+    Op.SIGMOID: "sigmoid",
+    Op.ERF: "erf",
+    Op.TANH: "tanh",
+    Op.SIN: "sin",
+    Op.COS: "cos",
+    Op.FLOOR: "floor",
+    Op.CEIL: "ceil",
 }
 # ops with no z3 meaning here, with the reason (the table test checks the union covers every Op)
-UNSUPPORTED = {
-    Op.SUM: "reductions are verified by invariant patterns (planned)",
-    Op.PROD: "reductions are verified by invariant patterns (planned)",
-    Op.RMAX: "reductions are verified by invariant patterns (planned)",
-    Op.RMIN: "reductions are verified by invariant patterns (planned)",
-}
+UNSUPPORTED: dict[Op, str] = {}
+# a reduction is an uninterpreted function of (lo, hi, the body as an array over the bound index, zero
+# outside [lo, hi)): equal bounds and pointwise-equal bodies give equal results (congruence +
+# extensionality); the rewrites that make bounds and bodies meet are ir.reductions'.
+REDUCE_UF = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "max", Op.RMIN: "min"}
 
 
 class Z3Ctx:
@@ -41,6 +51,8 @@ class Z3Ctx:
         self.funcs: dict[str, z3.FuncDeclRef] = {}
         self.math_terms: list[tuple[Op, tuple[z3.ExprRef, ...], z3.ExprRef]] = []
         self.mem_terms: list[tuple[str, z3.ExprRef]] = []
+        self.reduce_terms: list[tuple[Op, z3.ExprRef, z3.ExprRef, z3.ExprRef, z3.ExprRef, z3.ExprRef]] = []
+        self.bound_count = 0
 
     def var(self, name: str, kind: Kind) -> z3.ExprRef:
         v = self.vars.get(name)
@@ -161,16 +173,57 @@ def translate(e: Expr, cx: Z3Ctx, memo: dict[Expr, z3.ExprRef] | None = None) ->
         else:
             r = cx.func("pow", z3.RealSort(), z3.RealSort(), z3.RealSort())(a, b)
             cx.math_terms.append((op, (a, b), r))
+    elif op in NAMED_OPS:  # a named operator means its definition (ir.named)
+        r = t(expand(e))
     elif op in MATH_UF:
         a = t(e.args[0])
         r = cx.func(MATH_UF[op], z3.RealSort(), z3.RealSort())(a)
         cx.math_terms.append((op, (a,), r))
+    elif op in REDUCE_UF:
+        r = _reduction(e, cx, t)
     elif op in UNSUPPORTED:
         raise Unknown(f"{op.value}: {UNSUPPORTED[op]}")
     else:  # pragma: no cover - the table test keeps this unreachable
         raise Unknown(f"no z3 translation for {op}")
     memo[e] = r
     return r
+
+
+def _reduction(e: Expr, cx: Z3Ctx, t: Callable[[Expr], z3.ExprRef]) -> z3.ExprRef:
+    lo, hi, body = e.args
+    cx.bound_count += 1
+    name = f"bound:{e.attr}:{cx.bound_count}"  # a fresh constant per binder: nested and repeated binders stay apart
+    from tritonlift.ir.expr import substitute, var
+
+    body = substitute(body, {var(str(e.attr)): var(name)})
+    zlo, zhi, zbody = t(lo), t(hi), t(body)
+    k = cx.vars[name]
+    sort = zbody.sort()
+    ident = _identity(e.op, sort, cx)
+    arr = z3.Lambda([k], z3.If(z3.And(zlo <= k, k < zhi), zbody, ident))
+    f = cx.func(f"{REDUCE_UF[e.op]}:{sort}", z3.IntSort(), z3.IntSort(), z3.ArraySort(z3.IntSort(), sort), sort)
+    r = f(zlo, zhi, arr)
+    cx.reduce_terms.append((e.op, zlo, zhi, arr, r, ident))
+    return r
+
+
+def _identity(op: Op, sort: z3.SortRef, cx: Z3Ctx) -> z3.ExprRef:
+    if op is Op.SUM:
+        return z3.IntVal(0) if sort == z3.IntSort() else z3.RealVal(0)
+    if op is Op.PROD:
+        return z3.IntVal(1) if sort == z3.IntSort() else z3.RealVal(1)
+    return cx.var("const:-inf" if op is Op.RMAX else "const:inf", Kind.REAL)
+
+
+def reduction_axioms(cx: Z3Ctx) -> list[z3.BoolRef]:
+    """Ground facts of each reduction term: an empty range gives the identity, one element gives it."""
+    out: list[z3.BoolRef] = []
+    for op, lo, hi, arr, r, ident in cx.reduce_terms:
+        out += [z3.Implies(hi <= lo, r == ident), z3.Implies(hi == lo + 1, r == arr[lo])]
+        if op in (Op.RMAX, Op.RMIN) and r.sort() == z3.RealSort():
+            k = z3.FreshInt("w")  # max/min is attained: some element in range equals it
+            out.append(z3.Implies(lo < hi, z3.Exists([k], z3.And(lo <= k, k < hi, arr[k] == r))))
+    return out
 
 
 def _py_floordiv(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
@@ -216,5 +269,6 @@ def math_axioms(cx: Z3Ctx) -> list[z3.BoolRef]:
         elif op is Op.LOG:
             ex = cx.func("exp", z3.RealSort(), z3.RealSort())
             out.append(z3.Implies(a > 0, ex(term) == a))
+    out += reduction_axioms(cx)
     # exp of a sum: instantiate exp(a + b) = exp(a) * exp(b) for pairs of exp terms that occur
     return out

@@ -1,0 +1,122 @@
+"""The simplification stage: a verified Formula in, the same formula in textbook form out (never raises).
+
+Per assignment: IR -> egglog term (translate), saturation within the time and node budget and extraction
+of the cheapest term (saturate), back to IR, then the row-level patterns (rows). The result is accepted
+only if it agrees with the input on a few random points (a guard against a translation bug; the rules
+themselves are proved and tested in tests/test_simplify_rules.py); on any failure, on an exhausted budget
+or on disagreement the input comes back unchanged, with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field, replace
+
+from tritonlift.ir.evaluate import Env, evaluate
+from tritonlift.ir.expr import Expr, Kind, Op, free_vars, walk
+from tritonlift.ir.formula import Assign, Formula
+from tritonlift.simplify.rows import RowContext, recognise_rows
+from tritonlift.simplify.rules import APPROX_BY_NAME, RULES, approx_rule_name
+from tritonlift.simplify.saturate import saturate
+from tritonlift.simplify.translate import Translation
+
+RULE_ORDER = {r.name: n for n, r in enumerate(RULES)}
+
+
+@dataclass
+class Simplified:
+    formula: Formula
+    rules: list[str] = field(default_factory=list)  # applied rules, table order; approximations included
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # why an assignment was left as it was
+
+
+@dataclass
+class Budget:
+    seconds: float = 1.0  # for the whole formula
+    max_nodes: int = 20_000  # e-graph size for one assignment
+
+
+def simplify_formula(f: Formula, budget: Budget | None = None) -> Simplified:
+    """`f` with every assignment's body in its cheapest known equivalent form."""
+    budget = budget or Budget()
+    start = time.perf_counter()
+    out = Simplified(f)
+    assigns: list[Assign] = []
+    rules: set[str] = set()
+    for a in f.assigns:
+        left = budget.seconds - (time.perf_counter() - start)
+        body = a.body
+        try:
+            extents = dict(zip(a.index, f.tensor(a.target).shape, strict=True))
+            body, used = simplify_expr(a.body, extents, left, budget.max_nodes)
+            rules |= used
+        except Exception as e:
+            out.notes.append(f"{a.target}: not simplified ({type(e).__name__}: {e})")
+            body = a.body
+        assigns.append(Assign(a.target, a.index, body))
+    out.formula = replace(f, assigns=tuple(assigns))  # every other field as it was
+    out.rules = sorted(rules, key=lambda r: (RULE_ORDER.get(r, len(RULE_ORDER)), r))
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+class Unsimplified(Exception):
+    """The body stays as it is, for the reason given."""
+
+
+def simplify_expr(e: Expr, extents: dict[str, Expr], seconds: float, max_nodes: int) -> tuple[Expr, set[str]]:
+    """The simplified body and the names of the rules used (raises Unsimplified to keep `e`)."""
+    if e.kind is not Kind.REAL:
+        return e, set()
+    if seconds <= 0:
+        raise Unsimplified("time budget spent")
+    tr = Translation()
+    term = tr.to_term(e)
+    sat = saturate(term, list(tr.nodes.values()), seconds, max_nodes)
+    if sat.stopped in ("time", "nodes"):
+        raise Unsimplified(f"budget exhausted ({sat.stopped}) after {sat.iterations} iterations")
+    best = tr.to_expr(sat.term)
+    ctx = RowContext(extents)
+    best = recognise_rows(best, ctx)
+    if best == e:
+        return e, set()
+    if not agrees(e, best):
+        raise Unsimplified("the simplified form disagrees with the input on a random point")
+    used = set(sat.fired) | set(ctx.applied)
+    consts = {n.value for n in walk(best) if n.op is Op.CONST and n.kind is Kind.REAL}
+    for value, name in tr.approx.items():
+        c = APPROX_BY_NAME[name]
+        if value != c.value and value not in consts:  # consumed by a rule: the exact value replaced it
+            used.add(approx_rule_name(c))
+    return best, used
+
+
+def agrees(a: Expr, b: Expr, points: int = 3, seed: int = 0) -> bool:
+    """a and b evaluate alike (or both to nan/inf) at a few random points: tensors and reals in [-3, 3],
+    ints in [1, 6]. A guard, not a proof: the rules are proved and tested on their own."""
+    rng = random.Random(seed)
+    names = free_vars(a) | free_vars(b)
+    kinds = {n.attr: n.kind for x in (a, b) for n in walk(x) if n.op is Op.VAR}
+    for _ in range(points):
+        values = {n: (rng.uniform(-3, 3) if kinds.get(n) is Kind.REAL else rng.randint(1, 6)) for n in names}
+        cache: dict[tuple[str, tuple[int, ...]], float] = {}
+
+        def read(t: str, idx: tuple[int, ...], cache=cache) -> float:
+            return cache.setdefault((t, idx), rng.uniform(-3, 3))
+
+        env = Env(vars=values, read=read, mem=lambda p, o: read(p, (o,)), undef=lambda tag: 0.0)
+        try:
+            x, y = float(evaluate(a, env)), float(evaluate(b, env))
+        except (ValueError, ZeroDivisionError, OverflowError, RecursionError):
+            continue
+        if math.isnan(x) or math.isnan(y) or math.isinf(x) or math.isinf(y):
+            continue
+        if not math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-9):
+            return False
+    return True
+
+
+__all__ = ["Budget", "Simplified", "simplify_formula"]
