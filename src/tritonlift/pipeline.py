@@ -69,6 +69,12 @@ def lift_module_file(
         if progress:
             progress(fn.name)
         out.append(lift_kernel(module, fn, options))
+    for fn in module.pointwise():
+        if op is not None and fn.name != op:
+            continue
+        if progress:
+            progress(fn.name)
+        out.append(lift_pointwise(module, fn, options))
     for host in module.hosts.values():
         if op is not None and host.name != op:
             continue
@@ -178,6 +184,71 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
         res.assumptions = list(formula.assumptions)
         if outcome.status == "verified":
             res.assumptions.append("output views do not overlap each other or the inputs")
+    except LiftError as e:
+        res.status = e.status  # type: ignore[assignment]
+        res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"
+    except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
+        res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
+    clock.lap("simplification")
+    res.seconds = clock.done()
+    return res
+
+
+def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> LiftResult:
+    """A `@pointwise_dynamic` scalar body: its elementwise formula (symbolic/pointwise.py), checked by verify.
+
+    The formula is built from the evaluated body, so the proof is the check that the formula as printed
+    (`formula_raw`, parsed back) computes the body's value at every element: it catches printer/IR mismatches.
+    """
+    from tritonlift.ir.parse import parse_formula
+    from tritonlift.ir.printer import formula_line
+    from tritonlift.symbolic.pointwise import evaluate_pointwise, pointwise_torch
+
+    clock = Clock()
+    res = LiftResult(name=fn.name, kind="pointwise", file=fn.file, line=fn.line, kernels=[fn.name], status="unknown")
+    try:
+        lifted = evaluate_pointwise(module, fn)
+        clock.lap("symbolic")
+        built = lifted.formula
+        decls = {t.name: t for t in built.tensors}
+        text = options.expect if options.expect is not None else formula_line(built)
+        try:
+            parsed = parse_formula(text, name=built.name, params=built.params, tensors=decls, kinds=lifted.kinds)
+            formula = Formula(built.name, built.params, built.tensors, parsed.assigns, built.returns,
+                              built.allocs, built.assumptions)
+        except ValueError as e:
+            if options.expect is not None:
+                raise InputError(f"cannot parse the expected formula: {e}") from None
+            formula = built
+            res.message = f"formula_raw does not parse back ({e}); the built formula was verified"
+        if [a.target for a in formula.assigns] != lifted.outputs:
+            raise Unknown(f"the formula must define {', '.join(lifted.outputs)}, in that order")
+        clock.lap("synthesis")
+        problem = Problem(lifted.spec, formula, (), lifted.store_maps, lifted.witnesses, [])
+        outcome = verify(problem, options.solver_timeout_ms, options.seed)
+        clock.lap("verification")
+        res.status = outcome.status  # type: ignore[assignment]
+        res.counterexample = outcome.counterexample
+        res.message = "; ".join(m for m in (res.message, outcome.message) if m)
+        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
+        from tritonlift.ir.latex import formula_latex
+
+        res.formula_raw = formula_line(formula)
+        shown = formula
+        if options.simplify:
+            from tritonlift.simplify import Budget, simplify_formula
+
+            simplified = simplify_formula(formula, Budget(seconds=min(2.0, max(options.timeout / 10, 0.1))))
+            shown = simplified.formula
+            res.proof.rules = simplified.rules
+            res.seconds["simplification"] = simplified.seconds
+        res.formula = formula_line(shown)
+        res.latex = formula_latex(shown)
+        try:
+            res.torch = pointwise_torch(shown, lifted.schema)
+        except ValueError as e:
+            res.message = (res.message + "; " if res.message else "") + f"no torch code: {e}"
+        res.assumptions = list(formula.assumptions)
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"

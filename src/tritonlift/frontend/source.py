@@ -130,6 +130,23 @@ class SourceModule:
             if not f.is_pointwise and (f.name in launched or f.name not in called)
         ]
 
+    def imported_jit(self, name: str) -> JitFunction | None:
+        """The jit function a name imports from another file of this package tree (`from pkg.utils.limits import
+        get_dtype_min`, `from ..utils.limits import ...`), located on disk without importing anything."""
+        qual = self.aliases.get(name, "")
+        module, _, fn = qual.rpartition(".")
+        path = _module_file(Path(self.path), module) if module else None
+        if path is None or str(path) == self.path:
+            return None
+        try:
+            return load_module_cached(str(path)).jit.get(fn)
+        except InputError:
+            return None
+
+    def pointwise(self) -> list[JitFunction]:
+        """`@pointwise_dynamic` scalar bodies: each lifts on its own, to a result of kind "pointwise"."""
+        return [f for f in self.jit.values() if f.is_pointwise]
+
 
 def qualname(node: ast.expr, aliases: dict[str, str]) -> str | None:
     """`tl.math.exp` -> "triton.language.math.exp" using the module's import aliases."""
@@ -242,6 +259,30 @@ def parse_source(source: str, path: str) -> SourceModule:
         if launches:
             hosts[fn.name] = HostFunction(fn.name, fn, path, fn.lineno, launches)
     return SourceModule(path, source, tree, aliases, constants, jit, hosts)
+
+
+def _module_file(importer: Path, dotted: str) -> Path | None:
+    """`a.b.c` as a file a/b/c.py under the importer's package directories or the directory holding the
+    top-level package (absolute imports of the same package, and relative imports, whose dots are dropped)."""
+    parts = dotted.split(".")
+    d = importer.parent
+    while True:
+        f = d.joinpath(*parts).with_suffix(".py")
+        if f.is_file():
+            return f
+        if not (d / "__init__.py").is_file() or d.parent == d:
+            return None
+        d = d.parent
+
+
+_CACHE: dict[str, SourceModule] = {}
+
+
+def load_module_cached(path: str) -> SourceModule:
+    """load_module, read once per process (helpers imported from another file)."""
+    if path not in _CACHE:
+        _CACHE[path] = load_module(path)
+    return _CACHE[path]
 
 
 def load_module(path: str | Path) -> SourceModule:

@@ -107,11 +107,9 @@ def hoist(e: Expr) -> Expr:
 def _absorb(r: Expr) -> Expr | None:
     lo, hi, body = r.args
     k = str(r.attr)
+    body = hoist(body)
     if body.op is not Op.WHERE:
-        hoisted = hoist(body)
-        if hoisted.op is not Op.WHERE:
-            return None
-        body = hoisted
+        return None
     c, yes, no = body.args
     if is_identity(yes, r.op) and not is_identity(no, r.op):
         c, yes, no = ir.not_(c), no, yes
@@ -284,6 +282,12 @@ def _step(n: Expr) -> Expr | None:
             return b
         if is_identity(b, Op.RMAX):
             return a
+    if n.op is Op.MINIMUM and n.kind is Kind.INT:
+        a, b = n.args
+        if _covers(a, b):
+            return b
+        if _covers(b, a):
+            return a
     if n.op is Op.MINIMUM and n.kind is Kind.REAL:
         a, b = n.args
         if is_identity(a, Op.RMIN):
@@ -291,6 +295,19 @@ def _step(n: Expr) -> Expr | None:
         if is_identity(b, Op.RMIN):
             return a
     return None
+
+
+def _covers(a: Expr, e: Expr) -> bool:
+    """a == max(cdiv(e, B), 0) * B: the tiles of a loop `range(0, e, B)` cover [0, e), so min(a, e) = e
+    (B >= 1, the loop step; for e <= 0 both sides are e or 0 >= e)."""
+    if a.op is not Op.MUL:
+        return False
+    for m, b in (a.args, a.args[::-1]):
+        if m.op is Op.MAXIMUM and m.args[1] == ir.ZERO and m.args[0].op is Op.FLOORDIV:
+            x, d = m.args[0].args
+            if d == b and norm(x) == norm(ir.sub(ir.add(e, b), ir.ONE)):
+                return True
+    return False
 
 
 def canon(e: Expr, limit: int = 32) -> Expr:

@@ -6,13 +6,21 @@ import ast
 import contextlib
 import math
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tritonlift.errors import Unsupported
-from tritonlift.frontend.source import JitFunction, SourceModule, qualname
+from tritonlift.frontend.source import JitFunction, SourceModule, load_module_cached, qualname
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.reductions import canon
+from tritonlift.symbolic.loops import (
+    mentions_placeholder,
+    placeholder,
+    replace_placeholder,
+    summarize,
+    tile_elem,
+)
 from tritonlift.symbolic.spec import KernelSpec, Store
 from tritonlift.symbolic.tl_table import (
     BINARY_MATH,
@@ -141,6 +149,9 @@ class KernelEvaluator:
         self.scopes.append(scope)
         with contextlib.suppress(_Return):  # `return` ends the kernel (its path condition is recorded)
             self.exec_body(self.fn.node.body)
+        # reductions in canonical form (ir.reductions): a loop over tiles becomes one reduction over the
+        # flattened index, masks become bounds
+        self.stores = [replace(s, value=canon(s.value)) for s in self.stores]
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,
@@ -224,7 +235,8 @@ class KernelEvaluator:
             raise self.unsupported("for loop over a non-range iterable", st)
         bounds = [self.eval(a) for a in it.args]
         if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds):
-            raise self.unsupported("loops with a symbolic trip count are not modelled yet (planned)", st)
+            self.exec_symbolic_for(st, bounds)
+            return
         rng = range(*bounds)
         if len(rng) > MAX_UNROLL:
             raise self.unsupported(f"loop of {len(rng)} iterations: only loops up to {MAX_UNROLL} unroll", st)
@@ -233,6 +245,98 @@ class KernelEvaluator:
         for k in rng:
             self.scopes[-1][st.target.id] = k
             self.exec_body(st.body)
+
+    def exec_symbolic_for(self, st: ast.For, bounds: list[Any]) -> None:
+        """A loop of T = cdiv(stop - start, step) iterations, T symbolic: summarized by invariant patterns
+        (symbolic/loops.py), never unrolled."""
+        if not isinstance(st.target, ast.Name):
+            raise self.unsupported("loop target must be a name", st)
+        ints = [self.int_scalar(b, st) for b in bounds]
+        start, stop, step = (ir.ZERO, ints[0], ir.ONE) if len(ints) == 1 else (*ints, ir.ONE)[:3]
+        if step.is_const and int(step.value) < 1:
+            raise self.unsupported("loop step must be positive", st)
+        if not step.is_const:
+            self.notes.append(f"loop at line {st.lineno}: its step {step} is taken to be >= 1")
+        trips = ir.maximum(ir.arith(Op.FLOORDIV, ir.sub(ir.add(ir.sub(stop, start), step), ir.ONE), step), ir.ZERO)
+        t = self.fresh("t")
+        tv = ir.var(t)
+        scope = self.scopes[-1]
+        assigned = {n.id for node in ast.walk(st) for n in ast.walk(node)
+                    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+                    for n in ([*node.targets] if isinstance(node, ast.Assign) else [node.target])
+                    if isinstance(n, ast.Name)}
+        carried = sorted(n for n in assigned if n in scope and n != st.target.id)
+        before = dict(scope)
+        places: dict[str, tuple[str, Expr, tuple[Expr, ...]]] = {}
+        for name in carried:
+            v = before[name]
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                v = scalar(ir.const(v))
+                before[name] = v
+            te = tile_elem(v)
+            if te is None:
+                raise self.unsupported(f"loop-carried `{name}` is not a tile or number", st)
+            kind, elem, shape = te
+            ph = placeholder(name, shape, elem.kind)
+            places[name] = (kind, ph, shape)
+            scope[name] = PtrBlock(shape, v.base, ph) if kind == "ptr" else Block(shape, ph)
+        scope[st.target.id] = scalar(ir.add(start, ir.mul(tv, step)))
+        n_stores = len(self.stores)
+        saved_path = self.path
+        self.exec_body(st.body)
+        self.path = saved_path
+        if len(self.stores) > n_stores:
+            raise self.unsupported("stores inside a loop with a symbolic trip count are not modelled yet", st)
+        after = dict(self.scopes[-1])
+        # close the carried variables: those whose step reads no other carried value first
+        done: dict[str, Any] = {}
+        pending = list(carried)
+        while pending:
+            progress = False
+            for name in list(pending):
+                kind, ph, shape = places[name]
+                new = after.get(name)
+                te = tile_elem(new)
+                if te is None:
+                    raise self.unsupported(f"loop-carried `{name}` changes kind in the loop", st)
+                _, elem, new_shape = te
+                for other, summ in done.items():
+                    elem = replace_placeholder(elem, other, summ.at, len(places[other][2]))
+                if any(mentions_placeholder(elem, o) for o in pending if o != name):
+                    continue
+                init_t = tile_elem(before[name])
+                assert init_t is not None
+                if len(new_shape) != len(shape):
+                    raise self.unsupported(f"loop-carried `{name}` changes shape in the loop", st)
+                summ = summarize(name, init_t[1], elem, ph, t, trips, st.lineno, self.file)
+                done[name] = summ
+                pending.remove(name)
+                progress = True
+            if not progress:
+                raise self.unsupported(f"loop-carried values {', '.join(pending)} depend on each other "
+                                       "(only the online-softmax pair is planned)", st)
+        for name in carried:
+            kind, _, shape = places[name]
+            closed = done[name].closed
+            old = before[name]
+            self.scopes[-1][name] = PtrBlock(shape, old.base, closed) if kind == "ptr" else Block(shape, closed)
+        self.notes += [f"loop at line {st.lineno}: {n} by {done[n].pattern}" for n in carried]
+        if st.target.id not in before:
+            self.scopes[-1].pop(st.target.id, None)
+        # names first assigned inside the loop are not usable after it (their last value is symbolic in t)
+        for name in assigned - set(carried):
+            if name not in before:
+                self.scopes[-1].pop(name, None)
+
+    def int_scalar(self, v: Any, node: ast.AST) -> Expr:
+        if isinstance(v, bool):
+            raise self.unsupported("loop bound is a boolean", node)
+        if isinstance(v, int):
+            return ir.const(v)
+        t = to_tile(v, self.line)
+        if not isinstance(t, Block) or t.shape != () or t.elem.kind is not Kind.INT:
+            raise self.unsupported("loop bound is not an integer scalar", node)
+        return t.elem
 
     def assign(self, target: ast.expr, v: Any) -> None:
         if isinstance(target, ast.Name):
@@ -253,7 +357,8 @@ class KernelEvaluator:
         if name in self.module.jit:
             return self.module.jit[name]
         if name in self.module.aliases:
-            return self.ref(self.module.aliases[name])
+            imported = self.module.imported_jit(name) if tl_function(self.module.aliases[name]) is None else None
+            return imported if imported is not None else self.ref(self.module.aliases[name])
         if name in self.module.constants:
             return self.eval_const(self.module.constants[name], node)
         if name in ("float", "int", "min", "max", "range", "len", "abs", "bool", "print", "isinstance"):
@@ -272,6 +377,8 @@ class KernelEvaluator:
         fn = tl_function(qual)
         if fn is not None and fn in DTYPES:
             return DType(DTYPES[fn])
+        if qual.startswith("math.") and qual[5:] in ("pi", "e", "tau", "inf", "nan"):
+            return getattr(math, qual[5:])
         if qual in ("triton.language", "triton", "math") or fn is None:
             return ModuleRef(qual) if qual.count(".") < 5 else FnRef(qual)
         return FnRef(qual)
@@ -314,19 +421,21 @@ class KernelEvaluator:
             return self.ref(f"{base.qual}.{a}")
         if isinstance(base, FnRef):
             return self.ref(f"{base.qual}.{a}")
-        if isinstance(base, PtrBlock) and a == "dtype":
+        if isinstance(base, PtrBlock) and a in ("dtype", "type"):
             return DType(f"ptr:{base.base}")
-        if isinstance(base, DType) and a == "element_ty":
-            return DType(f"elem:{base.name.removeprefix('ptr:')}")
-        if isinstance(base, Block) and a == "dtype":
-            return DType("fp32" if base.elem.kind is Kind.REAL else "int32" if base.elem.kind is Kind.INT else "int1")
+        if isinstance(base, DType) and a in ("element_ty", "scalar"):  # ptr: its element type; else itself
+            return DType(f"elem:{base.name[4:]}") if a == "element_ty" and base.name.startswith("ptr:") else base
+        if isinstance(base, Block) and a in ("dtype", "type"):
+            return block_dtype(base)
+        if a == "value" and is_static(base):  # tl.constexpr(v).value
+            return base
         if isinstance(base, (Block, PtrBlock)) and a == "shape":
             return tuple(int(s.value) if s.is_const else s for s in base.shape)
-        if isinstance(base, (Block, PtrBlock)) and a in ("to", "T"):
+        if isinstance(base, (Block, PtrBlock)) and a in ("to", "T", "logical_and", "logical_or"):
             if a == "T":
                 raise self.unsupported("transposes are not modelled yet (planned)", node)
             return ("method", base, a)
-        if isinstance(base, DType) and a in ("is_floating", "is_fp32", "is_fp16", "is_bf16", "is_int"):
+        if isinstance(base, DType) and a.startswith("is_"):
             return ("method", base, a)
         raise self.unsupported(f"attribute .{a} is not modelled", node)
 
@@ -386,8 +495,8 @@ class KernelEvaluator:
             case ast.Div():
                 e = ir.div(x, y)
             case ast.FloorDiv():
-                if Kind.REAL in (x.kind, y.kind):
-                    e = ir.math_fn(Op.FLOOR, ir.div(x, y))
+                if Kind.REAL in (x.kind, y.kind):  # Triton's // takes integers only: C division, toward zero
+                    e = ir.cast(ir.div(x, y), "int64")
                 else:
                     e = ir.arith(Op.TRUNCDIV, x, y)
             case ast.Mod():
@@ -398,6 +507,8 @@ class KernelEvaluator:
                 e = self.logic(Op.AND, x, y, node)
             case ast.BitOr():
                 e = self.logic(Op.OR, x, y, node)
+            case ast.BitXor() if x.kind is Kind.BOOL and y.kind is Kind.BOOL:
+                e = ir.compare(Op.NE, x, y)
             case ast.Pow():
                 e = ir.math_fn(Op.POW, x, y)
             case _:
@@ -441,6 +552,8 @@ class KernelEvaluator:
                 return Block(t.shape, ir.neg(t.elem))
             case ast.UAdd():
                 return t
+            case ast.Not() if t.elem.kind is not Kind.BOOL and t.rank == 0:  # `if not FLAG:`: FLAG == 0
+                return Block(t.shape, ir.not_(ir.cast(t.elem, "int1")))
             case ast.Not() | ast.Invert():
                 if t.elem.kind is not Kind.BOOL:
                     raise self.unsupported("bitwise not on integers is not modelled", node)
@@ -547,10 +660,26 @@ class KernelEvaluator:
         args = [self.eval(a) for a in node.args]
         kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
         if name == "to":
+            if kwargs.get("bitcast"):
+                raise self.unsupported(".to(..., bitcast=True): bit casts are not modelled", node)
             dt = args[0] if args else kwargs.get("dtype")
             return self.cast(base, dt, node)
+        if name in ("logical_and", "logical_or") and len(args) == 1:  # both sides tested != 0, then and/or
+            ta, tb = self.bool_tile(base, node), self.bool_tile(args[0], node)
+            shape = broadcast_shapes(ta.shape, tb.shape, self.line)
+            x, y = broadcast_to(ta, shape).elem, broadcast_to(tb, shape).elem  # type: ignore[union-attr]
+            return Block(shape, ir.and_(x, y) if name == "logical_and" else ir.or_(x, y))
         if isinstance(base, DType):
-            return base.is_float if name == "is_floating" else base.name == name[3:]
+            test = dtype_test(base, name)
+            if test is None:
+                raise self.unsupported(f"dtype method .{name}() is not modelled", node)
+            if base.name.startswith("elem:"):  # under the real-number model: a floating type of unknown width
+                if name.startswith(("is_fp", "is_bf")):
+                    raise self.unsupported(
+                        f".{name}() on the element type of {base.name[5:]}: its width is not known", node
+                    )
+                self.notes.append(f"elements of {base.name[5:]} taken as floating point ({name}() is {test})")
+            return test
         raise self.unsupported(f"method .{name}() is not modelled", node)
 
     def cast(self, v: Any, dt: Any, node: ast.AST) -> Any:
@@ -577,7 +706,9 @@ class KernelEvaluator:
                 scope[p.name] = self.eval(p.default)
             else:
                 raise self.unsupported(f"missing argument {p.name} in call of {f.name}", node)
-        saved_file, saved_line = self.file, self.line
+        saved_file, saved_line, saved_module = self.file, self.line, self.module
+        if f.file != self.module.path:  # imported from another file: its own names and aliases
+            self.module, self.file = load_module_cached(f.file), f.file
         self.scopes.append(scope)
         self.depth += 1
         try:
@@ -588,7 +719,7 @@ class KernelEvaluator:
         finally:
             self.scopes.pop()
             self.depth -= 1
-            self.file, self.line = saved_file, saved_line
+            self.file, self.line, self.module = saved_file, saved_line, saved_module
         return result
 
     def fresh(self, prefix: str) -> str:
@@ -796,6 +927,37 @@ class KernelEvaluator:
         self.stores.append(
             Store(p.base, p.offset, ir.to_real(vb.elem), ir.and_(self.path, m), shape, getattr(node, "lineno", 0))
         )
+
+
+def block_dtype(t: Block) -> DType:
+    """`x.dtype` of a block: a load's is its pointer's element type; otherwise by the value's kind."""
+    e = t.elem
+    if e.op is Op.WHERE and e.args[1].op is Op.MEM:  # a masked load
+        e = e.args[1]
+    if e.op is Op.MEM:
+        return DType(f"elem:{e.attr}")
+    return DType("fp32" if e.kind is Kind.REAL else "int32" if e.kind is Kind.INT else "int1")
+
+
+_DTYPE_IS = {f"is_{n}": n for n in ("fp16", "bf16", "fp32", "fp64", "int1", "int8", "int16", "int32", "int64",
+                                    "uint8", "uint16", "uint32", "uint64")} | {"is_bool": "int1"}
+
+
+def dtype_test(dt: DType, name: str) -> bool | None:
+    """Triton's dtype predicates; an unknown element type (`elem:x`) is a floating type of unknown width."""
+    n = dt.name
+    if name == "is_ptr":
+        return n == "ptr" or n.startswith("ptr:")
+    if name in ("is_floating", "is_standard_floating"):
+        return dt.is_float
+    signed = n in ("int8", "int16", "int32", "int64")
+    unsigned = n == "int1" or n.startswith("uint")
+    tests = {"is_int": signed or unsigned, "is_int_signed": signed, "is_int_unsigned": unsigned}
+    if name in tests:
+        return tests[name]
+    if name in _DTYPE_IS:
+        return n == _DTYPE_IS[name]
+    return None
 
 
 def grid_symbols(rank: int) -> tuple[Expr, ...]:

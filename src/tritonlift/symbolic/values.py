@@ -9,7 +9,7 @@ from tritonlift.ir.expr import ONE, Expr, Kind, const, substitute, var
 
 LANE_PREFIX = "_l"
 PID_PREFIX = "_pid"
-BOUND_PREFIXES = ("_k", "_t")  # reduction indices and loop iteration counters the evaluator makes up
+BOUND_PREFIXES = ("_k", "_t", "_r")  # reduction indices and loop iteration counters the evaluator makes up
 GRID_PREFIX = "grid["  # a free launch-grid size reads as the kernel function's `grid` argument
 
 

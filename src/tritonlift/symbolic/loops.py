@@ -1,0 +1,125 @@
+"""Loops with a symbolic trip count, summarized by invariant patterns (never unrolled).
+
+The body runs once, symbolically, at iteration `t` (a fresh variable `_tN`, 0 <= t < T) with every
+loop-carried variable replaced by a placeholder: a READ of the pseudo-tensor `@name` at the lanes of its
+tile. Each carried variable's update must then have the step shape of a pattern of `verify.patterns`
+(each proved once by induction there); the loop's result is the pattern's closed form at T:
+
+- unchanged:        v' = v                      ->  v_T = v_0
+- accumulate-sum:   v' = v + g(t)               ->  v_T = v_0 + Σ_{t<T} g(t)   (pointer-advance: g constant)
+- running-max/min:  v' = maximum(v, g(t))       ->  v_T = maximum(v_0, max_{t<T} g(t))
+
+g may read other carried variables whose closed forms are already known (a pointer advanced in the
+same loop, say): their state at iteration t is substituted. Anything else is `Unsupported`, naming the
+variable and the line: no silent approximation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tritonlift.errors import Unsupported
+from tritonlift.ir import expr as ir
+from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.symbolic.values import Block, PtrBlock, lane
+
+PLACEHOLDER = "@"
+
+
+def placeholder(name: str, shape: tuple[Expr, ...], kind: Kind) -> Expr:
+    node = ir.read(PLACEHOLDER + name, *(lane(k) for k in range(len(shape))))
+    return ir.Expr(Op.READ, node.args, node.attr, kind) if node.kind is not kind else node
+
+
+def mentions_placeholder(e: Expr, name: str | None = None) -> bool:
+    return any(
+        n.op is Op.READ and str(n.attr).startswith(PLACEHOLDER) and (name is None or n.attr == PLACEHOLDER + name)
+        for n in ir.walk(e)
+    )
+
+
+def replace_placeholder(e: Expr, name: str, value: Expr, rank: int) -> Expr:
+    """Every read of `@name` at lanes (a0..) becomes `value` with its lanes l0.. set to a0.."""
+
+    def step(n: Expr) -> Expr | None:
+        if n.op is Op.READ and n.attr == PLACEHOLDER + name:
+            return ir.substitute(value, {lane(k): a for k, a in enumerate(n.args[:rank])})
+        return None
+
+    return ir.transform(e, step)
+
+
+@dataclass
+class Summary:
+    pattern: str
+    closed: Expr  # the state after T iterations (over lanes l0.., symbols, and T)
+    at: Expr  # the state at the start of iteration t (what reads inside the body see)
+
+
+def _step_term(new: Expr, p: Expr) -> tuple[str, Expr] | None:
+    """(pattern, g) when new = p (+|max|min) g with g free of p."""
+    if new == p:
+        return "unchanged", p
+    if new.op is Op.ADD:
+        a, b = new.args
+        if a == p and not _has(b, p):
+            return "accumulate-sum", b
+        if b == p and not _has(a, p):
+            return "accumulate-sum", a
+    if new.op is Op.SUB and new.args[0] == p and not _has(new.args[1], p):
+        return "accumulate-sum", ir.neg(new.args[1])
+    if new.op in (Op.MAXIMUM, Op.MINIMUM):
+        a, b = new.args
+        name = "running-max" if new.op is Op.MAXIMUM else "running-min"
+        if a == p and not _has(b, p):
+            return name, b
+        if b == p and not _has(a, p):
+            return name, a
+    return None
+
+
+def _has(e: Expr, p: Expr) -> bool:
+    return any(n == p for n in ir.walk(e))
+
+
+def summarize(
+    name: str, init: Expr, new: Expr, p: Expr, t: str, trips: Expr, line: int, file: str
+) -> Summary:
+    """The closed form of one carried variable whose update is `new` (over placeholder p, iteration t)."""
+    found = _step_term(new, p)
+    if found is None:
+        raise Unsupported(
+            f"loop-carried `{name}`: its update matches no invariant pattern (accumulate, running max/min)", file, line
+        )
+    pattern, g = found
+    if mentions_placeholder(g):
+        raise Unsupported(f"loop-carried `{name}`: its update reads another carried value", file, line)
+    if pattern == "unchanged":
+        return Summary(pattern, init, init)
+    tv = ir.var(t)
+    op = {"accumulate-sum": Op.SUM, "running-max": Op.RMAX, "running-min": Op.RMIN}[pattern]
+    body = g if g.kind is not Kind.BOOL else ir.cast(g, "int32")
+    upto = ir.var("_upto")
+    bound = t + "s"  # the reduction's own index: iterations 0 .. upto-1
+    partial = ir.reduce(op, bound, ir.ZERO, upto, ir.substitute(body, {tv: ir.var(bound)}))
+    combine = ir.add if op is Op.SUM else ir.maximum if op is Op.RMAX else ir.minimum
+    init_x = ir.to_real(init) if body.kind is Kind.REAL else init
+    closed_upto = combine(init_x, partial)
+    closed = ir.substitute(closed_upto, {upto: trips})
+    at = ir.substitute(closed_upto, {upto: tv})  # the state iteration t starts from
+    if pattern == "accumulate-sum" and init.kind is Kind.INT and not any(
+        n.op is Op.VAR and n.attr == t for n in ir.walk(body)
+    ):
+        # pointer-advance: a constant step closes to init + t * g
+        closed = ir.add(init, ir.mul(trips, body))
+        at = ir.add(init, ir.mul(tv, body))
+    return Summary(pattern, closed, at)
+
+
+def tile_elem(v: object) -> tuple[str, Expr, tuple[Expr, ...]] | None:
+    """(kind of value, its element expr, shape) of a carried Block or PtrBlock."""
+    if isinstance(v, PtrBlock):
+        return "ptr", v.offset, v.shape
+    if isinstance(v, Block):
+        return "block", v.elem, v.shape
+    return None

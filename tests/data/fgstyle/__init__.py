@@ -1,0 +1,1 @@
+"""A tiny package written in FlagGems' style (tests only: read with `ast`, never imported or run)."""

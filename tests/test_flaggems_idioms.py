@@ -1,0 +1,131 @@
+"""FlagGems idioms in kernels (tests/data/fgstyle/idioms.py): pointer element types, dtype helpers imported from
+another file, `tle.program_id` under several import paths, int64 program ids, `not FLAG` on heuristics booleans,
+dtype predicates, bit casts; and, where FlagGems is installed, the operators' pointwise bodies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tritonlift.api import lift_file
+from tritonlift.bench import flaggems
+from tritonlift.frontend.source import load_module
+from tritonlift.ir import expr as ir
+from tritonlift.pipeline import kernel_spec
+from tritonlift.symbolic.kernel_eval import dtype_test
+from tritonlift.symbolic.values import DType
+
+DATA = Path(__file__).parent / "data" / "fgstyle" / "idioms.py"
+
+
+@pytest.fixture(scope="module")
+def results() -> dict:
+    return {r.name: r for r in lift_file(DATA)}
+
+
+def test_dtype_helper_imported_from_another_file_is_found_on_disk():
+    m = load_module(DATA)
+    low = m.imported_jit("lowest")  # from .utils.limits import lowest
+    assert low is not None and low.file.endswith("fgstyle/utils/limits.py")
+    assert m.imported_jit("tle") is None  # a module, not a jit function
+    assert m.imported_jit("triton") is None
+
+
+def test_element_type_and_dtype_min_helper(results):
+    # `lowest(inp.type.element_ty)` is -inf for a floating element type: the masked lanes' other=
+    r = results["relu_lowest_kernel"]
+    assert r.status == "verified" and r.formula_raw.endswith("out_v[i] = maximum(inp_v[i], 0.0)")
+    m = load_module(DATA)
+    spec, _ = kernel_spec(m, m.jit["relu_lowest_kernel"])
+    assert any(n.is_const and n.value == float("-inf") for n in ir.walk(spec.stores[0].value))
+
+
+def test_scalar_type_and_tle_imported_as_module(results):
+    r = results[
+        "clamp_high_kernel"
+    ]  # ext.program_id (import a.b.triton_lang_extension as ext); x.type.scalar
+    assert r.status == "verified" and r.formula_raw.endswith("out_v[i] = inp_v[i]")
+
+
+def test_int64_program_ids(results):
+    r = results["scale_int64_kernel"]
+    assert r.status == "verified" and r.formula_raw.endswith("out_v[i] = 3.0 * inp_v[i]")
+
+
+def test_not_on_a_constexpr_flag(results):
+    r = results["copy_even_kernel"]  # `if not EVEN:` with EVEN from @triton.heuristics
+    assert r.status == "verified", r.message
+    assert r.formula_raw.endswith("out_v[i] = inp_v[i]")
+
+
+def test_is_int_on_an_element_type_takes_the_float_branch(results):
+    r = results["acc_dtype_kernel"]
+    assert r.status == "verified" and r.formula_raw.endswith("out_v[i] = inp_v[i] * 2.0")
+
+
+def test_width_predicates_and_bitcasts_are_unsupported(results):
+    r = results["width_test_kernel"]
+    assert r.status == "unsupported" and "idioms.py:77: .is_fp64() on the element type of inp" in r.message
+    r = results["bitcast_kernel"]
+    assert r.status == "unsupported" and "bit casts are not modelled" in r.message
+
+
+def test_dtype_predicates():
+    assert dtype_test(DType("int32"), "is_int") and dtype_test(DType("int32"), "is_int_signed")
+    assert dtype_test(DType("int1"), "is_int_unsigned") and not dtype_test(DType("int1"), "is_int_signed")
+    assert dtype_test(DType("fp16"), "is_fp16") and not dtype_test(DType("fp16"), "is_fp32")
+    assert dtype_test(DType("elem:x"), "is_floating") and not dtype_test(DType("elem:x"), "is_int")
+    assert dtype_test(DType("ptr:x"), "is_ptr")
+    assert dtype_test(DType("fp32"), "is_something_else") is None
+
+
+# -- the installed FlagGems package --------------------------------------------------------------------------
+
+POINTWISE_33 = {
+    "ops/abs.py": ["abs_func"],
+    "ops/neg.py": ["neg_func"],
+    "ops/exp.py": ["exp_func"],
+    "ops/log.py": ["log_func"],
+    "ops/sqrt.py": ["sqrt_func"],
+    "ops/rsqrt.py": ["rsqrt_func"],
+    "ops/sin.py": ["sin_func"],
+    "ops/tanh.py": ["tanh_kernel"],
+    "ops/sigmoid.py": ["sigmoid_forward"],
+    "ops/silu.py": ["silu_forward"],
+    "ops/gelu.py": ["gelu_none", "gelu_tanh"],
+    "ops/relu.py": ["relu_forward"],
+    "ops/clamp.py": ["clamp_func", "clamp_func_min", "clamp_func_max", "clamp_func_tensor"],
+    "ops/add.py": ["add_func", "add_func_tensor_scalar", "add_func_scalar_tensor"],
+    "ops/sub.py": ["sub_func"],
+    "ops/mul.py": ["mul_func", "mul_func_scalar"],
+    "ops/div.py": ["true_div_func", "true_div_func_tensor_scalar", "true_div_func_scalar_tensor"],
+    "ops/pow.py": ["pow_func", "pow_func_tensor_scalar", "pow_func_scalar_tensor"],
+    "ops/maximum.py": ["maximum_kernel"],
+    "ops/where.py": ["where_inner"],
+    "fused/silu_and_mul.py": ["silu_and_mul_kernel"],
+}
+
+
+@pytest.fixture(scope="module")
+def root() -> Path:
+    found = flaggems.locate_package()
+    if found is None:
+        pytest.skip(f"FlagGems is not installed ({flaggems.INSTALL_HINT})")
+    return found
+
+
+@pytest.mark.parametrize("rel", sorted(POINTWISE_33))
+def test_flaggems_operator_pointwise_bodies_verify(root: Path, rel: str):
+    for name in POINTWISE_33[rel]:
+        (r,) = [x for x in lift_file(root / rel, op=name) if x.kind == "pointwise"]
+        assert r.status == "verified", (name, r.message)
+        assert r.torch.startswith(f"def {name}(")
+
+
+def test_flaggems_type_and_not_blockers_are_gone(root: Path):
+    amax = {r.name: r for r in lift_file(root / "ops/amax.py")}
+    assert amax["amax_kernel_1"].status == "verified"
+    assert ".type" not in amax["amax_kernel"].message
+    bmm = {r.name: r for r in lift_file(root / "ops/bmm.py", op="bmm_kernel")}
+    assert "bitwise not" not in bmm["bmm_kernel"].message
