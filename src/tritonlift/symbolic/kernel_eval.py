@@ -261,10 +261,11 @@ class KernelEvaluator:
         t = self.fresh("t")
         tv = ir.var(t)
         scope = self.scopes[-1]
-        assigned = {n.id for node in ast.walk(st) for n in ast.walk(node)
+        # every name the body binds, tuple targets included (`m, d = ...`): a carried value must be summarized
+        assigned = {n.id for node in ast.walk(st)
                     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
-                    for n in ([*node.targets] if isinstance(node, ast.Assign) else [node.target])
-                    if isinstance(n, ast.Name)}
+                    for target in ([*node.targets] if isinstance(node, ast.Assign) else [node.target])
+                    for n in ast.walk(target) if isinstance(n, ast.Name)}
         carried = sorted(n for n in assigned if n in scope and n != st.target.id)
         before = dict(scope)
         places: dict[str, tuple[str, Expr, tuple[Expr, ...]]] = {}
