@@ -254,16 +254,17 @@ def _transform_free(e: Expr, k: str, step) -> Expr:
     return new if out is None else out
 
 
+def flatten(e: Expr, op: Op) -> list[Expr]:
+    """The operands of a nest of one associative op: minimum(a, minimum(b, c)) -> [a, b, c]."""
+    return flatten(e.args[0], op) + flatten(e.args[1], op) if e.op is op else [e]
+
+
 def _min_args(e: Expr) -> list[Expr]:
-    if e.op is Op.MINIMUM:
-        return _min_args(e.args[0]) + _min_args(e.args[1])
-    return [norm(e)]
+    return [norm(x) for x in flatten(e, Op.MINIMUM)]
 
 
 def _max_args(e: Expr) -> list[Expr]:
-    if e.op is Op.MAXIMUM:
-        return _max_args(e.args[0]) + _max_args(e.args[1])
-    return [norm(e)]
+    return [norm(x) for x in flatten(e, Op.MAXIMUM)]
 
 
 _RULES = (_absorb, _reindex, _constant_body, _linear, _range_guards)

@@ -13,7 +13,7 @@ from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
 from tritonlift.ir.poly import mono_expr, norm, poly
-from tritonlift.ir.reductions import REDUCTIONS
+from tritonlift.ir.reductions import REDUCTIONS, flatten
 from tritonlift.symbolic.spec import KernelSpec, Store
 from tritonlift.symbolic.values import GRID_PREFIX, lane, pid
 from tritonlift.synth.guards import domain_facts, finish_body, simplify_guards
@@ -293,28 +293,24 @@ def _reads_with_bounds(e: Expr, inner: dict[Expr, Expr] | None = None):
 
 
 def _join_extent(old: Expr | None, new: Expr) -> Expr:
-    """maximum(old, new), without repeats: min(a, b) is min(b, a), and min(.., b, ..) <= b."""
+    """maximum(old, new) without redundant terms: min(.., b, ..) <= b, and min(a, b) is min(b, a)."""
     if old is None:
         return new
-    parts = _lattice(old, Op.MAXIMUM)
-    key = _minmax_key(new)
-    for p in parts:
-        if _minmax_key(p) == key or (p.op is not Op.MINIMUM and key in {_minmax_key(q) for q in _lattice(new, Op.MINIMUM)}):
-            return old  # new <= p
-    kept = [p for p in parts if not (p.op is Op.MINIMUM and _minmax_key(new) in {_minmax_key(q) for q in _lattice(p, Op.MINIMUM)})]
+    parts = flatten(old, Op.MAXIMUM)
+    new_bounds = {_minmax_key(new)} | {_minmax_key(q) for q in flatten(new, Op.MINIMUM)}  # new <= each
+    if any(_minmax_key(p) in new_bounds for p in parts):
+        return old
+    # drop the old terms that are <= new
     out = new
-    for p in kept:
-        out = ir.maximum(p, out)
+    for p in parts:
+        if _minmax_key(new) not in {_minmax_key(q) for q in flatten(p, Op.MINIMUM)}:
+            out = ir.maximum(p, out)
     return out
-
-
-def _lattice(e: Expr, op: Op) -> list[Expr]:
-    return _lattice(e.args[0], op) + _lattice(e.args[1], op) if e.op is op else [e]
 
 
 def _minmax_key(e: Expr) -> tuple:
     if e.op in (Op.MINIMUM, Op.MAXIMUM):
-        return (e.op.value, tuple(sorted(_minmax_key(a) for a in _lattice(e, e.op))))
+        return (e.op.value, tuple(sorted(_minmax_key(a) for a in flatten(e, e.op))))
     return ("", repr(norm(e)))
 
 
@@ -328,13 +324,12 @@ def _input_extents(
         tgt = tensors[a.target]
         bounds = {ir.var(n): ir.sub(e, ir.ONE) for n, e in zip(a.index, tgt.shape, strict=True)}
         for node, inner in _reads_with_bounds(a.body):
-            sub = {**bounds, **{k: ir.substitute(v, bounds) for k, v in inner.items()}}
             t = tensors[node.attr]
             if t.shape:
                 continue
             ext = extents.setdefault(t.name, [None] * len(t.strides))
             for d, i in enumerate(node.args):
-                hi = norm(ir.add(ir.substitute(ir.substitute(i, inner), sub), ir.ONE))
+                hi = norm(ir.add(ir.substitute(ir.substitute(i, inner), bounds), ir.ONE))
                 ext[d] = _join_extent(ext[d], hi)
     for name, ext in extents.items():
         t = out[name]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import z3
 
 from tritonlift.errors import Unknown
-from tritonlift.ir.expr import NAMED_OPS, Expr, Kind, Op
+from tritonlift.ir.expr import NAMED_OPS, Expr, Kind, Op, substitute, var
 from tritonlift.ir.formula import TensorDecl
 from tritonlift.ir.named import expand
 
@@ -193,8 +193,6 @@ def _reduction(e: Expr, cx: Z3Ctx, t: Callable[[Expr], z3.ExprRef]) -> z3.ExprRe
     lo, hi, body = e.args
     cx.bound_count += 1
     name = f"bound:{e.attr}:{cx.bound_count}"  # a fresh constant per binder: nested and repeated binders stay apart
-    from tritonlift.ir.expr import substitute, var
-
     body = substitute(body, {var(str(e.attr)): var(name)})
     zlo, zhi, zbody = t(lo), t(hi), t(body)
     k = cx.vars[name]
