@@ -22,7 +22,7 @@ import math
 
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
-from tritonlift.ir.poly import norm
+from tritonlift.ir.poly import mono_expr, norm, poly
 
 REDUCTIONS = (Op.SUM, Op.PROD, Op.RMAX, Op.RMIN)
 _IDENTITY = {Op.SUM: 0.0, Op.PROD: 1.0, Op.RMAX: -math.inf, Op.RMIN: math.inf}
@@ -56,7 +56,24 @@ def _bounds_of(c: Expr, k: str) -> tuple[Expr | None, Expr | None] | None:
         return None, norm(b if op is Op.LT else ir.add(b, ir.ONE))
     if norm(b) == kv and not mentions(a, k):  # a < k, a <= k
         return norm(a if op is Op.LE else ir.add(a, ir.ONE)), None
-    return None
+    # k with coefficient +-1 in a linear comparison: t*B + k < n  ->  k < n - t*B
+    p = poly(ir.sub(a, b))
+    coef = p.get((kv,), 0)
+    if coef not in (1, -1) or any(mentions(x, k) for m in p if m != (kv,) for x in m):
+        return None
+    rest = mono_sum({m: c for m, c in p.items() if m != (kv,)})  # a - b = coef*k + rest
+    if coef == 1:  # k + rest < 0  ->  k < -rest
+        top = ir.neg(rest)
+        return None, norm(top if op is Op.LT else ir.add(top, ir.ONE))
+    # -k + rest < 0  ->  rest < k
+    return norm(rest if op is Op.LE else ir.add(rest, ir.ONE)), None
+
+
+def mono_sum(p: dict) -> Expr:
+    out: Expr = ir.ZERO
+    for m, c in p.items():
+        out = ir.add(out, ir.mul(ir.const(c), mono_expr(m)))
+    return norm(out)
 
 
 def _zero(e: Expr) -> bool:
@@ -123,9 +140,9 @@ def _absorb(r: Expr) -> Expr | None:
         bound = _bounds_of(part, k)
         if bound is not None:
             blo, bhi = bound
-            if blo is not None:
+            if blo is not None and blo not in flatten(new_lo, Op.MAXIMUM):
                 new_lo = ir.maximum(new_lo, blo)
-            if bhi is not None:
+            if bhi is not None and bhi not in flatten(new_hi, Op.MINIMUM):
                 new_hi = ir.minimum(new_hi, bhi)
             changed = True
         elif not mentions(part, k):
@@ -156,21 +173,53 @@ def _reindex(r: Expr) -> Expr | None:
         return None
     a, big_a = str(r.attr), hi
     b, big_b = str(inner.attr), inner.args[1]
+    cap = None
     if mentions(big_b, a):
-        return None
+        # a masked last tile: R_{a<A} R_{b < min(B, E - a*B)} f(a*B + b) = R_{k < min(A*B, E)} f(k)
+        tile = _capped_tile(big_b, a)
+        if tile is None:
+            return None
+        big_b, cap = tile
     f = inner.args[2]
     taken = {str(n.attr) for n in ir.walk(r) if n.op is Op.VAR or n.op in REDUCTIONS}
     k = _fresh(taken)
     kv = ir.var(k)
     for outer_div, ext in ((True, big_b), (False, big_a)):
+        if cap is not None and not outer_div:
+            break
         if outer_div:  # f depends on a*B + b: a = k // B, b = k % B
             sub = {ir.var(a): ir.arith(Op.FLOORDIV, kv, ext), ir.var(b): ir.arith(Op.MOD, kv, ext)}
         else:  # f depends on b*A + a: b = k // A, a = k % A
             sub = {ir.var(b): ir.arith(Op.FLOORDIV, kv, ext), ir.var(a): ir.arith(Op.MOD, kv, ext)}
         g = _norm_ints(ir.substitute(f, sub))
         if not any(n.op in (Op.FLOORDIV, Op.MOD) and mentions(n, k) for n in ir.walk(g)):
-            return ir.reduce(r.op, k, ir.ZERO, norm(ir.mul(big_a, big_b)), g)
+            top = norm(ir.mul(big_a, big_b))
+            return ir.reduce(r.op, k, ir.ZERO, top if cap is None else ir.minimum(top, cap), g)
     return None
+
+
+def _capped_tile(hi: Expr, a: str) -> tuple[Expr, Expr] | None:
+    """(B, E) when hi = min(B, E - a*B) (B and E free of a; several E - a*B terms: E is their min)."""
+    if hi.op is not Op.MINIMUM:
+        return None
+    parts = flatten(hi, Op.MINIMUM)
+    free = [p for p in parts if not mentions(p, a)]
+    if len(free) != 1:
+        return None
+    bc = free[0]
+    caps: list[Expr] = []
+    for x in parts:
+        if x is bc:
+            continue
+        e = norm(ir.add(x, ir.mul(bc, ir.var(a))))
+        if mentions(e, a):
+            return None
+        if e not in caps:
+            caps.append(e)
+    cap = caps[0]
+    for e in caps[1:]:
+        cap = ir.minimum(cap, e)
+    return bc, cap
 
 
 def _norm_ints(e: Expr) -> Expr:

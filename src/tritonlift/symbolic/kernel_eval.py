@@ -16,6 +16,7 @@ from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.reductions import canon
 from tritonlift.symbolic.loops import (
     mentions_placeholder,
+    online_softmax,
     placeholder,
     replace_placeholder,
     summarize,
@@ -121,6 +122,8 @@ class KernelEvaluator:
         self.counter = 0
         self.notes: list[str] = []
         self.depth = 0
+        self.loops: list[Expr] = []  # trip counts of the loops that store (see KernelSpec.loops)
+        self.side: list[tuple[Expr, Expr, str]] = []  # side conditions of pattern instances (KernelSpec.side)
 
     # -- errors ------------------------------------------------------------------------------------
     def unsupported(self, what: str, node: ast.AST | None = None) -> Unsupported:
@@ -155,6 +158,7 @@ class KernelEvaluator:
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,
+            loops=self.loops, side=self.side,
         )
 
     # -- statements --------------------------------------------------------------------------------
@@ -258,8 +262,16 @@ class KernelEvaluator:
         if not step.is_const:
             self.notes.append(f"loop at line {st.lineno}: its step {step} is taken to be >= 1")
         trips = ir.maximum(ir.arith(Op.FLOORDIV, ir.sub(ir.add(ir.sub(stop, start), step), ir.ONE), step), ir.ZERO)
-        t = self.fresh("t")
-        tv = ir.var(t)
+        # a loop that stores: its iteration is an index variable like a program id (one more axis), so
+        # each write is matched to the element it writes exactly as a program's writes are
+        writes = self.stores_in(st)
+        if writes:
+            tv = pid(len(self.grid) + len(self.loops))
+            t = str(tv.attr)
+            self.loops.append(trips)
+        else:
+            t = self.fresh("t")
+            tv = ir.var(t)
         scope = self.scopes[-1]
         # every name the body binds, tuple targets included (`m, d = ...`): a carried value must be summarized
         assigned = {n.id for node in ast.walk(st)
@@ -284,10 +296,13 @@ class KernelEvaluator:
         scope[st.target.id] = scalar(ir.add(start, ir.mul(tv, step)))
         n_stores = len(self.stores)
         saved_path = self.path
+        if writes:
+            self.path = ir.and_(self.path, ir.le(ir.ZERO, tv), ir.lt(tv, trips))
         self.exec_body(st.body)
         self.path = saved_path
-        if len(self.stores) > n_stores:
-            raise self.unsupported("stores inside a loop with a symbolic trip count are not modelled yet", st)
+        if len(self.stores) > n_stores and not writes:
+            raise self.unsupported("stores inside a loop with a symbolic trip count through a helper function "
+                                   "are not modelled yet", st)
         after = dict(self.scopes[-1])
         # close the carried variables: those whose step reads no other carried value first
         done: dict[str, Any] = {}
@@ -309,13 +324,32 @@ class KernelEvaluator:
                 assert init_t is not None
                 if len(new_shape) != len(shape):
                     raise self.unsupported(f"loop-carried `{name}` changes shape in the loop", st)
-                summ = summarize(name, init_t[1], elem, ph, t, trips, st.lineno, self.file)
+                try:
+                    summ = summarize(name, init_t[1], elem, ph, t, trips, st.lineno, self.file, self.fresh("r"))
+                except Unsupported:
+                    # a pair of carried values: online softmax's denominator, rescaled by a running max
+                    found = [x for o in done.values()
+                             if (x := online_softmax(name, init_t[1], elem, ph, t, trips, o, self.fresh("r")))]
+                    if not found:
+                        raise
+                    summ = found[0]
+                    in_loop = ir.and_(self.path, ir.le(ir.ZERO, tv), ir.lt(tv, trips))
+                    self.side += [(in_loop, goal, what) for goal, what in summ.side or []]
                 done[name] = summ
                 pending.remove(name)
                 progress = True
             if not progress:
                 raise self.unsupported(f"loop-carried values {', '.join(pending)} depend on each other "
                                        "(only the online-softmax pair is planned)", st)
+        # the loop's writes see each carried value as it is at the start of their iteration
+        for k in range(n_stores, len(self.stores)):
+            s = self.stores[k]
+            fix = [s.offset, s.value, s.mask]
+            for name, summ in done.items():
+                fix = [replace_placeholder(e, name, summ.at, len(places[name][2])) for e in fix]
+            if any(mentions_placeholder(e) for e in fix):
+                raise self.unsupported("a store inside the loop reads a loop-carried value that is not summarized", st)
+            self.stores[k] = replace(s, offset=fix[0], value=fix[1], mask=fix[2])
         for name in carried:
             kind, _, shape = places[name]
             closed = done[name].closed
@@ -328,6 +362,13 @@ class KernelEvaluator:
         for name in assigned - set(carried):
             if name not in before:
                 self.scopes[-1].pop(name, None)
+
+    def stores_in(self, st: ast.For) -> bool:
+        """Whether the loop's own code calls tl.store (helpers it calls are checked when they run)."""
+        return any(
+            isinstance(n, ast.Call) and tl_function(qualname(n.func, self.module.aliases) or "") == "store"
+            for n in ast.walk(st)
+        )
 
     def int_scalar(self, v: Any, node: ast.AST) -> Expr:
         if isinstance(v, bool):

@@ -16,11 +16,13 @@ variable and the line: no silent approximation.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from tritonlift.errors import Unsupported
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.reductions import canon
 from tritonlift.symbolic.values import Block, PtrBlock, lane
 
 PLACEHOLDER = "@"
@@ -54,6 +56,10 @@ class Summary:
     pattern: str
     closed: Expr  # the state after T iterations (over lanes l0.., symbols, and T)
     at: Expr  # the state at the start of iteration t (what reads inside the body see)
+    step: Expr | None = None  # g(t) of the update (running max: m' = maximum(m, g(t)))
+    init: Expr | None = None
+    # side conditions of the instantiation, each (goal, what) to prove for 0 <= t < T (verify does)
+    side: list[tuple[Expr, str]] | None = None
 
 
 def _step_term(new: Expr, p: Expr) -> tuple[str, Expr] | None:
@@ -83,7 +89,7 @@ def _has(e: Expr, p: Expr) -> bool:
 
 
 def summarize(
-    name: str, init: Expr, new: Expr, p: Expr, t: str, trips: Expr, line: int, file: str
+    name: str, init: Expr, new: Expr, p: Expr, t: str, trips: Expr, line: int, file: str, bound: str | None = None
 ) -> Summary:
     """The closed form of one carried variable whose update is `new` (over placeholder p, iteration t)."""
     found = _step_term(new, p)
@@ -95,12 +101,12 @@ def summarize(
     if mentions_placeholder(g):
         raise Unsupported(f"loop-carried `{name}`: its update reads another carried value", file, line)
     if pattern == "unchanged":
-        return Summary(pattern, init, init)
+        return Summary(pattern, init, init, None, init)
     tv = ir.var(t)
     op = {"accumulate-sum": Op.SUM, "running-max": Op.RMAX, "running-min": Op.RMIN}[pattern]
     body = g if g.kind is not Kind.BOOL else ir.cast(g, "int32")
     upto = ir.var("_upto")
-    bound = t + "s"  # the reduction's own index: iterations 0 .. upto-1
+    bound = bound or t + "s"  # the reduction's own index: iterations 0 .. upto-1
     partial = ir.reduce(op, bound, ir.ZERO, upto, ir.substitute(body, {tv: ir.var(bound)}))
     combine = ir.add if op is Op.SUM else ir.maximum if op is Op.RMAX else ir.minimum
     init_x = ir.to_real(init) if body.kind is Kind.REAL else init
@@ -113,7 +119,92 @@ def summarize(
         # pointer-advance: a constant step closes to init + t * g
         closed = ir.add(init, ir.mul(trips, body))
         at = ir.add(init, ir.mul(tv, body))
-    return Summary(pattern, closed, at)
+    return Summary(pattern, closed, at, g, init)
+
+
+def _is_ninf(e: Expr) -> bool:
+    return e.is_const and e.kind is Kind.REAL and e.value == -math.inf
+
+
+def _is_zero(e: Expr) -> bool:
+    return e.is_const and e.value == 0
+
+
+def _max_new(m: Summary) -> list[Expr]:
+    """m' as the kernel may write it: maximum(m, g) or maximum(g, m), m at the start of iteration t."""
+    assert m.step is not None
+    return [ir.maximum(m.at, m.step), ir.maximum(m.step, m.at)]
+
+
+def _rescaled(e: Expr, p: Expr, m_at: Expr, m_new: Expr) -> Expr | None:
+    """S when e = d * exp(m - m') + S (either order of + and *) with S free of d."""
+    if e.op is not Op.ADD:
+        return None
+    for a, b in (e.args, e.args[::-1]):
+        if a.op is Op.MUL and not _has(b, p):
+            x, y = a.args
+            for dd, ex in ((x, y), (y, x)):
+                if dd == p and ex == ir.math_fn(Op.EXP, ir.sub(m_at, m_new)):
+                    return b
+    return None
+
+
+def _tile_terms(g: Expr, s: Expr, m_new: Expr) -> bool:
+    """Whether S is Σ exp(x - m') over exactly the elements whose max is g (same bounds, same x):
+    the shape the online-softmax patterns are proved for (verify.patterns)."""
+    if g.op is Op.RMAX and s.op is Op.SUM:
+        (glo, ghi, gx), (slo, shi, sx) = g.args, s.args
+        if (glo, ghi) != (slo, shi):
+            return False
+        sx = ir.substitute(sx, {ir.var(str(s.attr)): ir.var(str(g.attr))})
+        return sx == ir.math_fn(Op.EXP, ir.sub(gx, m_new))
+    # scalar form: one element per iteration
+    return s == ir.math_fn(Op.EXP, ir.sub(g, m_new))
+
+
+def online_softmax(
+    name: str, init: Expr, new: Expr, p: Expr, t: str, trips: Expr, m: Summary, bound: str
+) -> Summary | None:
+    """The running denominator d of online softmax, given the running max m it is rescaled by:
+
+        m' = maximum(m, g(t));  d' = d * exp(m - m') + S(t, m')   [or where(m' == -inf, d, ...)]
+
+    with S(t, c) = Σ_l exp(x(t, l) - c) over exactly the elements whose max is g(t) (or exp(g(t) - c) for
+    one element), from m_0 = -inf and d_0 = 0. Proved once (verify.patterns online-softmax, -tile):
+    d_T = Σ_{t<T} S(t, m_T). The unguarded update agrees with the guarded one while m' is finite: a side
+    condition (every tile has an element) that the verifier discharges for 0 <= t < T.
+    """
+    if m.pattern != "running-max" or m.step is None or m.init is None:
+        return None
+    if not (_is_ninf(m.init) and _is_zero(init)):
+        return None
+    for m_new in _max_new(m):
+        body = new
+        guarded = False
+        if body.op is Op.WHERE:
+            c, keep, upd = body.args
+            if keep == p and c == ir.compare(Op.EQ, m_new, ir.const(-math.inf)):
+                body, guarded = upd, True
+        s_t = _rescaled(body, p, m.at, m_new)
+        if s_t is None or not _tile_terms(m.step, s_t, m_new):
+            continue
+        tv, c = ir.var(t), ir.var("_m_final", Kind.REAL)
+        term = ir.substitute(ir.substitute(s_t, {m_new: c}), {tv: ir.var(bound)})  # S(s, c)
+
+        # d after k iterations: Σ_{s<k} S(s, m_k)
+        closed, at = (ir.substitute(ir.reduce(Op.SUM, bound, ir.ZERO, k, term), {c: ir.substitute(m.at, {tv: k})})
+                      for k in (trips, tv))
+        side = []
+        if not guarded:
+            g = canon(m.step)  # masked lanes become bounds
+            if any(_is_ninf(n) for n in ir.walk(g.args[2] if g.op is Op.RMAX else g)):
+                nonempty = ir.FALSE  # a lane may still be -inf: no proof that m' is finite
+            else:
+                nonempty = ir.lt(g.args[0], g.args[1]) if g.op is Op.RMAX else ir.TRUE
+            side.append((nonempty, f"loop-carried `{name}` (online softmax without the -inf guard): "
+                         "every iteration's max is over at least one element"))
+        return Summary("online-softmax" + ("-tile" if m.step.op is Op.RMAX else ""), closed, at, s_t, init, side)
+    return None
 
 
 def tile_elem(v: object) -> tuple[str, Expr, tuple[Expr, ...]] | None:

@@ -31,3 +31,13 @@ class KernelSpec:
     facts: list[Expr] = field(default_factory=list)  # preconditions: block sizes >= 1, sizes >= 0, ...
     symbols: dict[str, Kind] = field(default_factory=dict)  # every free symbol and its kind
     notes: list[str] = field(default_factory=list)  # e.g. recorded-but-ignored hints (eviction_policy)
+    # trip counts of the loops that store (symbolic trip count): loop n's iteration is the index variable
+    # `_pid{len(grid) + n}`, like a program id; its range 0 <= t < trips is in the masks of its stores
+    loops: list[Expr] = field(default_factory=list)
+    # side conditions of invariant-pattern instantiations: (hypothesis, goal, what), proved by the verifier
+    side: list[tuple[Expr, Expr, str]] = field(default_factory=list)
+
+    @property
+    def axes(self) -> tuple[Expr, ...]:
+        """The extents of every program-id-like index: the launch grid, then the storing loops."""
+        return (*self.grid, *self.loops)

@@ -113,7 +113,7 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         raise Unknown("the kernel stores nothing")
     taken = set(spec.pointers) | set(spec.scalars)
     names = {p: tensor_name(p, taken) for p in spec.pointers}
-    grid = list(spec.grid)
+    grid = list(spec.axes)  # launch grid, then the iterations of loops that store
     by_base: dict[str, list[int]] = {}
     for n, s in enumerate(spec.stores):
         by_base.setdefault(s.base, []).append(n)
@@ -194,7 +194,7 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         params=params,
         tensors=tuple(tensors.values()),
         assigns=tuple(assigns),
-        assumptions=tuple(_grid_assumption(grid_t)),
+        assumptions=tuple(_grid_assumption(grid_t[: len(spec.grid)])),
     )
     return Derivation(formula, grid_t, store_maps, witnesses)
 

@@ -87,7 +87,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
                 values.update(_solve(d, v, first.shape))
         for ax in range(len(first.shape)):
             values.setdefault(lane(ax), ir.ZERO)
-        for ax in range(len(spec.grid)):
+        for ax in range(len(spec.axes)):
             values.setdefault(pid(ax), ir.ZERO)
         wits += [Witness(k, out, values) for k in nums]
         body = _body(first, values, decls, tensors)
@@ -113,7 +113,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         assumptions=tuple(assumptions), contiguous=tuple(n for n in st.made_contiguous if n in used),
     )
     facts = list(st.facts)
-    return Problem(spec, formula, spec.grid, maps, wits, facts, views=decls)
+    return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls)
 
 
 def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor]) -> Expr:

@@ -20,11 +20,13 @@ from tritonlift.ir import expr as ir
 from tritonlift.ir.evaluate import Env, evaluate
 from tritonlift.ir.expr import Expr, Kind
 from tritonlift.ir.formula import Formula, TensorDecl
+from tritonlift.ir.named import expand_all
 from tritonlift.ir.reductions import canon
 from tritonlift.result import Counterexample
 from tritonlift.symbolic.spec import KernelSpec, Store
 from tritonlift.symbolic.values import GRID_PREFIX, lane, pid
 from tritonlift.synth.derive import StoreMap, Witness
+from tritonlift.verify.exp_algebra import has_exp, split_exp
 from tritonlift.verify.z3_backend import Z3Ctx, math_axioms
 
 SOLVER = f"z3 {z3.get_version_string()}"
@@ -62,7 +64,7 @@ def kinds_of(p: Problem) -> dict[str, Kind]:
 
 def _ranges(p: Problem, s: Store) -> list[Expr]:
     out = []
-    for k, g in enumerate(p.grid):
+    for k, g in enumerate(p.grid[: len(p.spec.grid)]):  # a storing loop's range is in its stores' masks
         out += [ir.le(ir.ZERO, pid(k)), ir.lt(pid(k), g)]
     for k, ext in enumerate(s.shape):
         out += [ir.le(ir.ZERO, lane(k)), ir.lt(lane(k), ext)]
@@ -93,6 +95,11 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
     assigns = {a.target: a for a in p.formula.assigns}
     facts = _block_facts(p)
     n = 0
+    # side conditions of the loop patterns the spec instantiated (verify.patterns proves the patterns)
+    for hyp, goal, what in p.spec.side:
+        n += 1
+        if _check([*facts, hyp], goal, kinds, tensors, timeout_ms) != "proved":
+            return Outcome("unknown", n, message=f"side condition not proved: {what}")
     # soundness: each store lane writes the formula's value at the hinted element
     for sm in p.store_maps:
         s = p.spec.stores[sm.store]
@@ -108,6 +115,10 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
         ]
         n += 1
         res = _check(hyps, ir.and_(*goals), kinds, tensors, timeout_ms)
+        if res != "proved" and has_exp(expanded := canon(expand_all(ir.and_(*goals)))):
+            # exp/log algebra (softmax shift invariance, ...), used to prove only
+            again = _check(hyps, split_exp(expanded), kinds, tensors, timeout_ms)
+            res = "proved" if again == "proved" else res
         if res == "proved":
             continue
         if res == "unknown":
@@ -249,7 +260,9 @@ def _replay_write(
                 return None
             addr = evaluate(s.offset, env)
             kv = float(evaluate(s.value, env))
-            target = _element_at(decl, addr, values)
+            # the element the synthesis says this lane writes, when it is at that address; else any element
+            # there (outputs are assumed not to overlap themselves: with zero strides, e.g., many are)
+            target = _hinted_element(decl, sm, env, addr) or _element_at(decl, addr, values)
             if target is None:
                 return _cx(p, values, s, "writes outside the formula's output "
                            f"{decl.name} (element offset {addr} of {decl.base})", kv, "not in the output", memory)
@@ -262,6 +275,17 @@ def _replay_write(
             return _cx(p, {**values, **dict(zip(a.index, target, strict=True))}, s,
                        f"{decl.name}[{idx}]: the kernel stores {kv!r}, the formula gives {fv!r}", kv, fv, memory)
     return None
+
+
+def _hinted_element(decl: TensorDecl, sm: StoreMap, env: Env, addr: int) -> tuple[int, ...] | None:
+    try:
+        idx = tuple(int(evaluate(i, env)) for i in sm.index)
+        shape = [int(evaluate(x, env)) for x in decl.shape]
+        at = int(evaluate(decl.address(tuple(ir.const(i) for i in idx)), env))
+    except (ZeroDivisionError, OverflowError, ValueError, KeyError):
+        return None
+    inside = all(0 <= i < n for i, n in zip(idx, shape, strict=True))
+    return idx if inside and at == int(addr) else None
 
 
 def _element_at(decl: TensorDecl, addr: int, values: dict[str, Any]) -> tuple[int, ...] | None:
