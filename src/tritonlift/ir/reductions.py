@@ -204,12 +204,14 @@ def _capped_tile(hi: Expr, a: str) -> tuple[Expr, Expr] | None:
         return None
     parts = flatten(hi, Op.MINIMUM)
     free = [p for p in parts if not mentions(p, a)]
-    if len(free) != 1:
+    if not free:
         return None
     bc = free[0]
+    for p in free[1:]:  # B may be a min itself (min(next_power_of_2(n), 32))
+        bc = ir.minimum(bc, p)
     caps: list[Expr] = []
     for x in parts:
-        if x is bc:
+        if not mentions(x, a):
             continue
         e = norm(ir.add(x, ir.mul(bc, ir.var(a))))
         if mentions(e, a):

@@ -115,15 +115,15 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
         ]
         n += 1
         res = _check(hyps, ir.and_(*goals), kinds, tensors, timeout_ms)
-        if res != "proved" and has_exp(expanded := canon(expand_all(ir.and_(*goals)))):
-            # exp/log algebra (softmax shift invariance, ...), used to prove only
-            again = _check(hyps, split_exp(expanded), kinds, tensors, timeout_ms)
-            res = "proved" if again == "proved" else res
         if res == "proved":
+            continue
+        cx = None if res == "unknown" else _replay_write(p, sm, res, kinds, tensors, seed)
+        # exp/log algebra (softmax shift invariance, ...): a second attempt, to prove only
+        expanded = canon(expand_all(ir.and_(*goals)))
+        if cx is None and has_exp(expanded) and _check(hyps, split_exp(expanded), kinds, tensors, timeout_ms) == "proved":
             continue
         if res == "unknown":
             return Outcome("unknown", n, message=f"solver gave up on the write at line {s.line}")
-        cx = _replay_write(p, sm, res, kinds, tensors, seed)
         if cx is None:  # z3's model may be degenerate (zero strides alias everything): ask for sizes >= 1
             sizes = [ir.le(ir.ONE, ir.var(v)) for v, k in p.spec.scalars.items() if k is Kind.INT]
             again = _check([*hyps, *sizes], ir.and_(*goals), kinds, tensors, timeout_ms)
