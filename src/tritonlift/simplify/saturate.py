@@ -6,7 +6,18 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
-from egglog import EGraph, Ruleset, back_off, eq, get_callable_args, get_callable_fn, rule, ruleset, set_cost, union
+from egglog import (
+    EGraph,
+    Ruleset,
+    back_off,
+    eq,
+    get_callable_args,
+    get_callable_fn,
+    rule,
+    ruleset,
+    set_cost,
+    union,
+)
 from egglog import f64 as F64
 from egglog import run as egg_run
 from egglog import var as egg_var
