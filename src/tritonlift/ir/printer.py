@@ -194,12 +194,12 @@ def assign_line(a: Assign) -> str:
     return f"{a.target}[{index_text(list(a.index))}] = {to_text(a.body)}"
 
 
-def with_holes(table: Mapping[Op, Handler]) -> Callable[[Expr, list[Src]], Src]:
-    """Render an IR node whose operands were already rendered (`tensor_form.placeholders`) with `table`."""
+def with_holes(table: Mapping[Op, Handler]) -> Callable[[Any, list[Src]], Src]:
+    """Render a tensor_form.Map (an IR node whose operands were already rendered) with `table`."""
     from tritonlift.ir.tensor_form import placeholders
 
-    def node(e: Expr, args: list[Src]) -> Src:
-        holed, pos = placeholders(e)
+    def node(m: Any, args: list[Src]) -> Src:
+        holed, pos = placeholders(m.node)
         own_var = table[Op.VAR]
         local = {**table, Op.VAR: lambda n, r: args[pos[n]] if n in pos else own_var(n, r)}
         return render(holed, local)

@@ -333,14 +333,14 @@ def _matmul(e: Expr, s: _Scope) -> TForm | None:
 
 @dataclass(frozen=True)
 class Notation:
-    """How one printer writes each kind of node; `node` renders a Map's IR node given its operands' text.
+    """How one printer writes each kind of node; `node` renders a Map given its operands' text.
 
     Every function returns (text, precedence) in the printer's own precedence scale."""
 
     ref: Callable[[Ref], tuple[str, int]]
     scalar: Callable[[Expr], tuple[str, int]]
     align: Callable[[tuple[str, int], tuple[bool, ...]], tuple[str, int]]
-    node: Callable[[Expr, list[tuple[str, int]]], tuple[str, int]]
+    node: Callable[[Map, list[tuple[str, int]]], tuple[str, int]]
     reduce: Callable[[Reduce, tuple[str, int]], tuple[str, int]]
     matmul: Callable[[tuple[str, int], tuple[str, int]], tuple[str, int]]
 
@@ -354,7 +354,7 @@ def render(t: TForm, n: Notation) -> tuple[str, int]:
         case Align():
             return n.align(render(t.child, n), t.pad)
         case Map():
-            return n.node(t.node, [render(a, n) for a in t.args])
+            return n.node(t, [render(a, n) for a in t.args])
         case Reduce():
             return n.reduce(t, render(t.child, n))
         case MatMul():
@@ -371,3 +371,176 @@ def placeholders(node: Expr) -> tuple[Expr, dict[Expr, int]]:
 
 
 __all__ = ["TForm", "is_textbook", "render", "tensor_form"]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the text form back: `out = x.sum(dim=1)` -> `out[i] = sum(x[i, k] for k in range(n))`
+
+TEXT_REDUCE_METHODS = {"sum": "sum", "prod": "prod", "amax": "max", "amin": "min", "mean": "mean"}
+TEXT_REDUCE_METHODS |= {"logsumexp": "logsumexp", "var": "variance"}
+TEXT_ROW_CALLS = frozenset({"softmax", "log_softmax", "layer_norm", "rms_norm"})
+
+
+class Lowering:
+    """The indexed AST of a whole-tensor text expression (the text printer's `tensor_line`), over the
+    declared tensors `decls` (name -> TensorDecl); broadcasting aligns dimensions on the right."""
+
+    def __init__(self, decls: dict, avoid: set[str]):
+        import ast
+
+        self.ast = ast
+        self.decls = decls
+        self.avoid = set(avoid)
+        self.count = 0
+
+    def fresh(self, base: str) -> str:
+        while True:
+            self.count += 1
+            name = f"{base}{self.count}"
+            if name not in self.avoid:
+                self.avoid.add(name)
+                return name
+
+    def fail(self, node: object, why: str) -> ValueError:
+        return ValueError(f"whole-tensor form: {why}: {self.ast.unparse(node)}")  # type: ignore[arg-type]
+
+    def _dim_of(self, node: object) -> int | None:
+        """`x.sum(dim=d)`'s d (also for softmax(x, dim=d))."""
+        ast = self.ast
+        for kw in getattr(node, "keywords", []):
+            if kw.arg == "dim" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, int):
+                return kw.value.value
+        return None
+
+    def ndim(self, node: object) -> int:
+        ast = self.ast
+        match node:
+            case ast.Name(id=name):
+                return self.decls[name].ndim if name in self.decls else 0
+            case ast.Constant():
+                return 0
+            case ast.Attribute(value=inner, attr="T"):
+                if self.ndim(inner) != 2:
+                    raise self.fail(node, ".T needs a 2-d tensor")
+                return 2
+            case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)) if self._is_align(items):
+                return len(items)
+            case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                return self.ndim(a) + self.ndim(b) - 2
+            case ast.BinOp(left=a, right=b) | ast.Compare(left=a, comparators=[b]):
+                return max(self.ndim(a), self.ndim(b))
+            case ast.UnaryOp(operand=a):
+                return self.ndim(a)
+            case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
+                return self.ndim(inner) - 1
+            case ast.Call(args=args):
+                return max((self.ndim(a) for a in args), default=0)
+        raise self.fail(node, "not a whole-tensor expression")
+
+    def _is_align(self, items: list) -> bool:
+        ast = self.ast
+        return all(
+            (isinstance(it, ast.Slice) and it.lower is None and it.upper is None and it.step is None)
+            or (isinstance(it, ast.Constant) and it.value is None)
+            for it in items
+        )
+
+    def size(self, node: object, d: int) -> object:
+        """The AST of the extent of dimension d of node."""
+        ast = self.ast
+        from tritonlift.ir.printer import to_text
+
+        match node:
+            case ast.Name(id=name) if name in self.decls:
+                return ast.parse(to_text(self.decls[name].shape[d]), mode="eval").body
+            case ast.Attribute(value=inner, attr="T"):
+                return self.size(inner, 1 - d)
+            case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)):
+                kept = [n for n, it in enumerate(items) if isinstance(it, ast.Slice)]
+                if d in kept:
+                    return self.size(inner, kept.index(d))
+            case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
+                r = self._dim_of(node)
+                return self.size(inner, d if r is None or d < r else d + 1)
+            case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                return self.size(a, 0) if d == 0 and self.ndim(a) == 2 else self.size(b, self.ndim(b) - 1)
+            case ast.BinOp() | ast.Compare() | ast.UnaryOp() | ast.Call():
+                n = self.ndim(node)
+                for child in ast.iter_child_nodes(node):
+                    if (isinstance(child, ast.expr) and not isinstance(child, ast.Name | ast.Constant)) or (
+                        isinstance(child, ast.Name) and child.id in self.decls
+                    ):
+                        m = self.ndim(child)
+                        if d - (n - m) >= 0 and m > 0:
+                            try:
+                                return self.size(child, d - (n - m))
+                            except ValueError:
+                                continue
+        raise self.fail(node, f"no extent for dimension {d}")
+
+    def _gen(self, elt: object, k: str, extent: object) -> object:
+        ast = self.ast
+        rng = ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[extent], keywords=[])
+        comp = ast.comprehension(target=ast.Name(id=k, ctx=ast.Store()), iter=rng, ifs=[], is_async=0)
+        return ast.GeneratorExp(elt=elt, generators=[comp])
+
+    def index(self, node: object, idx: list[str]) -> object:
+        """The indexed AST of `node` whose dimensions are indexed by `idx` (right-aligned)."""
+        ast = self.ast
+        load = ast.Load()
+        names = [ast.Name(id=i, ctx=load) for i in idx]
+
+        def sub(inner: object, items: list) -> object:
+            sl = ast.Tuple(elts=items, ctx=load) if len(items) != 1 else items[0]
+            return ast.Subscript(value=inner, slice=sl, ctx=load)
+
+        def aligned(child: object) -> object:
+            m = self.ndim(child)
+            return self.index(child, idx[len(idx) - m :] if m else [])
+
+        match node:
+            case ast.Name(id=name) if name in self.decls:
+                return sub(node, names) if names else node
+            case ast.Name() | ast.Constant():
+                return node
+            case ast.Attribute(value=inner, attr="T"):
+                return sub(inner, names[::-1])
+            case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)) if self._is_align(items):
+                return self.index(inner, [i for i, it in zip(idx, items, strict=True) if isinstance(it, ast.Slice)])
+            case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                k = self.fresh("k")
+                ai = ([idx[0]] if self.ndim(a) == 2 else []) + [k]
+                bi = [k] + ([idx[-1]] if self.ndim(b) == 2 else [])
+                prod = ast.BinOp(left=self.index(a, ai), op=ast.Mult(), right=self.index(b, bi))
+                gen = self._gen(prod, k, self.size(a, self.ndim(a) - 1))
+                return ast.Call(func=ast.Name(id="sum", ctx=load), args=[gen], keywords=[])
+            case ast.BinOp(left=a, op=op, right=b):
+                return ast.BinOp(left=aligned(a), op=op, right=aligned(b))
+            case ast.Compare(left=a, ops=ops, comparators=[b]):
+                return ast.Compare(left=aligned(a), ops=ops, comparators=[aligned(b)])
+            case ast.UnaryOp(op=op, operand=a):
+                return ast.UnaryOp(op=op, operand=aligned(a))
+            case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
+                d = self._dim_of(node)
+                if d is None:
+                    raise self.fail(node, "a reduction needs dim=")
+                k = self.fresh("k")
+                gen = self._gen(self.index(inner, [*idx[:d], k, *idx[d:]]), k, self.size(inner, d))
+                return ast.Call(func=ast.Name(id=TEXT_REDUCE_METHODS[m], ctx=load), args=[gen], keywords=[])
+            case ast.Call(func=ast.Name(id=fn), args=[inner, *_]) if fn in TEXT_ROW_CALLS:
+                d = self._dim_of(node) if fn in ("softmax", "log_softmax") else len(idx) - 1
+                if d is None or not 0 <= d < len(idx):
+                    raise self.fail(node, "a row operator needs dim=")
+                k = self.fresh("k")
+                gen = self._gen(self.index(inner, [*idx[:d], k, *idx[d + 1 :]]), k, self.size(inner, d))
+                args: list = [gen]
+                if fn in ("layer_norm", "rms_norm"):
+                    eps = next((kw.value for kw in node.keywords if kw.arg == "eps"), None)
+                    if eps is None:
+                        raise self.fail(node, f"{fn} needs eps=")
+                    args.append(eps)
+                call = ast.Call(func=ast.Name(id=fn, ctx=load), args=args, keywords=[])
+                return ast.Subscript(value=call, slice=names[d], ctx=load)
+            case ast.Call(func=func, args=args, keywords=[]):
+                return ast.Call(func=func, args=[aligned(a) for a in args], keywords=[])
+        raise self.fail(node, "not a whole-tensor expression")

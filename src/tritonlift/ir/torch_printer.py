@@ -42,7 +42,7 @@ from tritonlift.ir.printer import (
     render,
     tuple_text,
 )
-from tritonlift.ir.tensor_form import placeholders, tensor_form
+from tritonlift.ir.tensor_form import Scalar, placeholders, tensor_form
 from tritonlift.ir.tensor_form import render as render_tensor
 
 UNSUPPORTED_WHY: dict[Op, str] = {
@@ -569,9 +569,12 @@ class _TensorNotation:
     def align(self, src: Src, pad: tuple[bool, ...]) -> Src:
         return f"{paren(src, P_ATOM)}[{', '.join('None' if p else ':' for p in pad)}]", P_ATOM
 
-    def node(self, e: Expr, args: list[Src]) -> Src:
-        holed, pos = placeholders(e)
-        scope = {str(h.attr): paren(args[n], P_ATOM) for h, n in pos.items()}
+    def node(self, m: Any, args: list[Src]) -> Src:
+        holed, pos = placeholders(m.node)
+        # scalar operands go back in as terms (Python numbers, not tensors); the others as their code
+        scalars = {h: m.args[n].expr for h, n in pos.items() if isinstance(m.args[n], Scalar)}
+        holed = Expr(holed.op, tuple(scalars.get(h, h) for h in holed.args), holed.attr, holed.kind)
+        scope = {str(h.attr): paren(args[n], P_ATOM) for h, n in pos.items() if h not in scalars}
         self.ctx.scopes.append(scope)
         try:
             code = self.ctx.sub(holed)
