@@ -219,6 +219,29 @@ def is_textbook(formula: Formula) -> bool:
     return bool(formula.assigns) and all(tensor_form(a, formula) is not None for a in formula.assigns)
 
 
+def is_textbook_text(formula: str) -> bool:
+    """`is_textbook` on a shown formula's text (`LiftResult.formula`, one line): every statement that is not
+    a view declaration (`v = as_strided(...)`) assigns a whole tensor (`out = ...`), none an element."""
+    import ast
+
+    try:
+        tree = ast.parse(formula.strip())
+    except SyntaxError:
+        return False
+    assigns = 0
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+            return False
+        if isinstance(stmt.targets[0], ast.Subscript):
+            return False  # an indexed assignment: an explicit binder is shown
+        value = stmt.value
+        view = (
+            isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "as_strided"
+        )
+        assigns += not view
+    return assigns > 0
+
+
 def _form(e: Expr, s: _Scope) -> TForm | None:
     if not (free_vars(e) & s.extents.keys()) and not any(n.op in NOT_SCALAR for n in walk(e)):
         return Scalar(e)
@@ -319,7 +342,11 @@ def _matmul(e: Expr, s: _Scope) -> TForm | None:
     a, b = (_form(x, inner) for x in e.args[2].args)
     if not isinstance(a, Ref) or not isinstance(b, Ref):
         return None
-    for left, right in ((a, b), (b, a)):
+    def spellings(r: Ref) -> list[Ref]:  # x and x.T are both candidates for a 2-d operand
+        return [r] + ([Ref(r.name, r.axes[::-1], not r.transposed)] if len(r.axes) == 2 else [])
+
+    pairs = [(x, y) for p, q in ((a, b), (b, a)) for x in spellings(p) for y in spellings(q)]
+    for left, right in pairs:
         if left.axes[-1:] == (k,) and right.axes[:1] == (k,) and len(left.axes) <= 2 and len(right.axes) <= 2:
             axes = left.axes[:-1] + right.axes[1:]
             if s.ordered(axes) and len(set(axes)) == len(axes):
@@ -370,7 +397,7 @@ def placeholders(node: Expr) -> tuple[Expr, dict[Expr, int]]:
     return Expr(node.op, holes, node.attr, node.kind), {h: n for n, h in enumerate(holes)}
 
 
-__all__ = ["TForm", "is_textbook", "render", "tensor_form"]
+__all__ = ["TForm", "is_textbook", "is_textbook_text", "render", "tensor_form"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -433,6 +460,8 @@ class Lowering:
                 return self.ndim(a)
             case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
                 return self.ndim(inner) - 1
+            case ast.Call(func=ast.Name(id=fn), args=[inner, *_]) if fn in TEXT_ROW_CALLS:
+                return self.ndim(inner)  # layer_norm(x, (n,), eps=e): the shape tuple is no operand
             case ast.Call(args=args):
                 return max((self.ndim(a) for a in args), default=0)
         raise self.fail(node, "not a whole-tensor expression")
@@ -506,7 +535,9 @@ class Lowering:
             case ast.Attribute(value=inner, attr="T"):
                 return sub(inner, names[::-1])
             case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)) if self._is_align(items):
-                return self.index(inner, [i for i, it in zip(idx, items, strict=True) if isinstance(it, ast.Slice)])
+                return self.index(
+                    inner, [i for i, it in zip(idx, items, strict=True) if isinstance(it, ast.Slice)]
+                )
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
                 k = self.fresh("k")
                 ai = ([idx[0]] if self.ndim(a) == 2 else []) + [k]
