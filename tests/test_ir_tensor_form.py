@@ -18,10 +18,8 @@ KINDS = {"eps": Kind.REAL, "alpha": Kind.REAL}
 def _formula(text: str, out_shape=(M, N), index=("i", "j"), assumptions=()) -> Formula:
     tensors = [TensorDecl(n, shape, (ONE,) * len(shape), n) for n, shape in SHAPES.items()]
     tensors.append(TensorDecl("out", out_shape, (ONE,) * len(out_shape), "out"))
-    params = tuple(Param(t.name, "tensor") for t in tensors) + (
-        Param("eps", "float"),
-        Param("alpha", "float"),
-    )
+    extra = (Param("eps", "float"), Param("alpha", "float"))
+    params = (*(Param(t.name, "tensor") for t in tensors), *extra)
     body = parse_expr(text, KINDS)
     return Formula("f", params, tuple(tensors), (Assign("out", index, body),), assumptions=assumptions)
 

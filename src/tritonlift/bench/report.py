@@ -121,7 +121,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     stages = [s for s in STAGES if s != "total"]
     lines += ["## Results", ""]
     lines += _row(
-        ["name", "kind", "file:line", "status", "textbook", "formula", "total s", *[f"{s} s" for s in stages]]
+        ["name", "kind", "file:line", "status", "formula", "total s", *[f"{s} s" for s in stages], "textbook"]
     )
     lines += _row(["---"] * (7 + len(stages)))
     for op in report["operators"]:
@@ -134,10 +134,10 @@ def render_markdown(report: dict[str, Any]) -> str:
                     r["kind"],
                     f"{r['file']}:{r['line']}",
                     r["status"],
-                    "yes" if is_textbook_text(r["formula"] or "") else "no",
                     formula,
                     _secs(secs.get("total", 0.0)),
                     *[_secs(secs.get(s, 0.0)) for s in stages],
+                    "yes" if is_textbook_text(r["formula"] or "") else "no",
                 ]
             )
     if "ablations" in report:
@@ -153,12 +153,12 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def _summary_table(summaries: dict[str, dict[str, Any]]) -> list[str]:
-    head = ["mode", "operators", *STATUSES, "textbook", "wall s", "median s"]
+    head = ["mode", "operators", *STATUSES, "wall s", "median s", "textbook"]
     rows = _row(head) + _row(["---"] * len(head))
     for mode, s in summaries.items():
         counts = [str(s[k]) for k in ("operators", *STATUSES)]
         rows += _row(
-            [mode, *counts, str(s.get("textbook", "—")), _secs(s["seconds"]), _secs(s["median_seconds"])]
+            [mode, *counts, _secs(s["seconds"]), _secs(s["median_seconds"]), str(s.get("textbook", "—"))]
         )
     return rows
 
