@@ -34,7 +34,7 @@ Z3_CANNOT = {
     "log_div": "the backend has no log(a / b) = log(a) - log(b) axiom",
 }
 # z3 axiomatises sqrt/rsqrt on positive arguments only: these proofs assume it
-Z3_ASSUME = {"rsqrt_recip": "a > 0.0", "rsqrt_div": "b > 0.0"}
+Z3_ASSUME = {"rsqrt_recip": "a > 0.0", "rsqrt_mul": "b > 0.0"}
 
 
 def _exact(e: Expr) -> Expr:

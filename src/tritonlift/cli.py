@@ -434,11 +434,13 @@ def summary_table(title: str, summaries: dict[str, dict[str, Any]]) -> Table:
     table.add_column("operators", justify="right")
     for status in bench_report.STATUSES:
         table.add_column(Text(status, style=STATUS_STYLE[status]), justify="right")
+    table.add_column("textbook", justify="right")  # verified results shown in whole-tensor form
     table.add_column("wall s", justify="right")
     table.add_column("median s", justify="right")
     for mode, s in summaries.items():
         counts = [str(s[k]) for k in ("operators", *bench_report.STATUSES)]
-        table.add_row(mode, *counts, f"{s['seconds']:.2f}", f"{s['median_seconds']:.3f}")
+        textbook = str(s.get("textbook", "—"))
+        table.add_row(mode, *counts, textbook, f"{s['seconds']:.2f}", f"{s['median_seconds']:.3f}")
     return table
 
 

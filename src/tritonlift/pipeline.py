@@ -242,8 +242,8 @@ def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> L
             shown = simplified.formula
             res.proof.rules = simplified.rules
             res.seconds["simplification"] = simplified.seconds
-        res.formula = formula_line(shown)
-        res.latex = formula_latex(shown)
+        res.formula = formula_line(shown, whole=True)
+        res.latex = formula_latex(shown, whole=True)
         try:
             res.torch = pointwise_torch(shown, lifted.schema)
         except ValueError as e:
@@ -319,10 +319,10 @@ def emit(res: LiftResult, formula: Formula, options: Options) -> None:
         shown = simplified.formula
         res.proof.rules = simplified.rules
         res.seconds["simplification"] = simplified.seconds
-    res.formula = formula_line(shown)
-    res.latex = formula_latex(shown)
+    res.formula = formula_line(shown, whole=True)  # whole-tensor form where one exists (ir.tensor_form)
+    res.latex = formula_latex(shown, whole=True)
     try:
-        res.torch = formula_torch(shown)
+        res.torch = formula_torch(shown, whole=True)
     except ValueError as e:
         res.torch = ""
         res.message = (res.message + "; " if res.message else "") + f"no torch code: {e}"

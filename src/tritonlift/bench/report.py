@@ -45,9 +45,16 @@ def summarize(run: ModeRun) -> dict[str, Any]:
     for op in operators:
         counts[op["status"]] += 1
     totals = [r.seconds.get("total", 0.0) for r in run.results]
+    from tritonlift.ir.tensor_form import is_textbook_text
+
+    verified = [r for r in run.results if r.status == "verified"]
+    simp = sorted(r.seconds.get("simplification", 0.0) for r in verified)
     return {
         "operators": len(operators),
         **counts,
+        "textbook": sum(1 for r in verified if is_textbook_text(r.formula)),  # of the verified results
+        "simplification_median_seconds": round(statistics.median(simp), 4) if simp else 0.0,
+        "simplification_max_seconds": round(simp[-1], 4) if simp else 0.0,
         "results": len(run.results),
         "seconds": round(run.seconds, 3),
         "median_seconds": round(statistics.median(totals), 4) if totals else 0.0,
@@ -98,6 +105,8 @@ def write_reports(report: dict[str, Any], out_dir: Path) -> list[Path]:
 
 def render_markdown(report: dict[str, Any]) -> str:
     """report.md: a summary, one row per lifted thing, and the ablation columns when there are some."""
+    from tritonlift.ir.tensor_form import is_textbook_text
+
     if report.get("layout") in ("flaggems", "flaggems-33"):
         from tritonlift.bench.fgsuite import render_markdown as render_flaggems
 
@@ -111,8 +120,10 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [*_summary_table(summaries), ""]
     stages = [s for s in STAGES if s != "total"]
     lines += ["## Results", ""]
-    lines += _row(["name", "kind", "file:line", "status", "formula", "total s", *[f"{s} s" for s in stages]])
-    lines += _row(["---"] * (6 + len(stages)))
+    lines += _row(
+        ["name", "kind", "file:line", "status", "formula", "total s", *[f"{s} s" for s in stages], "textbook"]
+    )
+    lines += _row(["---"] * (7 + len(stages)))
     for op in report["operators"]:
         for r in op["results"]:
             formula = f"`{r['formula']}`" if r["formula"] else r["message"]
@@ -126,6 +137,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                     formula,
                     _secs(secs.get("total", 0.0)),
                     *[_secs(secs.get(s, 0.0)) for s in stages],
+                    "yes" if is_textbook_text(r["formula"] or "") else "no",
                 ]
             )
     if "ablations" in report:
@@ -141,11 +153,13 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def _summary_table(summaries: dict[str, dict[str, Any]]) -> list[str]:
-    head = ["mode", "operators", *STATUSES, "wall s", "median s"]
+    head = ["mode", "operators", *STATUSES, "wall s", "median s", "textbook"]
     rows = _row(head) + _row(["---"] * len(head))
     for mode, s in summaries.items():
         counts = [str(s[k]) for k in ("operators", *STATUSES)]
-        rows += _row([mode, *counts, _secs(s["seconds"]), _secs(s["median_seconds"])])
+        rows += _row(
+            [mode, *counts, _secs(s["seconds"]), _secs(s["median_seconds"]), str(s.get("textbook", "—"))]
+        )
     return rows
 
 

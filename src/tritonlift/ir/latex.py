@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 from tritonlift.ir.expr import ONE, ZERO, Expr, Kind, Op, sub
 from tritonlift.ir.formula import Formula
@@ -244,10 +245,51 @@ def to_latex(e: Expr) -> str:
     return _render(e, LATEX_OPS)[0]
 
 
-def formula_latex(f: Formula) -> str:
-    """Every assignment as `\\mathrm{out}_{i,j} = ...`, joined with `\\\\`."""
+def bold_name(name: str) -> str:
+    """A whole tensor: `\\mathbf{x}` (long names upright bold too)."""
+    return r"\mathbf{" + re.sub(r"[_{}#$%&\\^~]", lambda m: _ESCAPES[m.group()], name) + "}"
+
+
+LATEX_REDUCE = {Op.SUM: r"\sum", Op.PROD: r"\prod", Op.RMAX: r"\max", Op.RMIN: r"\min"}
+LATEX_ROW = {Op.MEAN: "mean", Op.VARIANCE: "Var", Op.LOGSUMEXP: "logsumexp", Op.SOFTMAX: "softmax"}
+LATEX_ROW |= {Op.LOG_SOFTMAX: "log\\_softmax", Op.LAYER_NORM: "LayerNorm", Op.RMS_NORM: "RMSNorm"}
+
+
+def _tensor_reduce(t: Any, child: Src) -> Src:
+    """`\\sum_{\\mathrm{dim}=1} \\mathbf{x}`, `\\operatorname{softmax}(\\mathbf{x}, \\mathrm{dim}=1)`."""
+    dim = rf"\mathrm{{dim}}={t.dim}"
+    if t.op in LATEX_REDUCE:
+        return f"{LATEX_REDUCE[t.op]}_{{{dim}}} {_group(child, P_MUL)}", P_BIGOP
+    args = [child[0], dim] + [rf"\epsilon={to_latex(x)}" for x in t.extra]
+    return rf"\operatorname{{{LATEX_ROW[t.op]}}}\left({', '.join(args)}\right)", P_ATOM
+
+
+def _tensor_notation() -> Any:
+    from tritonlift.ir.printer import with_holes
+    from tritonlift.ir.tensor_form import Notation
+
+    return Notation(
+        ref=lambda r: (bold_name(r.name) + (r"^\top" if r.transposed else ""), P_ATOM),
+        scalar=lambda e: _render(e, LATEX_OPS),
+        align=lambda src, pad: src,  # broadcasting is implicit in textbook notation
+        node=with_holes(LATEX_OPS),
+        reduce=_tensor_reduce,
+        matmul=lambda a, b: (f"{_group(a, P_MUL)} {_group(b, P_MUL, True)}", P_MUL),
+    )
+
+
+def formula_latex(f: Formula, whole: bool = False) -> str:
+    """Every assignment as `\\mathrm{out}_{i,j} = ...`, joined with `\\\\`; with `whole`, those with a
+    whole-tensor form (ir.tensor_form) as `\\mathbf{out} = \\operatorname{softmax}(\\mathbf{x}, ...)`."""
+    from tritonlift.ir.tensor_form import render as render_tensor
+    from tritonlift.ir.tensor_form import tensor_form
+
     lines = []
     for a in f.assigns:
+        t = tensor_form(a, f) if whole else None
+        if t is not None:
+            lines.append(f"{bold_name(a.target)} = {render_tensor(t, _tensor_notation())[0]}")
+            continue
         index = ",".join(latex_name(i) for i in a.index)
         target = latex_name(a.target) + (f"_{{{index}}}" if index else "")
         lines.append(f"{target} = {to_latex(a.body)}")

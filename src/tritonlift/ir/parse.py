@@ -262,6 +262,24 @@ def _assign(reader: _Reader, target: ast.Subscript, value: ast.expr) -> Assign:
     return Assign(target.value.id, names, reader.with_bound(names).expr(value))
 
 
+def _tensor_assign(
+    reader: _Reader, decls: dict[str, TensorDecl], view: str, value: ast.expr, params: tuple[Param, ...]
+) -> Assign:
+    """`out = x.sum(dim=1)` (the whole-tensor form of ir.tensor_form) as `out[i] = sum(...)`."""
+    from tritonlift.ir.tensor_form import Lowering
+
+    low = Lowering(decls, {p.name for p in params} | set(decls))
+    index = [low.fresh("i") for _ in range(decls[view].ndim)]
+    try:
+        if low.ndim(value) > len(index):
+            raise _fail(value, f"the value has more dimensions than {view}")
+        indexed = low.index(value, index[len(index) - low.ndim(value) :])
+    except (KeyError, IndexError) as e:
+        raise _fail(value, f"not a whole-tensor expression ({e})") from None
+    ast.fix_missing_locations(indexed)
+    return Assign(view, tuple(index), reader.with_bound(tuple(index)).expr(indexed))
+
+
 def parse_formula(
     text: str,
     *,
@@ -282,6 +300,10 @@ def parse_formula(
     assigns: list[Assign] = []
     for stmt in tree.body:
         match stmt:
+            case ast.Assign(targets=[ast.Name(id=view)], value=value) if view in decls and not (
+                isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "as_strided"
+            ):
+                assigns.append(_tensor_assign(reader, decls, view, value, params))
             case ast.Assign(targets=[ast.Name(id=view)], value=value):
                 if view in decls:
                     raise _fail(stmt, f"tensor {view} is declared twice")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from tritonlift.ir.expr import NAMED_ELEMENTWISE_OPS, ROW_OPS, ZERO, Expr, Kind, Op
 from tritonlift.ir.formula import Assign, Formula, TensorDecl
@@ -193,14 +194,67 @@ def assign_line(a: Assign) -> str:
     return f"{a.target}[{index_text(list(a.index))}] = {to_text(a.body)}"
 
 
-def formula_lines(f: Formula) -> list[str]:
-    """One line per view of another tensor's memory, then one per assignment (allocs print nothing)."""
-    return [decl_line(t) for t in f.tensors if t.base != t.name] + [assign_line(a) for a in f.assigns]
+def with_holes(table: Mapping[Op, Handler]) -> Callable[[Any, list[Src]], Src]:
+    """Render a tensor_form.Map (an IR node whose operands were already rendered) with `table`."""
+    from tritonlift.ir.tensor_form import placeholders
+
+    def node(m: Any, args: list[Src]) -> Src:
+        holed, pos = placeholders(m.node)
+        own_var = table[Op.VAR]
+        local = {**table, Op.VAR: lambda n, r: args[pos[n]] if n in pos else own_var(n, r)}
+        return render(holed, local)
+
+    return node
 
 
-def formula_text(f: Formula) -> str:
-    return "\n".join(formula_lines(f))
+TENSOR_METHODS = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "amax", Op.RMIN: "amin", Op.MEAN: "mean"}
+TENSOR_METHODS |= {Op.LOGSUMEXP: "logsumexp"}
 
 
-def formula_line(f: Formula) -> str:
-    return "; ".join(formula_lines(f))
+def _tensor_reduce(t: Any, child: Src) -> Src:
+    """`x.sum(dim=1)`, `x.var(dim=1, correction=0)`, `softmax(x, dim=1)`, `layer_norm(x, (n,), eps=e)`."""
+    if t.op in TENSOR_METHODS:
+        return f"{paren(child, P_ATOM)}.{TENSOR_METHODS[t.op]}(dim={t.dim})", P_ATOM
+    if t.op is Op.VARIANCE:
+        return f"{paren(child, P_ATOM)}.var(dim={t.dim}, correction=0)", P_ATOM
+    if t.op in (Op.LAYER_NORM, Op.RMS_NORM):
+        return f"{t.op.value}({child[0]}, ({to_text(t.size)},), eps={to_text(t.extra[0])})", P_ATOM
+    return f"{t.op.value}({child[0]}, dim={t.dim})", P_ATOM
+
+
+def _tensor_notation() -> Any:
+    from tritonlift.ir.tensor_form import Notation
+
+    return Notation(
+        ref=lambda r: (f"{r.name}.T" if r.transposed else r.name, P_ATOM),
+        scalar=lambda e: render(e, TEXT_OPS),
+        align=lambda src, pad: (f"{paren(src, P_ATOM)}[{', '.join('None' if p else ':' for p in pad)}]", P_ATOM),
+        node=with_holes(TEXT_OPS),
+        reduce=_tensor_reduce,
+        matmul=lambda a, b: join_infix(a, b, "@", P_MUL),
+    )
+
+
+def tensor_line(a: Assign, f: Formula) -> str | None:
+    """`out = softmax(x, dim=1)`: the assignment in whole-tensor form (ir.tensor_form), or None."""
+    from tritonlift.ir.tensor_form import render as render_tensor
+    from tritonlift.ir.tensor_form import tensor_form
+
+    t = tensor_form(a, f)
+    return None if t is None else f"{a.target} = {render_tensor(t, _tensor_notation())[0]}"
+
+
+def formula_lines(f: Formula, whole: bool = False) -> list[str]:
+    """One line per view of another tensor's memory, then one per assignment (allocs print nothing).
+
+    With `whole`, an assignment that is a whole-tensor expression prints as one (`out = x + y`)."""
+    assigns = [(whole and tensor_line(a, f)) or assign_line(a) for a in f.assigns]
+    return [decl_line(t) for t in f.tensors if t.base != t.name] + assigns
+
+
+def formula_text(f: Formula, whole: bool = False) -> str:
+    return "\n".join(formula_lines(f, whole))
+
+
+def formula_line(f: Formula, whole: bool = False) -> str:
+    return "; ".join(formula_lines(f, whole))

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from tritonlift.ir.expr import ROW_OPS, ZERO, Expr, Kind, Op, contains, free_vars, transform, walk
 from tritonlift.ir.formula import Alloc, Assign, Formula, TensorDecl
@@ -41,6 +42,8 @@ from tritonlift.ir.printer import (
     render,
     tuple_text,
 )
+from tritonlift.ir.tensor_form import Scalar, placeholders, tensor_form
+from tritonlift.ir.tensor_form import render as render_tensor
 
 UNSUPPORTED_WHY: dict[Op, str] = {
     Op.MEM: "a pointer-level read has no tensor meaning (express it as a read of a TensorDecl)",
@@ -486,8 +489,9 @@ def _depth(e: Expr) -> int:
 
 
 class _FunctionCtx:
-    def __init__(self, f: Formula, real_dtype: str):
+    def __init__(self, f: Formula, real_dtype: str, whole: bool = False):
         self.f = f
+        self.whole = whole
         self.real_dtype = real_dtype
         self.helpers: set[str] = set()
         self.views: dict[str, str] = {}
@@ -542,6 +546,68 @@ def _decl_line(t: TensorDecl, fn: _FunctionCtx) -> str:
     return f"{local} = torch.as_strided({t.base}, {fn.shape(t.shape)}, {fn.shape(t.strides)}, {offset})"
 
 
+TENSOR_CALLS = {
+    Op.SUM: "torch.sum", Op.PROD: "torch.prod", Op.RMAX: "torch.amax", Op.RMIN: "torch.amin",
+    Op.MEAN: "torch.mean", Op.LOGSUMEXP: "torch.logsumexp", Op.SOFTMAX: "torch.softmax",
+    Op.LOG_SOFTMAX: "torch.log_softmax",
+}  # fmt: skip
+
+
+class _TensorNotation:
+    """PyTorch code for a whole-tensor form (ir.tensor_form): calls on the views, `a @ b`, `x.T`."""
+
+    def __init__(self, ctx: _AssignCtx):
+        self.ctx = ctx
+
+    def ref(self, r: Any) -> Src:
+        local = self.ctx.tensor_local(r.name)
+        return (f"{local}.T" if r.transposed else local), P_ATOM
+
+    def scalar(self, e: Expr) -> Src:
+        return self.ctx.sub(e).src
+
+    def align(self, src: Src, pad: tuple[bool, ...]) -> Src:
+        return f"{paren(src, P_ATOM)}[{', '.join('None' if p else ':' for p in pad)}]", P_ATOM
+
+    def node(self, m: Any, args: list[Src]) -> Src:
+        holed, pos = placeholders(m.node)
+        # scalar operands go back in as terms (Python numbers, not tensors); the others as their code
+        scalars = {h: m.args[n].expr for h, n in pos.items() if isinstance(m.args[n], Scalar)}
+        holed = Expr(holed.op, tuple(scalars.get(h, h) for h in holed.args), holed.attr, holed.kind)
+        scope = {str(h.attr): paren(args[n], P_ATOM) for h, n in pos.items() if h not in scalars}
+        self.ctx.scopes.append(scope)
+        try:
+            code = self.ctx.sub(holed)
+        finally:
+            self.ctx.scopes.pop()
+        return code.src
+
+    def reduce(self, t: Any, child: Src) -> Src:
+        x = child[0]
+        if t.op in TENSOR_CALLS:
+            return f"{TENSOR_CALLS[t.op]}({x}, dim={t.dim})", P_ATOM
+        if t.op is Op.VARIANCE:
+            return f"torch.var({x}, dim={t.dim}, correction=0)", P_ATOM
+        size, eps = self.ctx.fn.host(t.size)[0], self.ctx.sub(t.extra[0]).text
+        fn = "layer_norm" if t.op is Op.LAYER_NORM else "rms_norm"
+        return f"torch.nn.functional.{fn}({x}, ({size},), eps={eps})", P_ATOM
+
+    def matmul(self, a: Src, b: Src) -> Src:
+        return join_infix(a, b, "@", P_MUL)
+
+
+def _tensor_assign_lines(a: Assign, fn: _FunctionCtx, view: str) -> list[str] | None:
+    """The assignment as one whole-tensor expression (`torch.softmax(x, dim=1)`), or None."""
+    t = tensor_form(a, fn.f)
+    if t is None:
+        return None
+    ctx = _AssignCtx(fn, fn.f.tensor(a.target).ndim, 0, "        ")
+    value = render_tensor(t, _TensorNotation(ctx))  # type: ignore[arg-type]
+    ctx.emit(f"_v = {value[0]}")
+    ctx.emit(f"{view}.copy_(torch.broadcast_to(torch.as_tensor(_v, dtype={view}.dtype), {view}.shape))")
+    return [f"    if {view}.numel() > 0:", *ctx.lines]
+
+
 def _assign_lines(a: Assign, fn: _FunctionCtx) -> list[str]:
     try:
         target = fn.f.tensor(a.target)
@@ -550,6 +616,10 @@ def _assign_lines(a: Assign, fn: _FunctionCtx) -> list[str]:
     if len(a.index) != target.ndim:
         raise ValueError(f"{a.target} has {target.ndim} dimensions, assigned with {len(a.index)} indices")
     view = fn.views[a.target]
+    if fn.whole:
+        lines = _tensor_assign_lines(a, fn, view)
+        if lines is not None:
+            return lines
     if contains(a.body, lambda n: n.op in ROW_OPS):  # printed as their definitions: count their reductions
         a = Assign(a.target, a.index, transform(a.body, lambda n: expand_all(n) if n.op in ROW_OPS else None))
     depth = _depth(a.body)
@@ -584,13 +654,14 @@ def _uses_grid(f: Formula) -> bool:
     return any(n.op is Op.VAR and str(n.attr).startswith("grid[") for e in exprs for n in walk(e))
 
 
-def formula_torch(f: Formula, real_dtype: str = "float32") -> str:
+def formula_torch(f: Formula, real_dtype: str = "float32", whole: bool = False) -> str:
     """The source of `def {f.name}({params}): ...`, performing the formula's writes with PyTorch.
 
     A kernel's function writes into its tensor arguments in place; an operator's allocates and returns.
-    `real_dtype` is the dtype that int-to-real casts produce. MEM and UNDEF raise ValueError.
+    `real_dtype` is the dtype that int-to-real casts produce. MEM and UNDEF raise ValueError. With
+    `whole`, an assignment that is a whole-tensor expression (ir.tensor_form) is computed as one.
     """
-    fn = _FunctionCtx(f, real_dtype)
+    fn = _FunctionCtx(f, real_dtype, whole)
     body = [f"    {name} = {name}.contiguous()" for name in f.contiguous]
     body += [f"    {_alloc_line(a, fn)}" for a in f.allocs]
     body += [f"    {_decl_line(t, fn)}" for t in f.tensors]

@@ -3,8 +3,9 @@
 Per assignment: IR -> egglog term (translate), saturation within the time and node budget and extraction
 of the cheapest term (saturate), back to IR, then the row-level patterns (rows). The result is accepted
 only if it agrees with the input on a few random points (a guard against a translation bug; the rules
-themselves are proved and tested in tests/test_simplify_rules.py); on any failure, on an exhausted budget
-or on disagreement the input comes back unchanged, with the reason.
+themselves are proved and tested in tests/test_simplify_rules.py); on any failure or disagreement the
+input comes back unchanged, with the reason. An exhausted budget keeps the cheapest term found so far
+(every term of the e-graph equals the input).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def simplify_formula(f: Formula, budget: Budget | None = None) -> Simplified:
         body = a.body
         try:
             extents = dict(zip(a.index, f.tensor(a.target).shape, strict=True))
-            body, used = simplify_expr(a.body, extents, left, budget.max_nodes)
+            body, used = simplify_expr(a.body, extents, left, budget.max_nodes, out.notes, a.target)
             rules |= used
         except Exception as e:
             out.notes.append(f"{a.target}: not simplified ({type(e).__name__}: {e})")
@@ -67,7 +68,14 @@ class Unsimplified(Exception):
     """The body stays as it is, for the reason given."""
 
 
-def simplify_expr(e: Expr, extents: dict[str, Expr], seconds: float, max_nodes: int) -> tuple[Expr, set[str]]:
+def simplify_expr(
+    e: Expr,
+    extents: dict[str, Expr],
+    seconds: float,
+    max_nodes: int,
+    notes: list[str] | None = None,
+    target: str = "",
+) -> tuple[Expr, set[str]]:
     """The simplified body and the names of the rules used (raises Unsimplified to keep `e`)."""
     if e.kind is not Kind.REAL:
         return e, set()
@@ -76,8 +84,8 @@ def simplify_expr(e: Expr, extents: dict[str, Expr], seconds: float, max_nodes: 
     tr = Translation()
     term = tr.to_term(e)
     sat = saturate(term, list(tr.nodes.values()), seconds, max_nodes)
-    if sat.stopped in ("time", "nodes"):
-        raise Unsimplified(f"budget exhausted ({sat.stopped}) after {sat.iterations} iterations")
+    if sat.stopped in ("time", "nodes") and notes is not None:  # what was found so far is kept: sound
+        notes.append(f"{target}: budget spent ({sat.stopped}) after {sat.iterations} iterations")
     best = tr.to_expr(sat.term)
     ctx = RowContext(extents)
     best = recognise_rows(best, ctx)

@@ -121,7 +121,14 @@ RULES: tuple[Rule, ...] = (
     R("clamp", "activations", "minimum(maximum(a, b), c)", "clamp(a, b, c)"),
     R("softplus", "activations", "log(1.0 + exp(a))", "softplus(a)"),
     R("rsqrt_recip", "activations", "1.0 / sqrt(a)", "rsqrt(a)", doc="rsqrt is 1/sqrt by definition"),
-    R("rsqrt_div", "activations", "a / sqrt(b)", "a * rsqrt(b)"),
+    R(
+        "rsqrt_mul",
+        "activations",
+        "a * rsqrt(b)",
+        "a / sqrt(b)",
+        doc="towards `/ sqrt` (the reverse, with a = 1.0, made `rsqrt(b)` = `1.0 * rsqrt(b)`: a loop that "
+        "multiplied e-nodes without end)",
+    ),
     # --- selection
     R("where_min_gt", "selection", "where(a > b, b, a)", "minimum(a, b)"),
     R("where_min_lt", "selection", "where(a < b, a, b)", "minimum(a, b)"),

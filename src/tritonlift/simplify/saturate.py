@@ -6,8 +6,20 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
-from egglog import EGraph, Ruleset, eq, get_callable_args, get_callable_fn, rule, ruleset, set_cost, union
+from egglog import (
+    EGraph,
+    Ruleset,
+    back_off,
+    eq,
+    get_callable_args,
+    get_callable_fn,
+    rule,
+    ruleset,
+    set_cost,
+    union,
+)
 from egglog import f64 as F64
+from egglog import run as egg_run
 from egglog import var as egg_var
 
 from tritonlift.ir.expr import Expr, Kind, Op
@@ -16,6 +28,9 @@ from tritonlift.simplify.rules import APPROX_BY_VAR, Rule, egglog_rules
 from tritonlift.simplify.translate import EGG_OPS, EGG_REDUCE
 
 Term = t.Term
+# a rule with more matches than this in one iteration sits that iteration out (egglog's back-off
+# scheduler): associativity and commutativity over long products otherwise grow the e-graph factorially
+MATCH_LIMIT = 5_000
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,22 +168,28 @@ def _saturate(
     input_cost = _input_cost(term)
     fired: dict[str, int] = {}
     stopped, iterations, nodes = "iterations", 0, 0
-    rules = rulesets()
+    schedule = egg_run(rulesets(), scheduler=back_off(match_limit=MATCH_LIMIT))
+    last_seconds, growth = 0.0, 1.0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 - the count is reported
-        report = eg.run(1, ruleset=rules)
+        # one egglog run cannot be interrupted: stop before an iteration that would overrun the budget,
+        # predicting it from the last one (work grows about as fast as the e-graph, or faster)
+        if time.perf_counter() - start + last_seconds * growth * growth > seconds:
+            stopped = "time"
+            break
+        if nodes * growth > max_nodes:
+            stopped = "nodes"
+            break
+        began = time.perf_counter()
+        report = eg.run(schedule)
+        last_seconds = time.perf_counter() - began
         for decl, n in report.num_matches_per_rule.items():
             name = getattr(decl, "name", None) or str(decl)
             if n and not name.startswith("fact_"):
                 fired[name] = fired.get(name, 0) + n
-        nodes = sum(size for _, size in eg.all_function_sizes())
+        before, nodes = nodes, sum(size for _, size in eg.all_function_sizes())
+        growth = max(1.0, nodes / before) if before else 1.0
         if not report.updated:
             stopped = "saturated"
-            break
-        if time.perf_counter() - start > seconds:
-            stopped = "time"
-            break
-        if nodes > max_nodes:
-            stopped = "nodes"
             break
     best, cost = eg.extract(root, include_cost=True)
     return Saturation(best, int(cost), input_cost, fired, iterations, nodes, stopped)

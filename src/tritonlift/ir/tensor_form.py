@@ -1,0 +1,577 @@
+"""Whole-tensor form of an assignment: `out[i, j] = f(x[i, j], b[j])` read as `out = f(x, b)`.
+
+`tensor_form(assign, formula)` recognises an index formula that is a whole-tensor expression and returns it
+as a small tree (TForm); each printer (text, LaTeX, PyTorch) renders that tree in its own notation through
+`render`. The recognition is exact or nothing: every read must index a whole tensor by distinct index
+variables whose extents are the tensor's own shape (same bounds = the full axis), every reduction must run
+over a full axis from 0, and the result must have the target's index in order; anything else returns None
+and the printers keep the indexed form.
+
+What it recognises (axes are index variables in the order: target index, then bound indices by nesting):
+- reads `x[i, j]` -> `x`; a 2-d read with its indices swapped `x[j, i]` -> `x.T`; a lower-rank operand is
+  broadcast (`b[j]` -> `b`, `s[i]` in an (i, j) context -> `s[:, None]`);
+- index-free sub-terms (scalar arguments, sizes, constants) stay as they are;
+- elementwise ops and named elementwise operators over those;
+- sum / prod / max / min over a full axis -> `.sum(dim=d)`, `.prod`, `.amax`, `.amin`;
+- row operators over a full axis: mean, variance, logsumexp, softmax, log_softmax (any dim), layer_norm and
+  rms_norm (the last dim, as PyTorch's normalized_shape);
+- `sum(A[i, k] * B[k, j] for k)` -> `A @ B` (and `A @ x`, `x @ A`, `x @ y`) for 1-d and 2-d operands.
+
+`is_textbook(formula)` is true when every assignment has a whole-tensor form: no explicit index binder is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tritonlift.ir.expr import (
+    COMPARE_OPS,
+    LOGIC_OPS,
+    MATH_OPS,
+    NAMED_ELEMENTWISE_OPS,
+    REDUCE_OPS,
+    ROW_MAP_OPS,
+    ROW_REDUCE_OPS,
+    ZERO,
+    Expr,
+    Kind,
+    Op,
+    free_vars,
+    var,
+    walk,
+)
+from tritonlift.ir.formula import Assign, Formula
+
+ELEMENTWISE_OPS = (
+    frozenset({Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.NEG, Op.MINIMUM, Op.MAXIMUM, Op.WHERE})
+    | COMPARE_OPS
+    | LOGIC_OPS
+    | MATH_OPS
+    | NAMED_ELEMENTWISE_OPS
+)
+NOT_SCALAR = frozenset({Op.READ, Op.MEM, Op.UNDEF})
+
+
+# ---------------------------------------------------------------------------------------------
+# the tree
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A whole tensor, or its transpose (2-d)."""
+
+    name: str
+    axes: tuple[str, ...]
+    transposed: bool = False
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """An index-free sub-term (a scalar argument, a size, a constant)."""
+
+    expr: Expr
+    axes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Align:
+    """`child[:, None]`: new unit dimensions where `pad` is True, so that broadcasting lines axes up."""
+
+    child: TForm
+    pad: tuple[bool, ...]
+    axes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Map:
+    """An elementwise op: `node` is the IR node, its operands replaced by `args` (same order)."""
+
+    node: Expr
+    args: tuple[TForm, ...]
+    axes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """A reduction (SUM, PROD, RMAX, RMIN) or a row operator (MEAN, SOFTMAX, ...) along dimension `dim`.
+
+    `size` is the length of that dimension and `extra` the row operator's scalar arguments (eps)."""
+
+    op: Op
+    child: TForm
+    dim: int
+    size: Expr
+    axes: tuple[str, ...]
+    extra: tuple[Expr, ...] = ()
+
+
+@dataclass(frozen=True)
+class MatMul:
+    a: TForm
+    b: TForm
+    axes: tuple[str, ...]
+
+
+TForm = Ref | Scalar | Align | Map | Reduce | MatMul
+
+
+# ---------------------------------------------------------------------------------------------
+# recognition
+
+
+def canonical_extent(e: Expr) -> Expr:
+    """Extents compared up to the order of minimum/maximum operands: minimum(a, b) == minimum(b, a)."""
+    if e.op in (Op.MINIMUM, Op.MAXIMUM):
+        items: list[Expr] = []
+
+        def flat(n: Expr) -> None:
+            if n.op is e.op:
+                flat(n.args[0])
+                flat(n.args[1])
+            else:
+                items.append(canonical_extent(n))
+
+        flat(e)
+        items = sorted(set(items), key=_key)
+        out = items[0]
+        for it in items[1:]:
+            out = Expr(e.op, (out, it), None, e.kind)
+        return out
+    return e
+
+
+def _key(e: Expr) -> str:
+    """A deterministic sort key of a term (its structure as text)."""
+    return f"{e.op.value}:{e.attr!r}({','.join(_key(a) for a in e.args)})"
+
+
+def assumed_equal(f: Formula) -> dict[Expr, Expr]:
+    """Sizes the formula's assumptions equate (`x.shape[0] == A.shape[1]`): each size -> a representative."""
+    from tritonlift.ir.parse import parse_expr
+
+    rep: dict[Expr, Expr] = {}
+
+    def find(e: Expr) -> Expr:
+        while e in rep and rep[e] != e:
+            e = rep[e]
+        return e
+
+    for text in f.assumptions:
+        try:
+            e = parse_expr(text)
+        except ValueError:
+            continue
+        if e.op is Op.EQ and e.kind is Kind.BOOL:
+            a, b = (find(canonical_extent(x)) for x in e.args)
+            if a != b:
+                rep[a] = b
+    return {e: find(e) for e in rep}
+
+
+def same_extent(a: Expr, b: Expr, equal: dict[Expr, Expr] | None = None) -> bool:
+    if a == b:
+        return True
+    a, b = canonical_extent(a), canonical_extent(b)
+    equal = equal or {}
+    return equal.get(a, a) == equal.get(b, b)
+
+
+@dataclass
+class _Scope:
+    formula: Formula
+    order: tuple[str, ...]  # index variables in scope, outermost first
+    extents: dict[str, Expr]
+    equal: dict[Expr, Expr]  # sizes equal under the formula's assumptions
+
+    def same(self, a: Expr, b: Expr) -> bool:
+        return same_extent(a, b, self.equal)
+
+    def inner(self, k: str, extent: Expr) -> _Scope | None:
+        if k in self.extents:
+            return None  # shadowing: keep it indexed
+        return _Scope(self.formula, (*self.order, k), {**self.extents, k: extent}, self.equal)
+
+    def ordered(self, axes: tuple[str, ...]) -> bool:
+        pos = [self.order.index(a) for a in axes]
+        return pos == sorted(pos)
+
+
+def tensor_form(a: Assign, f: Formula) -> TForm | None:
+    """The whole-tensor form of `a`, or None when the indexed form must stay."""
+    try:
+        target = f.tensor(a.target)
+    except KeyError:
+        return None
+    if len(a.index) != target.ndim or len(set(a.index)) != len(a.index) or a.body.kind is not Kind.REAL:
+        return None
+    scope = _Scope(f, tuple(a.index), dict(zip(a.index, target.shape, strict=True)), assumed_equal(f))
+    out = _form(a.body, scope)
+    if out is None or out.axes != tuple(a.index):
+        return None
+    return out
+
+
+def is_textbook(formula: Formula) -> bool:
+    """True when the formula reads as whole-tensor expressions of named operators and elementwise math:
+    every assignment has a whole-tensor form (`tensor_form`), so no explicit index binder is shown. Tensor
+    views (`as_strided` declarations of a kernel's pointer arguments) are declarations, not binders."""
+    return bool(formula.assigns) and all(tensor_form(a, formula) is not None for a in formula.assigns)
+
+
+def is_textbook_text(formula: str) -> bool:
+    """`is_textbook` on a shown formula's text (`LiftResult.formula`, one line): every statement that is not
+    a view declaration (`v = as_strided(...)`) assigns a whole tensor (`out = ...`), none an element."""
+    import ast
+
+    try:
+        tree = ast.parse(formula.strip())
+    except SyntaxError:
+        return False
+    assigns = 0
+    for stmt in tree.body:
+        if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+            return False
+        if isinstance(stmt.targets[0], ast.Subscript):
+            return False  # an indexed assignment: an explicit binder is shown
+        value = stmt.value
+        view = (
+            isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "as_strided"
+        )
+        assigns += not view
+    return assigns > 0
+
+
+def _form(e: Expr, s: _Scope) -> TForm | None:
+    if not (free_vars(e) & s.extents.keys()) and not any(n.op in NOT_SCALAR for n in walk(e)):
+        return Scalar(e)
+    if e.op is Op.READ:
+        return _read(e, s)
+    if e.op in ELEMENTWISE_OPS or (e.op is Op.CAST and e.kind is Kind.REAL):
+        return _map(e, s)
+    if e.op in REDUCE_OPS and e.kind is Kind.REAL:
+        return _matmul(e, s) or _reduce(e, s)
+    if e.op in ROW_REDUCE_OPS or e.op in ROW_MAP_OPS:
+        return _reduce(e, s)
+    return None
+
+
+def _read(e: Expr, s: _Scope) -> TForm | None:
+    try:
+        decl = s.formula.tensor(str(e.attr))
+    except KeyError:
+        return None
+    names = tuple(str(a.attr) for a in e.args if a.op is Op.VAR and a.attr in s.extents)
+    if len(names) != len(e.args) or len(set(names)) != len(names) or len(names) != decl.ndim:
+        return None
+    if not all(s.same(d, s.extents[n]) for d, n in zip(decl.shape, names, strict=True)):
+        return None
+    if s.ordered(names):
+        return Ref(decl.name, names)
+    if len(names) == 2 and s.ordered(names[::-1]):
+        return Ref(decl.name, names[::-1], transposed=True)
+    return None
+
+
+def _align(child: TForm, union: tuple[str, ...]) -> TForm:
+    """`child` padded with unit dimensions so that it broadcasts against a tensor with axes `union`."""
+    axes = child.axes
+    if not axes or union[len(union) - len(axes) :] == axes:
+        return child  # right-aligned already (or a scalar)
+    first = union.index(axes[0])
+    pad = tuple(u not in axes for u in union[first:])
+    return Align(child, pad, union[first:])
+
+
+def _union(s: _Scope, forms: list[TForm]) -> tuple[str, ...]:
+    names = {a for t in forms for a in t.axes}
+    return tuple(a for a in s.order if a in names)
+
+
+def _map(e: Expr, s: _Scope) -> TForm | None:
+    args = [_form(a, s) for a in e.args]
+    if any(a is None for a in args):
+        return None
+    forms = [a for a in args if a is not None]
+    union = _union(s, forms)
+    return Map(e, tuple(_align(a, union) for a in forms), union)
+
+
+def _full_axis(e: Expr, s: _Scope) -> _Scope | None:
+    lo, hi = e.args[0], e.args[1]
+    if lo != ZERO:
+        return None
+    return s.inner(str(e.attr), hi)
+
+
+def _reduce(e: Expr, s: _Scope) -> TForm | None:
+    inner = _full_axis(e, s)
+    if inner is None:
+        return None
+    k, hi = str(e.attr), e.args[1]
+    body = _form(e.args[2], inner)
+    if isinstance(body, Ref) and body.transposed and e.op not in ROW_MAP_OPS:  # x[k, i] over k: dim 0 of x
+        body = Ref(body.name, body.axes[::-1])
+    if body is None or k not in body.axes:
+        return None
+    dim = body.axes.index(k)
+    extra = e.args[3:]
+    if e.op not in ROW_MAP_OPS:
+        return Reduce(e.op, body, dim, hi, tuple(a for a in body.axes if a != k))
+    at, rest = extra[0], extra[1:]
+    if at.op is not Op.VAR or at.attr not in s.extents or at.attr in body.axes:
+        return None
+    if not s.same(s.extents[str(at.attr)], hi) or any(free_vars(x) & inner.extents.keys() for x in rest):
+        return None
+    axes = tuple(str(at.attr) if a == k else a for a in body.axes)
+    if not s.ordered(axes):
+        return None
+    if e.op in (Op.LAYER_NORM, Op.RMS_NORM) and dim != len(axes) - 1:
+        return None  # PyTorch normalises the trailing dimensions only
+    return Reduce(e.op, body, dim, hi, axes, tuple(rest))
+
+
+def _matmul(e: Expr, s: _Scope) -> TForm | None:
+    """sum(a * b for k) with a = A[.., k] and b = B[k, ..]: A @ B (1-d or 2-d operands)."""
+    if e.op is not Op.SUM or e.args[2].op is not Op.MUL:
+        return None
+    inner = _full_axis(e, s)
+    if inner is None:
+        return None
+    k = str(e.attr)
+    a, b = (_form(x, inner) for x in e.args[2].args)
+    if not isinstance(a, Ref) or not isinstance(b, Ref):
+        return None
+    def spellings(r: Ref) -> list[Ref]:  # x and x.T are both candidates for a 2-d operand
+        return [r] + ([Ref(r.name, r.axes[::-1], not r.transposed)] if len(r.axes) == 2 else [])
+
+    pairs = [(x, y) for p, q in ((a, b), (b, a)) for x in spellings(p) for y in spellings(q)]
+    for left, right in pairs:
+        if left.axes[-1:] == (k,) and right.axes[:1] == (k,) and len(left.axes) <= 2 and len(right.axes) <= 2:
+            axes = left.axes[:-1] + right.axes[1:]
+            if s.ordered(axes) and len(set(axes)) == len(axes):
+                return MatMul(left, right, axes)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering: one notation per printer
+
+
+@dataclass(frozen=True)
+class Notation:
+    """How one printer writes each kind of node; `node` renders a Map given its operands' text.
+
+    Every function returns (text, precedence) in the printer's own precedence scale."""
+
+    ref: Callable[[Ref], tuple[str, int]]
+    scalar: Callable[[Expr], tuple[str, int]]
+    align: Callable[[tuple[str, int], tuple[bool, ...]], tuple[str, int]]
+    node: Callable[[Map, list[tuple[str, int]]], tuple[str, int]]
+    reduce: Callable[[Reduce, tuple[str, int]], tuple[str, int]]
+    matmul: Callable[[tuple[str, int], tuple[str, int]], tuple[str, int]]
+
+
+def render(t: TForm, n: Notation) -> tuple[str, int]:
+    match t:
+        case Ref():
+            return n.ref(t)
+        case Scalar():
+            return n.scalar(t.expr)
+        case Align():
+            return n.align(render(t.child, n), t.pad)
+        case Map():
+            return n.node(t, [render(a, n) for a in t.args])
+        case Reduce():
+            return n.reduce(t, render(t.child, n))
+        case MatMul():
+            return n.matmul(render(t.a, n), render(t.b, n))
+    raise TypeError(t)
+
+
+def placeholders(node: Expr) -> tuple[Expr, dict[Expr, int]]:
+    """`node` with each operand replaced by a fresh variable (same kind); the variable -> operand position.
+
+    A printer's own handler for the op then renders the node with the operands' text in their place."""
+    holes = tuple(var(f"\0{n}", a.kind) for n, a in enumerate(node.args))
+    return Expr(node.op, holes, node.attr, node.kind), {h: n for n, h in enumerate(holes)}
+
+
+__all__ = ["TForm", "is_textbook", "is_textbook_text", "render", "tensor_form"]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the text form back: `out = x.sum(dim=1)` -> `out[i] = sum(x[i, k] for k in range(n))`
+
+TEXT_REDUCE_METHODS = {"sum": "sum", "prod": "prod", "amax": "max", "amin": "min", "mean": "mean"}
+TEXT_REDUCE_METHODS |= {"logsumexp": "logsumexp", "var": "variance"}
+TEXT_ROW_CALLS = frozenset({"softmax", "log_softmax", "layer_norm", "rms_norm"})
+
+
+class Lowering:
+    """The indexed AST of a whole-tensor text expression (the text printer's `tensor_line`), over the
+    declared tensors `decls` (name -> TensorDecl); broadcasting aligns dimensions on the right."""
+
+    def __init__(self, decls: dict, avoid: set[str]):
+        import ast
+
+        self.ast = ast
+        self.decls = decls
+        self.avoid = set(avoid)
+        self.count = 0
+
+    def fresh(self, base: str) -> str:
+        while True:
+            self.count += 1
+            name = f"{base}{self.count}"
+            if name not in self.avoid:
+                self.avoid.add(name)
+                return name
+
+    def fail(self, node: object, why: str) -> ValueError:
+        return ValueError(f"whole-tensor form: {why}: {self.ast.unparse(node)}")  # type: ignore[arg-type]
+
+    def _dim_of(self, node: object) -> int | None:
+        """`x.sum(dim=d)`'s d (also for softmax(x, dim=d))."""
+        ast = self.ast
+        for kw in getattr(node, "keywords", []):
+            if kw.arg == "dim" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, int):
+                return kw.value.value
+        return None
+
+    def ndim(self, node: object) -> int:
+        ast = self.ast
+        match node:
+            case ast.Name(id=name):
+                return self.decls[name].ndim if name in self.decls else 0
+            case ast.Constant():
+                return 0
+            case ast.Attribute(value=inner, attr="T"):
+                if self.ndim(inner) != 2:
+                    raise self.fail(node, ".T needs a 2-d tensor")
+                return 2
+            case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)) if self._is_align(items):
+                return len(items)
+            case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                return self.ndim(a) + self.ndim(b) - 2
+            case ast.BinOp(left=a, right=b) | ast.Compare(left=a, comparators=[b]):
+                return max(self.ndim(a), self.ndim(b))
+            case ast.UnaryOp(operand=a):
+                return self.ndim(a)
+            case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
+                return self.ndim(inner) - 1
+            case ast.Call(func=ast.Name(id=fn), args=[inner, *_]) if fn in TEXT_ROW_CALLS:
+                return self.ndim(inner)  # layer_norm(x, (n,), eps=e): the shape tuple is no operand
+            case ast.Call(args=args):
+                return max((self.ndim(a) for a in args), default=0)
+        raise self.fail(node, "not a whole-tensor expression")
+
+    def _is_align(self, items: list) -> bool:
+        ast = self.ast
+        return all(
+            (isinstance(it, ast.Slice) and it.lower is None and it.upper is None and it.step is None)
+            or (isinstance(it, ast.Constant) and it.value is None)
+            for it in items
+        )
+
+    def size(self, node: object, d: int) -> object:
+        """The AST of the extent of dimension d of node."""
+        ast = self.ast
+        from tritonlift.ir.printer import to_text
+
+        match node:
+            case ast.Name(id=name) if name in self.decls:
+                return ast.parse(to_text(self.decls[name].shape[d]), mode="eval").body
+            case ast.Attribute(value=inner, attr="T"):
+                return self.size(inner, 1 - d)
+            case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)):
+                kept = [n for n, it in enumerate(items) if isinstance(it, ast.Slice)]
+                if d in kept:
+                    return self.size(inner, kept.index(d))
+            case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
+                r = self._dim_of(node)
+                return self.size(inner, d if r is None or d < r else d + 1)
+            case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                return self.size(a, 0) if d == 0 and self.ndim(a) == 2 else self.size(b, self.ndim(b) - 1)
+            case ast.BinOp() | ast.Compare() | ast.UnaryOp() | ast.Call():
+                n = self.ndim(node)
+                for child in ast.iter_child_nodes(node):
+                    if (isinstance(child, ast.expr) and not isinstance(child, ast.Name | ast.Constant)) or (
+                        isinstance(child, ast.Name) and child.id in self.decls
+                    ):
+                        m = self.ndim(child)
+                        if d - (n - m) >= 0 and m > 0:
+                            try:
+                                return self.size(child, d - (n - m))
+                            except ValueError:
+                                continue
+        raise self.fail(node, f"no extent for dimension {d}")
+
+    def _gen(self, elt: object, k: str, extent: object) -> object:
+        ast = self.ast
+        rng = ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[extent], keywords=[])
+        comp = ast.comprehension(target=ast.Name(id=k, ctx=ast.Store()), iter=rng, ifs=[], is_async=0)
+        return ast.GeneratorExp(elt=elt, generators=[comp])
+
+    def index(self, node: object, idx: list[str]) -> object:
+        """The indexed AST of `node` whose dimensions are indexed by `idx` (right-aligned)."""
+        ast = self.ast
+        load = ast.Load()
+        names = [ast.Name(id=i, ctx=load) for i in idx]
+
+        def sub(inner: object, items: list) -> object:
+            sl = ast.Tuple(elts=items, ctx=load) if len(items) != 1 else items[0]
+            return ast.Subscript(value=inner, slice=sl, ctx=load)
+
+        def aligned(child: object) -> object:
+            m = self.ndim(child)
+            return self.index(child, idx[len(idx) - m :] if m else [])
+
+        match node:
+            case ast.Name(id=name) if name in self.decls:
+                return sub(node, names) if names else node
+            case ast.Name() | ast.Constant():
+                return node
+            case ast.Attribute(value=inner, attr="T"):
+                return sub(inner, names[::-1])
+            case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)) if self._is_align(items):
+                return self.index(
+                    inner, [i for i, it in zip(idx, items, strict=True) if isinstance(it, ast.Slice)]
+                )
+            case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                k = self.fresh("k")
+                ai = ([idx[0]] if self.ndim(a) == 2 else []) + [k]
+                bi = [k] + ([idx[-1]] if self.ndim(b) == 2 else [])
+                prod = ast.BinOp(left=self.index(a, ai), op=ast.Mult(), right=self.index(b, bi))
+                gen = self._gen(prod, k, self.size(a, self.ndim(a) - 1))
+                return ast.Call(func=ast.Name(id="sum", ctx=load), args=[gen], keywords=[])
+            case ast.BinOp(left=a, op=op, right=b):
+                return ast.BinOp(left=aligned(a), op=op, right=aligned(b))
+            case ast.Compare(left=a, ops=ops, comparators=[b]):
+                return ast.Compare(left=aligned(a), ops=ops, comparators=[aligned(b)])
+            case ast.UnaryOp(op=op, operand=a):
+                return ast.UnaryOp(op=op, operand=aligned(a))
+            case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
+                d = self._dim_of(node)
+                if d is None:
+                    raise self.fail(node, "a reduction needs dim=")
+                k = self.fresh("k")
+                gen = self._gen(self.index(inner, [*idx[:d], k, *idx[d:]]), k, self.size(inner, d))
+                return ast.Call(func=ast.Name(id=TEXT_REDUCE_METHODS[m], ctx=load), args=[gen], keywords=[])
+            case ast.Call(func=ast.Name(id=fn), args=[inner, *_]) if fn in TEXT_ROW_CALLS:
+                d = self._dim_of(node) if fn in ("softmax", "log_softmax") else len(idx) - 1
+                if d is None or not 0 <= d < len(idx):
+                    raise self.fail(node, "a row operator needs dim=")
+                k = self.fresh("k")
+                gen = self._gen(self.index(inner, [*idx[:d], k, *idx[d + 1 :]]), k, self.size(inner, d))
+                args: list = [gen]
+                if fn in ("layer_norm", "rms_norm"):
+                    eps = next((kw.value for kw in node.keywords if kw.arg == "eps"), None)
+                    if eps is None:
+                        raise self.fail(node, f"{fn} needs eps=")
+                    args.append(eps)
+                call = ast.Call(func=ast.Name(id=fn, ctx=load), args=args, keywords=[])
+                return ast.Subscript(value=call, slice=names[d], ctx=load)
+            case ast.Call(func=func, args=args, keywords=[]):
+                return ast.Call(func=func, args=[aligned(a) for a in args], keywords=[])
+        raise self.fail(node, "not a whole-tensor expression")
