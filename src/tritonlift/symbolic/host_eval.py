@@ -360,7 +360,14 @@ class HostEvaluator:
             a, b = args
             if isinstance(a, int) and isinstance(b, int):
                 return -(-a // b)
-            return ir.arith(Op.FLOORDIV, norm(ir.sub(ir.add(_e(a), _e(b)), ir.ONE)), _e(b))
+            c = ir.arith(Op.FLOORDIV, norm(ir.sub(ir.add(_e(a), _e(b)), ir.ONE)), _e(b))
+            if not _e(b).is_const:
+                # what cdiv means, stated so that the solver need not derive it from `//` (nonlinear):
+                # b >= 1  ->  a <= c * b < a + b
+                cb = norm(ir.mul(c, _e(b)))
+                self.st.facts.append(ir.or_(ir.lt(_e(b), ir.ONE),
+                                            ir.and_(ir.le(_e(a), cb), ir.lt(cb, norm(ir.add(_e(a), _e(b)))))))
+            return c
         if q == "triton.next_power_of_2":
             (a,) = args
             if isinstance(a, int):
