@@ -14,6 +14,7 @@ from tritonlift.ir.formula import Alloc, TensorDecl
 from tritonlift.ir.poly import norm
 from tritonlift.options import Options
 from tritonlift.result import LiftResult, Proof
+from tritonlift.symbolic.host_paths import Decider, negate
 from tritonlift.symbolic.kernel_eval import _PY_BINOPS, KernelEvaluator
 from tritonlift.symbolic.params import classify
 from tritonlift.symbolic.spec import KernelSpec
@@ -66,10 +67,11 @@ class HostState:
 
 
 class HostEvaluator:
-    def __init__(self, module: SourceModule, host: HostFunction):
+    def __init__(self, module: SourceModule, host: HostFunction, decider: Decider | None = None):
         self.module, self.host = module, host
         self.st = HostState()
         self.line = host.line
+        self.decider = decider or Decider()
 
     def err(self, msg: str, node: ast.AST | None = None) -> Unsupported:
         return Unsupported(msg, self.host.file, getattr(node, "lineno", self.line))
@@ -180,15 +182,24 @@ class HostEvaluator:
                     raise self.err("the operator returns something other than tensors", st)
                 self.st.returns = tuple(x.name for x in items)
             case ast.If(test=test, body=body, orelse=orelse):
-                c = self.eval(test)
-                if not isinstance(c, bool):
-                    raise self.err("data- or size-dependent host branches are not modelled yet", st)
-                for s in body if c else orelse:
+                for s in body if self.decide(self.eval(test), st) else orelse:
                     self.exec(s)
             case ast.Pass():
                 return
             case _:
                 raise self.err(f"host statement {type(st).__name__} is not modelled", st)
+
+    def decide(self, c: Any, node: ast.AST) -> bool:
+        """A host branch: concrete, or split on a size condition (symbolic/host_paths.py)."""
+        if isinstance(c, (bool, int)) and not isinstance(c, Expr):
+            return bool(c)
+        if isinstance(c, Expr) and c.kind is Kind.INT:
+            c = ir.compare(Op.NE, c, ir.ZERO)
+        if not (isinstance(c, Expr) and c.kind is Kind.BOOL):
+            raise self.err("data-dependent host branches are not modelled", node)
+        taken = self.decider.choose(c, self.st.facts, getattr(node, "lineno", self.line))
+        self.st.facts.append(c if taken else negate(c))
+        return taken
 
     def assign(self, target: ast.expr, v: Any, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -267,6 +278,8 @@ class HostEvaluator:
                 return self.call(node)
             case ast.Lambda():
                 return node
+            case ast.IfExp(test=test, body=body, orelse=orelse):
+                return self.eval(body if self.decide(self.eval(test), node) else orelse)
             case _:
                 raise self.err(f"host expression {type(node).__name__} is not modelled", node)
 
@@ -282,12 +295,19 @@ class HostEvaluator:
             case ast.Mult():
                 return norm(ir.mul(x, y)) if x.kind is Kind.INT and y.kind is Kind.INT else ir.mul(x, y)
             case ast.FloorDiv():
+                self.nonzero_divisor(y)
                 return ir.arith(Op.FLOORDIV, x, y)
             case ast.Mod():
+                self.nonzero_divisor(y)
                 return ir.arith(Op.MOD, x, y)
             case ast.Div():
                 return ir.div(x, y)
         raise self.err("host operator is not modelled", node)
+
+    def nonzero_divisor(self, y: Expr) -> None:
+        """Python raises ZeroDivisionError on `a // 0`: past this point the host has y != 0 (not an assumption)."""
+        if not y.is_const:
+            self.st.facts.append(ir.compare(Op.NE, y, ir.ZERO))
 
     def compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
         if isinstance(a, tuple) and isinstance(b, tuple) and isinstance(op, ast.Eq):
@@ -340,7 +360,14 @@ class HostEvaluator:
             a, b = args
             if isinstance(a, int) and isinstance(b, int):
                 return -(-a // b)
-            return ir.arith(Op.FLOORDIV, norm(ir.sub(ir.add(_e(a), _e(b)), ir.ONE)), _e(b))
+            c = ir.arith(Op.FLOORDIV, norm(ir.sub(ir.add(_e(a), _e(b)), ir.ONE)), _e(b))
+            if not _e(b).is_const:
+                # what cdiv means, stated so that the solver need not derive it from `//` (nonlinear):
+                # b >= 1  ->  a <= c * b < a + b
+                cb = norm(ir.mul(c, _e(b)))
+                self.st.facts.append(ir.or_(ir.lt(_e(b), ir.ONE),
+                                            ir.and_(ir.le(_e(a), cb), ir.lt(cb, norm(ir.add(_e(a), _e(b)))))))
+            return c
         if q == "triton.next_power_of_2":
             (a,) = args
             if isinstance(a, int):
@@ -357,10 +384,32 @@ class HostEvaluator:
             return out
         if q in ("int", "float") and len(args) == 1:
             return args[0]
+        if q.startswith("math."):
+            return self.math_call(q[len("math."):], args, node)
         raise self.err(f"host call of {q} is not modelled", node)
 
+    def math_call(self, name: str, args: list[Any], node: ast.AST) -> Any:
+        """`math.*` on host numbers: folded when concrete; symbolic ones defined by facts (host_math.py)."""
+        from tritonlift.symbolic.host_math import math_value
+
+        v, facts = math_value(name, args)
+        if v is None:
+            raise self.err(f"host call of math.{name} is not modelled", node)
+        self.st.facts += facts
+        return v
+
     def method(self, t: HostTensor, name: str, args: list[Any], node: ast.AST) -> Any:
-        if name in ("element_size", "data_ptr"):
+        if name == "element_size":
+            # bytes per element of t's dtype: any real dtype (bool/int8 1 ... float64/int64 8), one symbol per
+            # tensor; the proof holds for each of those sizes (complex dtypes are not modelled)
+            e = ir.var(f"{t.name}.element_size()")
+            fact = ir.or_(ir.or_(ir.eq(e, ir.const(1)), ir.eq(e, ir.const(2))),
+                          ir.or_(ir.eq(e, ir.const(4)), ir.eq(e, ir.const(8))))
+            if fact not in self.st.facts:
+                self.st.facts.append(fact)
+                self.st.assumptions.append(f"{t.name} has a real dtype: {t.name}.element_size() in (1, 2, 4, 8)")
+            return e
+        if name == "data_ptr":
             raise self.err(f"tensor method .{name}() is not modelled", node)
         if name == "contiguous":
             if t.alloc is None and not t.contiguous and t.name not in self.st.made_contiguous:
@@ -388,8 +437,6 @@ class HostEvaluator:
         sub = node.func
         assert isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
         fn = self.module.jit[sub.value.id]
-        if len(self.st.launches) >= 1:
-            raise self.err("operators that launch several kernels are not modelled yet (planned)", node)
         pointers, kinds = classify(self.module, fn)
         bindings: dict[str, Any] = {}
         params = fn.params
@@ -474,8 +521,6 @@ def _text(e: Any) -> str:
 
 def _with_expected(problem: Any, text: str) -> Any:
     """Check the user's formula instead of the derived one: same tensors, same hints by output name."""
-    from dataclasses import replace
-
     from tritonlift.errors import InputError
     from tritonlift.ir.parse import parse_formula
 
@@ -486,10 +531,22 @@ def _with_expected(problem: Any, text: str) -> Any:
         exp = parse_formula(text, name=f.name, params=f.params, tensors=views, kinds=kinds)
     except ValueError as e:
         raise InputError(f"cannot parse the expected formula: {e}") from None
+    return with_formula(problem, exp)
+
+
+def with_formula(problem: Any, exp: Any) -> Any:
+    """The problem with `exp`'s assignments (by output name, index variables renamed to the problem's own)
+    in place of its derived ones; tensors the problem declares keep the problem's views."""
+    from dataclasses import replace
+
+    f = problem.formula
     own = {a.target: a for a in f.assigns}
+    if set(own) != {a.target for a in exp.assigns}:
+        raise Unknown(f"the formula defines {', '.join(a.target for a in exp.assigns)}, "
+                      f"the operator writes {', '.join(own)}")
     assigns = []
     for a in exp.assigns:
-        if a.target not in own or len(a.index) != len(own[a.target].index):
+        if len(a.index) != len(own[a.target].index):
             raise Unknown(f"the expected formula's {a.target} does not match an output of the operator")
         sub = {ir.var(n): ir.var(o) for n, o in zip(a.index, own[a.target].index, strict=True)}
         assigns.append(replace(a, index=own[a.target].index, body=ir.substitute(a.body, sub)))
@@ -502,8 +559,14 @@ def _with_expected(problem: Any, text: str) -> Any:
 
 
 def lift_operator(module: SourceModule, host: HostFunction, options: Options) -> LiftResult:
-    """Operator-level lifting: the kernel's writes over the host's tensors."""
+    """Operator-level lifting: the kernels' writes over the host's tensors, on every host path.
+
+    Size-dependent host branches split the evaluation (symbolic/host_paths.py). The formula is derived on
+    the first path (or given by --expect) and every path is verified against that same formula, under its
+    own branch conditions: verified only when all are, refuted with the first failing path's counterexample.
+    """
     from tritonlift.pipeline import Clock, emit
+    from tritonlift.symbolic.host_paths import describe, explore
     from tritonlift.synth.operator import derive_operator
     from tritonlift.verify.check import SOLVER, verify
 
@@ -511,20 +574,51 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     res = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                      kernels=[ln.kernel for ln in host.launches], status="unknown")
     try:
-        st = HostEvaluator(module, host).run()
+        def run_path(prefix: tuple[bool, ...]) -> tuple[HostState, Decider]:
+            decider = Decider(prefix)
+            return HostEvaluator(module, host, decider).run(), decider
+
+        paths = explore(run_path, host.file, host.line)
         clock.lap("symbolic")
-        problem = derive_operator(host, st, options)
-        if options.expect is not None:
-            problem = _with_expected(problem, options.expect)
+        problems = []
+        for st, decisions in paths:
+            try:
+                problems.append((derive_operator(host, st, options), decisions))
+            except LiftError as e:
+                if len(paths) > 1:
+                    e.message = f"on the host path where {describe(decisions)}: {e.message}"
+                raise
+        first = problems[0][0]
+        ref = _with_expected(first, options.expect) if options.expect is not None else first
+        checked = [(ref, problems[0][1])]
+        checked += [(_with_expected(p, options.expect) if options.expect is not None else with_formula(p, ref.formula),
+                     d) for p, d in problems[1:]]
         clock.lap("synthesis")
-        outcome = verify(problem, options.solver_timeout_ms, options.seed)
+        outcomes = []
+        for problem, decisions in checked:
+            o = verify(problem, options.solver_timeout_ms, options.seed)
+            if len(checked) > 1 and o.message:
+                o.message = f"on the host path where {describe(decisions)}: {o.message}"
+            if o.status == "refuted" and o.counterexample is not None and len(checked) > 1:
+                o.counterexample.reason += f" (host path where {describe(decisions)})"
+            outcomes.append(o)
+            if o.status == "refuted":
+                break  # a replayed counterexample on one path refutes the operator
+        # refuted (any path) > unknown (any path) > verified (every path)
+        outcome = next((o for o in outcomes if o.status == "refuted"), None) or next(
+            (o for o in outcomes if o.status != "verified"), outcomes[0])
+        obligations = sum(o.obligations for o in outcomes)
+        assert outcome is not None
         clock.lap("verification")
         res.status = outcome.status  # type: ignore[assignment]
         res.counterexample = outcome.counterexample
         res.message = outcome.message
-        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
-        emit(res, problem.formula, options)
-        res.assumptions = list(problem.formula.assumptions)
+        if outcome.status == "verified" and len(checked) > 1:
+            res.message = f"verified on each of {len(checked)} host paths: " + "; ".join(
+                describe(d) for _, d in checked)
+        res.proof = Proof(solver=SOLVER, obligations=obligations)
+        emit(res, ref.formula, options)
+        res.assumptions = _merged_assumptions(checked)
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
@@ -536,3 +630,15 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     res.seconds = clock.done()
     return res
 
+
+def _merged_assumptions(checked: list[tuple[Any, Any]]) -> list[str]:
+    """Assumptions every path made, then those of single paths, each prefixed by its path condition."""
+    from tritonlift.symbolic.host_paths import describe
+
+    per_path = [list(p.formula.assumptions) for p, _ in checked]
+    common = [a for a in per_path[0] if all(a in other for other in per_path[1:])]
+    out = list(common)
+    if len(checked) > 1:
+        for (_, decisions), items in zip(checked, per_path, strict=True):
+            out += [f"on the host path where {describe(decisions)}: {a}" for a in items if a not in common]
+    return out

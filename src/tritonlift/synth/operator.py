@@ -8,11 +8,14 @@ from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
 from tritonlift.ir.poly import norm
+from tritonlift.ir.reductions import canon
 from tritonlift.options import Options
 from tritonlift.symbolic.host_eval import HostState, HostTensor, contiguous_strides
+from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.symbolic.values import lane, pid
+from tritonlift.synth.compose import compose_launches
 from tritonlift.synth.derive import StoreMap, Witness, _index_names, _solve
-from tritonlift.synth.guards import domain_facts, finish_body
+from tritonlift.synth.guards import domain_facts, finish_body, simplify_guards
 from tritonlift.synth.indexing import Access, decompose, fold_offset, has_index_var
 from tritonlift.verify.check import Problem
 
@@ -49,6 +52,8 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     if not st.launches:
         raise Unknown("the host function launches no kernel it could evaluate")
     spec = st.launches[0]
+    if len(st.launches) > 1:
+        spec = _settled_spec(compose_launches(st.launches, st.returns), st.facts)
     tensors: dict[str, HostTensor] = {v.name: v for v in st.scope.values() if isinstance(v, HostTensor)}
     decls: dict[str, TensorDecl] = {n: t.decl() for n, t in tensors.items()}
     assumptions = list(st.assumptions)
@@ -92,6 +97,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         wits += [Witness(k, out, values) for k in nums]
         body = _body(first, values, decls, tensors)
         symbols = {str(n.attr) for n in ir.walk(body) if n.op is Op.VAR} | set(tensors) | taken
+        body = _settle(body, [*st.facts, *domain_facts(names, decl.shape)])
         body = finish_body(body, [*st.facts, *domain_facts(names, decl.shape)], symbols | set(names))
         assigns.append(Assign(out, names, body))
     used = {out for out in outputs}
@@ -116,6 +122,34 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls)
 
 
+def _settled_spec(spec: KernelSpec, facts: list[Expr]) -> KernelSpec:
+    """Each store's value with its fact-decided guards dropped and reductions canonical: an identity under
+    the facts and the store's own program-id/lane ranges (z3 decides each guard), so the composed spec the
+    verifier sees means what the launches do, only with the earlier launch's write guards resolved."""
+    from dataclasses import replace
+
+    stores = []
+    for s in spec.stores:
+        ranges = []
+        for ax, g in enumerate(spec.grid):
+            ranges += [ir.le(ir.ZERO, pid(ax)), ir.lt(pid(ax), g)]
+        for ax, ext in enumerate(s.shape):
+            ranges += [ir.le(ir.ZERO, lane(ax)), ir.lt(lane(ax), ext)]
+        stores.append(replace(s, value=_settle(s.value, [*facts, *spec.facts, *ranges, s.mask])))
+    return replace(spec, stores=stores)
+
+
+def _settle(body: Expr, facts: list[Expr], rounds: int = 4) -> Expr:
+    """Canonical reductions and fact-decided guards to a fixpoint: a guard dropped can let a reduction
+    reindex (tiles of a composed launch), whose new bound min(A * B, n) the facts then decide."""
+    for _ in range(rounds):
+        new = canon(simplify_guards(canon(body), facts))
+        if new == body:
+            break
+        body = new
+    return body
+
+
 def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor]) -> Expr:
     def to_read(node: Expr) -> Expr | None:
         if node.op is not Op.MEM:
@@ -129,6 +163,8 @@ def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors
             # propose the contiguous reading; the verifier decides (a missing .contiguous() is refuted)
             index = _match(acc, contiguous_strides(decl.shape))
         index = index or _positional(acc, decl.ndim)
+        if index is None and decl.strides == (ir.ONE,) and decl.offset == ir.ZERO:
+            index = (norm(node.args[0]),)  # a flat vector: the element offset is the index
         if index is None:
             raise Unknown(f"the kernel's reads of {node.attr} do not follow its layout")
         return ir.read(decl.name, *index)

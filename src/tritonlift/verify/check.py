@@ -270,6 +270,8 @@ def _replay_write(
             fv = float(evaluate(a.body, fenv))
         except (ZeroDivisionError, OverflowError, ValueError):
             continue
+        if math.isnan(kv) and math.isnan(fv):
+            continue  # both undefined there (e.g. sqrt of a negative): no evidence that they differ
         if _differs(kv, fv):
             idx = ", ".join(str(i) for i in target)
             return _cx(p, {**values, **dict(zip(a.index, target, strict=True))}, s,
