@@ -31,3 +31,4 @@ class KernelSpec:
     facts: list[Expr] = field(default_factory=list)  # preconditions: block sizes >= 1, sizes >= 0, ...
     symbols: dict[str, Kind] = field(default_factory=dict)  # every free symbol and its kind
     notes: list[str] = field(default_factory=list)  # e.g. recorded-but-ignored hints (eviction_policy)
+    assumptions: list[str] = field(default_factory=list)  # preconditions the proof uses (heuristics chosen values)
