@@ -149,7 +149,9 @@ def test_run_jobs_survives_timeouts_crashes_and_exceptions(monkeypatch):
     from tritonlift import api
 
     monkeypatch.setattr(api, "lift_paths", fake_lift)
-    jobs = [runner.Job(name, "a.py", name) for name in ("ok", "slow", "dies", "raises", "ok2")]
+    # forked workers, so that they see the fake (the runner would spawn fresh ones once egglog is imported)
+    monkeypatch.setattr(runner, "_job_context", runner._context)
+    jobs = [runner.Job(name, "a.py", name) for name in ("ok", "slow", "dies", "raises", "ok2", "ok3", "ok4")]
     started, done = [], []
     t0 = time.monotonic()
     got = runner.run_jobs(jobs, Options(timeout=1.0), workers=2, on_start=started.append, on_done=done.append)

@@ -224,7 +224,7 @@ def test_ci_runs_exactly_the_two_quick_start_commands():
     assert done.returncode == 0, done.stderr
     commands = done.stdout.splitlines()
     assert commands == [
-        'python -m pip install -e ".[test]" && tritonlift bench examples',
+        'python -m pip install -e ".[test]" && python -m pip install --no-deps flag-gems==5.0.2 && tritonlift bench examples && tritonlift bench flaggems-33 --jobs 2 --out bench-out/flaggems-33',
         "python -m pytest -n 2",
     ]
 

@@ -112,18 +112,45 @@ def kernel_spec(module: SourceModule, fn: JitFunction) -> tuple[KernelSpec, tupl
     pointers, kinds = classify(module, fn)
     grid = grid_symbols(grid_rank(module, fn))
     spec = KernelEvaluator(module, fn, {}, pointers, kinds, grid).run()
-    spec.facts += heuristic_facts(module, fn, pointers, kinds)
+    named = heuristic_facts_named(module, fn, pointers, kinds)
+    spec.facts += [f for _n, f in named]
+    if named:
+        from tritonlift.ir.printer import to_text
+
+        origin = fn.heuristics_with_origin()[1] or "its @triton.heuristics decorator"
+        shown = "; ".join(dict.fromkeys(_heuristic_text(n, f, to_text) for n, f in named))
+        spec.assumptions.append(f"constexprs {', '.join(dict.fromkeys(n for n, _f in named))} as chosen by {origin}: {shown}")
     return spec, kernel_params(fn, pointers, kinds)
+
+
+def _heuristic_text(name: str, fact: object, to_text: Callable[[object], str]) -> str:
+    """`int32(F != 0) == int32(c)` (how a boolean constexpr's fact is stated) shown as `F = c`."""
+    from tritonlift.ir import expr as ir
+
+    if isinstance(fact, ir.Expr) and fact.op is ir.Op.EQ:
+        lhs, rhs = fact.args
+        if lhs.op is ir.Op.CAST and rhs.op is ir.Op.CAST and lhs.args[0].op is ir.Op.NE:
+            return f"{name} = {to_text(rhs.args[0])}"
+        if lhs == ir.var(name, lhs.kind):
+            return f"{name} = {to_text(rhs)}"
+    return to_text(fact)
 
 
 def heuristic_facts(module: SourceModule, fn: JitFunction, pointers: list[str], kinds: dict[str, Kind]) -> list:
     """`@triton.heuristics({"EVEN_N": lambda args: args["n"] % args["BLOCK"] == 0})` -> EVEN_N <=> n % BLOCK == 0."""
+    return [f for _n, f in heuristic_facts_named(module, fn, pointers, kinds)]
+
+
+def heuristic_facts_named(
+    module: SourceModule, fn: JitFunction, pointers: list[str], kinds: dict[str, Kind]
+) -> list[tuple[str, object]]:
+    """heuristic_facts, each with the constexpr it defines."""
     import ast
 
     from tritonlift.ir import expr as ir
     from tritonlift.symbolic.host_eval import HostEvaluator
 
-    facts = []
+    facts: list[tuple[str, object]] = []
     heur = fn.heuristics
     if not heur:
         return facts
@@ -137,17 +164,19 @@ def heuristic_facts(module: SourceModule, fn: JitFunction, pointers: list[str], 
             v = ev.eval_lambda(lam, meta)
         except LiftError:
             continue
-        facts += ev.st.facts
+        facts += [(name, f) for f in ev.st.facts]
         ev.st.facts = []
         var = meta[name]
         if isinstance(v, bool):
             v = ir.const(v)
         if isinstance(v, int):
             v = ir.const(v)
+        if not isinstance(v, ir.Expr):
+            continue
         if v.kind is Kind.BOOL:
-            facts.append(ir.eq(ir.cast(ir.compare(ir.Op.NE, var, ir.ZERO), "int32"), ir.cast(v, "int32")))
+            facts.append((name, ir.eq(ir.cast(ir.compare(ir.Op.NE, var, ir.ZERO), "int32"), ir.cast(v, "int32"))))
         elif v.kind is Kind.INT:
-            facts.append(ir.eq(var, v))
+            facts.append((name, ir.eq(var, v)))
     return facts
 
 
@@ -181,7 +210,7 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
         res.message = outcome.message
         res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
         emit(res, formula, options)
-        res.assumptions = list(formula.assumptions)
+        res.assumptions = list(formula.assumptions) + spec.assumptions + outcome.assumptions
         if outcome.status == "verified":
             res.assumptions.append("output views do not overlap each other or the inputs")
     except LiftError as e:

@@ -461,11 +461,33 @@ def operator_item(plan: OperatorPlan, got: dict[str, list[LiftResult]], root: Pa
         "kernels": kernels,
         "excluded": [{"kernel": k, "reason": why} for k, why in spec.exclude],
         "formula": "; ".join(formulas),
-        "textbook": None,  # set once formulas are checked for textbook form (issue 5)
+        "textbook": textbook_status(results) if status == "verified" else None,
         "results": [r.to_json() for r in results],
         "operator_status": group_status([r.status for r in op_results]) if op_results else None,
         "operator_results": [r.to_json() for r in op_results],
     }
+
+
+def textbook_status(results: Sequence[LiftResult]) -> bool | None:
+    """True when every result's formula is in textbook form, by `is_textbook(formula)` where this tritonlift
+    has it (ir/tensor_form.py or simplify/); None (not judged) where it does not: never a guess."""
+    check = _textbook_check()
+    if check is None or not results:
+        return None
+    return all(check(r.formula) for r in results)
+
+
+def _textbook_check() -> Callable[[str], bool] | None:
+    import importlib
+
+    for module in ("tritonlift.ir.tensor_form", "tritonlift.simplify"):
+        try:
+            fn = getattr(importlib.import_module(module), "is_textbook", None)
+        except ImportError:
+            continue
+        if callable(fn):
+            return fn
+    return None
 
 
 @cache

@@ -220,8 +220,12 @@ def run_jobs(
     on_start: JobEvent | None = None,
     on_done: JobEvent | None = None,
 ) -> dict[str, list[LiftResult]]:
-    """Lift every job, each in a process of its own killed after `time_limit` seconds (default: the options'
-    timeout); returns the results by job key. A crash, an exception or a timeout is that job's result only.
+    """Lift every job in `workers` long-lived worker processes, each job killed (with its worker, which is
+    then replaced) after `time_limit` seconds (default: the options' timeout); returns the results by job
+    key. A crash, an exception or a timeout is that job's result only.
+
+    Workers live across jobs so that each pays the simplifier's start (egglog's import and rule set, ~0.5 s)
+    once, not once per job; a job still runs alone in its process while it runs.
     """
     limit = options.timeout if time_limit is None else time_limit
     _preload()
@@ -230,76 +234,112 @@ def run_jobs(
     out: dict[str, list[LiftResult]] = {}
     pending = list(jobs)
     pending.reverse()  # pop() from the end keeps the given order
-    running: dict[
-        Any, tuple[Job, Any, Any, float]
-    ] = {}  # reader connection -> (job, process, conn, deadline)
-    ctx = _context()
+    ctx = _job_context()
+    idle: list[_Worker] = []
+    busy: dict[Any, tuple[_Worker, Job, float]] = {}  # connection -> (worker, job, deadline)
     try:
-        while pending or running:
-            while pending and len(running) < max(1, workers):
+        while pending or busy:
+            while pending and len(busy) < max(1, workers):
                 job = pending.pop()
-                reader, writer = ctx.Pipe(duplex=False)
-                process = ctx.Process(target=_job_main, args=(writer, job, options), daemon=True)
-                process.start()
-                writer.close()
-                running[reader] = (job, process, reader, time.monotonic() + limit)
+                worker = idle.pop() if idle else _Worker(ctx, options)
+                try:
+                    worker.conn.send(job)
+                except (BrokenPipeError, OSError):  # an idle worker that died: start another
+                    worker.stop()
+                    worker = _Worker(ctx, options)
+                    worker.conn.send(job)
+                busy[worker.conn] = (worker, job, time.monotonic() + limit)
                 started(job)
-            now = time.monotonic()
-            soonest = min(deadline for _j, _p, _c, deadline in running.values())
-            ready = multiprocessing.connection.wait(list(running), timeout=max(0.0, soonest - now))
+            soonest = min(deadline for _w, _j, deadline in busy.values())
+            ready = multiprocessing.connection.wait(list(busy), timeout=max(0.0, soonest - time.monotonic()))
             for conn in ready:
-                job, process, reader, _deadline = running.pop(conn)
-                out[job.key] = _receive(job, reader, process)
+                worker, job, _deadline = busy.pop(conn)
+                results = _receive(job, worker)
+                if results is None:  # the worker died with the job: its crash is the job's result
+                    worker.stop()
+                    results = [_crashed(job, worker.process.exitcode)]
+                else:
+                    idle.append(worker)
+                out[job.key] = results
                 finished(job)
             now = time.monotonic()
-            for conn in [c for c, (_j, _p, _r, deadline) in running.items() if deadline <= now]:
-                job, process, reader, _deadline = running.pop(conn)
-                _stop(process)
-                reader.close()
+            for conn in [c for c, (_w, _j, deadline) in busy.items() if deadline <= now]:
+                worker, job, _deadline = busy.pop(conn)
+                worker.stop()
                 out[job.key] = [timeout_result(job, limit)]
                 finished(job)
     finally:
-        for _job, process, reader, _deadline in running.values():
-            _stop(process)
-            reader.close()
+        for worker in [*idle, *(w for w, _j, _d in busy.values())]:
+            worker.stop()
     return out
 
 
+class _Worker:
+    """A forked process that lifts the jobs sent to it, one at a time, until told to stop (None)."""
+
+    def __init__(self, ctx: Any, options: Options):
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, options), daemon=True)
+        self.process.start()
+        child.close()
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.send(None)
+        self.conn.close()
+        self.process.join(0.2)
+        _stop(self.process)
+
+
+def _job_context() -> multiprocessing.context.BaseContext:
+    """fork while this process has not loaded egglog: a process forked after egglog's import hangs (its
+    runtime's threads do not survive the fork); otherwise a fresh interpreter per worker."""
+    import sys
+
+    if "egglog" in sys.modules:
+        return multiprocessing.get_context("spawn")
+    return _context()
+
+
 def _preload() -> None:
-    """Import the pipeline (z3, the IR, ...) once here, so that every forked worker starts with it."""
+    """Import the pipeline (z3, the IR, ...) once here, so that every forked worker starts with it. Not the
+    simplifier: it imports egglog, after which a fork hangs; each worker imports it once."""
     with contextlib.suppress(Exception):  # a broken pipeline shows up as each job's own error result
         import tritonlift.pipeline  # noqa: F401
 
 
-def _job_main(writer: Any, job: Job, options: Options) -> None:
-    try:
-        results = lift_guarded(job.target, options, job.op)
-    except BaseException as exc:  # anything at all becomes this job's error result
-        results = [crash_result(job.target, f"internal error: {type(exc).__name__}: {exc}")]
-    try:
-        writer.send(results)
-    except Exception as exc:  # results that cannot be pickled
-        writer.send([crash_result(job.target, f"internal error: {type(exc).__name__}: {exc}")])
-    writer.close()
+def _worker_main(conn: Any, options: Options) -> None:
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            results = lift_guarded(job.target, options, job.op)
+        except BaseException as exc:  # anything at all becomes this job's error result
+            results = [crash_result(job.target, f"internal error: {type(exc).__name__}: {exc}")]
+        try:
+            conn.send(results)
+        except Exception as exc:  # results that cannot be pickled
+            conn.send([crash_result(job.target, f"internal error: {type(exc).__name__}: {exc}")])
 
 
-def _receive(job: Job, reader: Any, process: Any) -> list[LiftResult]:
+def _crashed(job: Job, code: int | None) -> LiftResult:
+    result = crash_result(job.target, f"{job.op or 'file'}: the worker process crashed (exit code {code})")
+    if job.op:
+        result.name = job.op
+    return result
+
+
+def _receive(job: Job, worker: _Worker) -> list[LiftResult] | None:
+    """The job's results, or None when its worker died before sending them."""
     try:
-        results = reader.recv()
-    except (EOFError, OSError):  # the process died before it sent anything
-        process.join(5)
-        code = process.exitcode
-        results = [
-            crash_result(job.target, f"{job.op or 'file'}: the worker process crashed (exit code {code})")
-        ]
-        if job.op:
-            results[0].name = job.op
-    finally:
-        reader.close()
-    process.join(5)
-    if process.is_alive():
-        _stop(process)
-    return results
+        return worker.conn.recv()
+    except (EOFError, OSError):
+        worker.process.join(5)
+        return None
 
 
 def _stop(process: Any) -> None:

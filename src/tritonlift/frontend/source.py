@@ -53,17 +53,31 @@ class JitFunction:
 
     @property
     def heuristics(self) -> dict[str, ast.expr]:
-        """constexpr name -> lambda, from `@triton.heuristics({...})` when written as a dict literal."""
+        """constexpr name -> lambda, from `@triton.heuristics({...})` written as a dict literal, or from
+        FlagGems' `@triton.heuristics(runtime.get_heuristic_config("name"))` read from the package's sources."""
+        return self.heuristics_with_origin()[0]
+
+    def heuristics_with_origin(self) -> tuple[dict[str, ast.expr], str]:
+        """The heuristics lambdas and where they were read: "" for a literal dict in the kernel's file, else
+        `get_heuristic_config("name") in <file>`."""
+        from tritonlift.frontend.flaggems_config import heuristic_config, is_config_call
+
         d = self.decorator("heuristics")
         if d is None:
-            return {}
+            return {}, ""
         src = d.args[0] if d.args else d.kwargs.get("values")
+        config = is_config_call(src, "get_heuristic_config")
+        if config is not None:
+            found = heuristic_config(self.file, config)
+            if found is None:
+                return {}, ""
+            return dict(found[0]), f'get_heuristic_config("{config}") in {found[1]}'
         out: dict[str, ast.expr] = {}
         if isinstance(src, ast.Dict):
             for k, v in zip(src.keys, src.values, strict=True):
                 if isinstance(k, ast.Constant) and isinstance(k.value, str):
                     out[k.value] = v
-        return out
+        return out, ""
 
     @property
     def autotune_configs(self) -> list[dict[str, ast.expr]]:

@@ -65,6 +65,16 @@ def _rd(t, *idx):  # t[idx] with broadcast index tensors, clamped into range: gu
         return torch.zeros(shape, dtype=t.dtype, device=t.device)
     idx = tuple(torch.clamp(torch.as_tensor(v, device=t.device), 0, s - 1) for v, s in zip(idx, t.shape))
     return t[idx]""",
+    "_view": """
+def _view(t, shape, strides, offset):  # an input's view; past the end of its storage (reads there are
+    # masked in the formula, so their values never matter) it reads zeros instead of raising
+    have = t.untyped_storage().nbytes() // t.element_size()
+    need = offset + sum((n - 1) * s for n, s in zip(shape, strides)) + 1
+    if 0 in shape or need <= have:
+        return torch.as_strided(t, shape, strides, offset)
+    flat = torch.as_strided(t, (have,), (1,), 0)
+    flat = torch.cat([flat, torch.zeros(need - have, dtype=t.dtype, device=t.device)])
+    return torch.as_strided(flat, shape, strides, offset)""",
     "_nz": """
 def _nz(b):  # an int divisor, 1 where it is 0: the formula has no value there, and torch would raise
     if isinstance(b, torch.Tensor):
@@ -543,6 +553,9 @@ def _decl_line(t: TensorDecl, fn: _FunctionCtx) -> str:
     if t.offset != ZERO:
         offset += f" + {paren(fn.host(t.offset), P_ADD, strict=True)}"
     local = fn.view_local(t)
+    if t.name not in {a.target for a in fn.f.assigns} and t.base not in {a.name for a in fn.f.allocs}:
+        fn.helpers.add("_view")  # read only: a view may reach past the storage where every read is masked
+        return f"{local} = _view({t.base}, {fn.shape(t.shape)}, {fn.shape(t.strides)}, {offset})"
     return f"{local} = torch.as_strided({t.base}, {fn.shape(t.shape)}, {fn.shape(t.strides)}, {offset})"
 
 

@@ -171,8 +171,13 @@ class HostEvaluator:
                 self.assign(target, self.eval(value), value)
             case ast.Expr(value=ast.Constant()):
                 return
+            case ast.Expr(value=value) if self.is_logging(value):
+                return  # logger.debug("GEMS SUM"): no effect on any tensor
             case ast.Expr(value=value):
                 self.eval(value)
+            case ast.With(items=items, body=body) if all(self.is_device_guard(i.context_expr) for i in items):
+                for s in body:  # `with torch_device_fn.device(x.device):` only picks the current device
+                    self.exec(s)
             case ast.Assert(test=test):
                 self.assert_(test)  # noqa: UP005 (our own method, not unittest)
             case ast.Return(value=value):
@@ -200,6 +205,32 @@ class HostEvaluator:
         taken = self.decider.choose(c, self.st.facts, getattr(node, "lineno", self.line))
         self.st.facts.append(c if taken else negate(c))
         return taken
+
+    def is_logging(self, node: ast.expr) -> bool:
+        """`logger.debug(...)` on a module-level `logger = logging.getLogger(...)`, or `logging.info(...)`."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            return False
+        if node.func.attr not in _LOG_METHODS or not isinstance(node.func.value, ast.Name):
+            return False
+        name = node.func.value.id
+        if self.module.aliases.get(name) == "logging":
+            return True
+        made = self.module.constants.get(name)
+        return (
+            name not in self.st.scope
+            and isinstance(made, ast.Call)
+            and qualname(made.func, self.module.aliases) == "logging.getLogger"
+        )
+
+    def is_device_guard(self, node: ast.expr) -> bool:
+        """`torch_device_fn.device(t.device)` / `torch.cuda.device(...)`: a current-device context."""
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "device"
+            and len(node.args) == 1
+            and not node.keywords
+        )
 
     def assign(self, target: ast.expr, v: Any, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -503,6 +534,9 @@ class HostEvaluator:
         if not isinstance(g, tuple):
             g = (g,)
         return tuple(_e(x) for x in g)
+
+
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
 
 def _e(v: Any) -> Expr:

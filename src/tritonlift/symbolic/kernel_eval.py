@@ -215,16 +215,38 @@ class KernelEvaluator:
         self.exec_body(orelse)
         after_else = self.scopes[-1]
         self.path = outer
+        self.scopes[-1] = self.merge(cond, after_then, after_else, st)
+
+    def merge(self, cond: Expr, then: dict[str, Any], other: dict[str, Any], st: ast.stmt) -> dict[str, Any]:
+        """The scope after `if cond:`. On a constexpr condition Triton compiles one branch only, so a name
+        bound on one side keeps that side's value (a use where the compiled branch did not bind it does not
+        compile), and `mask = None` (no mask) against a mask block becomes the all-true mask on that side.
+        On a runtime condition such names are dropped, as Triton drops them."""
+        compile_time = self.is_compile_time(cond)
         merged: dict[str, Any] = {}
-        for name in set(after_then) | set(after_else):
-            a, b = after_then.get(name), after_else.get(name)
+        for name in set(then) | set(other):
+            a, b = then.get(name, _MISSING), other.get(name, _MISSING)
             if a is b or (is_static(a) and a == b):
                 merged[name] = a
+            elif a is _MISSING or b is _MISSING:
+                if compile_time:
+                    merged[name] = b if a is _MISSING else a
+            elif compile_time and (a is None) != (b is None) and _is_mask(b if a is None else a):
+                merged[name] = self.select(cond, scalar(ir.TRUE) if a is None else a,
+                                           scalar(ir.TRUE) if b is None else b, st)
             elif a is None or b is None:
-                continue  # defined on one side only: unusable afterwards
+                continue  # None on one side only: unusable afterwards
             else:
                 merged[name] = self.select(cond, a, b, st)
-        self.scopes[-1] = merged
+        return merged
+
+    def is_compile_time(self, cond: Expr) -> bool:
+        """cond depends only on the kernel's constexpr parameters (not on program ids, lanes or memory)."""
+        constexprs = {p.name for p in self.fn.params if p.constexpr}
+        leaves = [n for n in ir.walk(cond) if not n.args]
+        return all(n.op is Op.CONST or (n.op is Op.VAR and str(n.attr) in constexprs) for n in leaves) and not any(
+            n.op in (Op.MEM, Op.UNDEF) for n in ir.walk(cond)
+        )
 
     @staticmethod
     def always_returns(body: list[ast.stmt]) -> bool:
@@ -1000,6 +1022,13 @@ def dtype_test(dt: DType, name: str) -> bool | None:
     if name in _DTYPE_IS:
         return n == _DTYPE_IS[name]
     return None
+
+
+_MISSING = object()  # a name not bound on one side of an `if`
+
+
+def _is_mask(v: Any) -> bool:
+    return isinstance(v, Block) and v.elem.kind is Kind.BOOL
 
 
 def grid_symbols(rank: int) -> tuple[Expr, ...]:

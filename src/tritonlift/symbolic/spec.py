@@ -36,6 +36,7 @@ class KernelSpec:
     loops: list[Expr] = field(default_factory=list)
     # side conditions of invariant-pattern instantiations: (hypothesis, goal, what), proved by the verifier
     side: list[tuple[Expr, Expr, str]] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)  # preconditions the proof uses (heuristics chosen values)
 
     @property
     def axes(self) -> tuple[Expr, ...]:

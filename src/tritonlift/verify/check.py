@@ -39,6 +39,7 @@ class Outcome:
     counterexample: Counterexample | None = None
     message: str = ""
     notes: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)  # preconditions the checker added (free grid sizes)
 
 
 @dataclass
@@ -80,8 +81,26 @@ def _domain(decl: TensorDecl, index: tuple[Expr, ...]) -> list[Expr]:
     return out
 
 
+def free_grid_sizes(p: Problem) -> list[Expr]:
+    """The launch-grid sizes that no host fixes (kernel-level lifting): `grid[k]` symbols, in axis order."""
+    seen: dict[Expr, None] = {}
+    for g in p.grid:
+        for n in ir.walk(g):
+            if n.op is ir.Op.VAR and str(n.attr).startswith(GRID_PREFIX):
+                seen.setdefault(n, None)
+    return list(seen)
+
+
+def grid_assumptions(p: Problem) -> tuple[list[Expr], list[str]]:
+    """A launch has at least one program on each axis: Triton skips a launch with an empty grid (CUDA rejects
+    it), so a kernel launched with `grid[k] == 0` writes nothing and is not a use of the kernel. The
+    precondition is stated in the result's assumptions, never used silently."""
+    free = free_grid_sizes(p)
+    return [ir.le(ir.ONE, g) for g in free], [f"{g.attr} >= 1" for g in free]
+
+
 def _block_facts(p: Problem) -> list[Expr]:
-    facts = list(p.facts)
+    facts = list(p.facts) + grid_assumptions(p)[0]
     for s in p.spec.stores:
         for ext in s.shape:
             if not ext.is_const:
@@ -156,7 +175,7 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
         if cx is not None:
             return Outcome("refuted", n, cx)
         return Outcome("unknown", n, message=f"could not show every element of {a.target} is written")
-    return Outcome("verified", n)
+    return Outcome("verified", n, assumptions=grid_assumptions(p)[1])
 
 
 def _check(
