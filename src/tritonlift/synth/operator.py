@@ -14,6 +14,7 @@ from tritonlift.symbolic.values import lane, pid
 from tritonlift.synth.derive import StoreMap, Witness, _index_names, _solve
 from tritonlift.synth.guards import domain_facts, finish_body
 from tritonlift.synth.indexing import Access, decompose, fold_offset, has_index_var
+from tritonlift.synth.pid_map import regrid
 from tritonlift.verify.check import Problem
 
 
@@ -49,6 +50,9 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     if not st.launches:
         raise Unknown("the host function launches no kernel it could evaluate")
     spec = st.launches[0]
+    rg = regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
+    if rg is not None:  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
+        spec = rg.spec
     tensors: dict[str, HostTensor] = {v.name: v for v in st.scope.values() if isinstance(v, HostTensor)}
     decls: dict[str, TensorDecl] = {n: t.decl() for n, t in tensors.items()}
     assumptions = list(st.assumptions)
@@ -110,10 +114,15 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     formula = Formula(
         name=host.name, params=tuple(params), tensors=tuple(decls[n] for n in decls if n in used),
         assigns=tuple(assigns), returns=st.returns, allocs=tuple(a for a in st.allocs if a.name in used),
-        assumptions=tuple(assumptions), contiguous=tuple(n for n in st.made_contiguous if n in used),
+        assumptions=tuple(assumptions + (rg.assumptions if rg is not None else [])), contiguous=tuple(n for n in st.made_contiguous if n in used),
     )
-    facts = list(st.facts)
+    facts = list(st.facts) + (rg.facts if rg is not None else [])
     return Problem(spec, formula, spec.grid, maps, wits, facts, views=decls)
+
+
+def _autotuned(st: HostState) -> set[str]:
+    """Symbols the host took as `1 <= v` (constexprs chosen by autotune): group sizes may divide."""
+    return {str(f.args[1].attr) for f in st.facts if f.op is Op.LE and f.args[0] == ir.ONE and f.args[1].op is Op.VAR}
 
 
 def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor]) -> Expr:

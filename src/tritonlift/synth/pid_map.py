@@ -145,20 +145,20 @@ def regrid(
         if not _sample_ok((p0, p1), inv, grid, u, v, syms, rng):
             continue
         into = ir.and_(ir.le(ir.ZERO, p0), ir.lt(p0, b0), ir.le(ir.ZERO, p1), ir.lt(p1, b1))
-        if not prove([*hyps, *in_grid], into, timeout_ms):
+        if not prove([*hyps, *in_grid], into, timeout_ms, 20_000_000):
             continue
         old = frozenset(ir.walk(p0)) | frozenset(ir.walk(p1))
         back = simplify_divmod(ir.substitute(inv, {u: p0, v: p1}), [*hyps, *in_grid, into], step_ms, old)
         if norm(back) != q and not prove([*hyps, *in_grid, into], ir.eq(back, q), timeout_ms):
             continue
-        if not prove([*hyps, *in_box], ir.and_(ir.le(ir.ZERO, inv), ir.lt(inv, grid)), timeout_ms):
+        if not prove([*hyps, *in_box], ir.and_(ir.le(ir.ZERO, inv), ir.lt(inv, grid)), timeout_ms, 20_000_000):
             continue
         stores = _over_tiles(spec.stores, inv, [*hyps, *in_box], step_ms)
         if stores is None:
             continue
         new = replace(spec, grid=(b0, b1), stores=stores, facts=[*spec.facts, *needed])
-        said = [f"program id pid runs tile ({to_text(p0)}, {to_text(p1)}): proved a bijection of "
-                f"[0, {to_text(grid)}) onto [0, {to_text(b0)}) x [0, {to_text(b1)}) ({name})"]
+        said = [f"program ids: a proved bijection of [0, {to_text(grid)}) onto the {to_text(b0)} x {to_text(b1)} "
+                f"tiles ({name})"]
         said += [f"assumed {to_text(f)}" for f in needed]
         return Regrid(new, grid, needed, said)
     return None
