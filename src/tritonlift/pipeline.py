@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from tritonlift.errors import InputError, LiftError, Unknown, Unsupported
@@ -17,6 +18,7 @@ from tritonlift.symbolic.kernel_eval import KernelEvaluator, grid_symbols
 from tritonlift.symbolic.params import classify, grid_rank
 from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.synth.derive import Derivation, StoreMap, Witness, derive_kernel
+from tritonlift.synth.pid_map import regrid, restate
 from tritonlift.verify.check import SOLVER, Problem, verify
 
 
@@ -199,7 +201,11 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
     try:
         spec, params = kernel_spec(module, fn)
         clock.lap("symbolic")
+        rg = regrid(spec, {p.name for p in fn.params if p.constexpr}, timeout_ms=min(options.solver_timeout_ms, 5000))
+        spec = rg.spec if rg is not None else spec  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
         deriv = derive_kernel(spec, params)
+        if rg is not None:
+            deriv = replace(deriv, formula=restate(deriv.formula, rg))
         clock.lap("synthesis")
         formula, deriv = _expected(options, deriv, spec)
         problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses, [*spec.facts, *deriv.facts])

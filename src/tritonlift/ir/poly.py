@@ -59,7 +59,8 @@ def _atom(e: Expr) -> Expr:
 
 
 def _fold_divmod(p: Poly) -> Poly:
-    """c*D*(X div D) + c*(X mod D) -> c*X, for C- and Python-style div/mod pairs alike."""
+    """c*D*R*(X div D) + c*R*(X mod D) -> c*R*X (R a monomial: a stride, say), for C- and Python-style
+    div/mod pairs alike: X = D*(X div D) + X mod D for both."""
     changed = True
     while changed:
         changed = False
@@ -77,18 +78,20 @@ def _fold_divmod(p: Poly) -> Poly:
                 if len(dp) != 1:
                     continue
                 (dm, dc), = dp.items()
-                if _mono(rest) != _mono(list(dm)) or c % dc:
+                outer = divide_mono(_mono(rest), dm)  # R: what multiplies D * (X div D)
+                if outer is None or c % dc:
                     continue
                 coef = c // dc
-                mod_mono = (Expr(mod_op, (x, d), None, Kind.INT),)
+                mod_mono = _mono([Expr(mod_op, (x, d), None, Kind.INT), *outer])
                 if p.get(mod_mono) != coef:
                     continue
                 del p[m]
                 del p[mod_mono]
                 for xm, xc in poly(x).items():
-                    p[xm] = p.get(xm, 0) + coef * xc
-                    if p[xm] == 0:
-                        del p[xm]
+                    key = _mono([*xm, *outer])
+                    p[key] = p.get(key, 0) + coef * xc
+                    if p[key] == 0:
+                        del p[key]
                 changed = True
                 break
     return p

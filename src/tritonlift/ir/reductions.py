@@ -22,7 +22,7 @@ import math
 
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
-from tritonlift.ir.poly import mono_expr, norm, poly
+from tritonlift.ir.poly import mono_expr, norm, poly, unpoly
 
 REDUCTIONS = (Op.SUM, Op.PROD, Op.RMAX, Op.RMIN)
 _IDENTITY = {Op.SUM: 0.0, Op.PROD: 1.0, Op.RMAX: -math.inf, Op.RMIN: math.inf}
@@ -172,65 +172,59 @@ def _reindex(r: Expr) -> Expr | None:
     if inner.op is not r.op or not (lo == ir.ZERO and inner.args[0] == ir.ZERO):
         return None
     a, big_a = str(r.attr), hi
-    b, big_b = str(inner.attr), inner.args[1]
-    cap = None
-    if mentions(big_b, a):
-        # a masked last tile: R_{a<A} R_{b < min(B, E - a*B)} f(a*B + b) = R_{k < min(A*B, E)} f(k)
-        tile = _capped_tile(big_b, a)
-        if tile is None:
-            return None
-        big_b, cap = tile
+    b = str(inner.attr)
     f = inner.args[2]
+    # a tail tile's bound b < min(B, X(a)) (an absorbed `k < K - a*B` mask) is a guard again over b < B:
+    # R_{b < min(B, X)} f = R_{b < B} where(b < X, f, id) (for b >= 0 both keep the b < min(B, X))
+    free: list[Expr] = []
+    for x in flatten(inner.args[1], Op.MINIMUM):
+        if not mentions(x, a) and norm(x) not in free:
+            free.append(norm(x))
+    tied = [x for x in flatten(inner.args[1], Op.MINIMUM) if mentions(x, a)]
+    if not free:
+        return None
+    big_b = free[0]
+    for x in free[1:]:  # the tile may be a min itself: min(next_power_of_2(n), 32)
+        big_b = ir.minimum(big_b, x)
+    if tied:
+        f = ir.where(ir.and_(*(ir.lt(ir.var(b), x) for x in tied)), f, identity(r.op, r.kind))
     taken = {str(n.attr) for n in ir.walk(r) if n.op is Op.VAR or n.op in REDUCTIONS}
     k = _fresh(taken)
     kv = ir.var(k)
     for outer_div, ext in ((True, big_b), (False, big_a)):
-        if cap is not None and not outer_div:
-            break
         if outer_div:  # f depends on a*B + b: a = k // B, b = k % B
             sub = {ir.var(a): ir.arith(Op.FLOORDIV, kv, ext), ir.var(b): ir.arith(Op.MOD, kv, ext)}
         else:  # f depends on b*A + a: b = k // A, a = k % A
             sub = {ir.var(b): ir.arith(Op.FLOORDIV, kv, ext), ir.var(a): ir.arith(Op.MOD, kv, ext)}
-        g = _norm_ints(ir.substitute(f, sub))
+        g = _norm_ints(ir.substitute(f, sub), k)
         if not any(n.op in (Op.FLOORDIV, Op.MOD) and mentions(n, k) for n in ir.walk(g)):
-            top = norm(ir.mul(big_a, big_b))
-            return ir.reduce(r.op, k, ir.ZERO, top if cap is None else ir.minimum(top, cap), g)
+            return ir.reduce(r.op, k, ir.ZERO, norm(ir.mul(big_a, big_b)), g)
     return None
 
 
-def _capped_tile(hi: Expr, a: str) -> tuple[Expr, Expr] | None:
-    """(B, E) when hi = min(B, E - a*B) (B and E free of a; several E - a*B terms: E is their min)."""
-    if hi.op is not Op.MINIMUM:
-        return None
-    parts = flatten(hi, Op.MINIMUM)
-    free = [p for p in parts if not mentions(p, a)]
-    if not free:
-        return None
-    bc = free[0]
-    for p in free[1:]:  # B may be a min itself (min(next_power_of_2(n), 32))
-        bc = ir.minimum(bc, p)
-    caps: list[Expr] = []
-    for x in parts:
-        if not mentions(x, a):
-            continue
-        e = norm(ir.add(x, ir.mul(bc, ir.var(a))))
-        if mentions(e, a):
-            return None
-        if e not in caps:
-            caps.append(e)
-    cap = caps[0]
-    for e in caps[1:]:
-        cap = ir.minimum(cap, e)
-    return bc, cap
+def _norm_ints(e: Expr, k: str | None = None) -> Expr:
+    """Integer sums in normal form; with `k`, integer comparisons that mention k as `k-part < rest` (every
+    monomial holding k on the left), so `k % B < K - (k // B) * B` reads `k < K`."""
 
-
-def _norm_ints(e: Expr) -> Expr:
     def step(n: Expr) -> Expr | None:
         if n.kind is Kind.INT and n.op in (Op.ADD, Op.SUB, Op.MUL, Op.NEG):
             return norm(n)
+        if k is not None and n.op in (Op.LT, Op.LE, Op.GT, Op.GE, Op.EQ, Op.NE) and n.args[0].kind is Kind.INT:
+            return _isolate(n, k)
         return None
 
     return ir.transform(e, step)
+
+
+def _isolate(c: Expr, k: str) -> Expr | None:
+    x, y = c.args
+    if x.kind is not Kind.INT or y.kind is not Kind.INT or not (mentions(x, k) or mentions(y, k)):
+        return None
+    diff = poly(ir.sub(x, y))
+    left = {m: v for m, v in diff.items() if any(mentions(a, k) for a in m)}
+    right = {m: -v for m, v in diff.items() if m not in left}
+    new = ir.compare(c.op, unpoly(left), unpoly(right))
+    return None if new == c else new
 
 
 def _constant_body(r: Expr) -> Expr | None:
@@ -355,10 +349,13 @@ def _covers(a: Expr, e: Expr) -> bool:
     if a.op is not Op.MUL:
         return False
     for m, b in (a.args, a.args[::-1]):
-        if m.op is Op.MAXIMUM and m.args[1] == ir.ZERO and m.args[0].op is Op.FLOORDIV:
-            x, d = m.args[0].args
-            if d == b and norm(x) == norm(ir.sub(ir.add(e, b), ir.ONE)):
-                return True
+        if m.op is Op.MAXIMUM and m.args[1] == ir.ZERO:
+            q = norm(m.args[0])  # a trip count `tl.cdiv(e, B)` comes as `tdiv(e + B - 1, B) + 1 - 1`
+            # max(tdiv(x, B), 0) = max(x // B, 0) for B >= 1: both are x // B for x >= 0, and <= 0 else
+            if q.op in (Op.FLOORDIV, Op.TRUNCDIV):
+                x, d = q.args
+                if d == b and norm(x) == norm(ir.sub(ir.add(e, b), ir.ONE)):
+                    return True
     return False
 
 

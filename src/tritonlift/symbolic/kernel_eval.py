@@ -14,6 +14,8 @@ from tritonlift.frontend.source import JitFunction, SourceModule, load_module_ca
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.reductions import canon
+from tritonlift.symbolic.dot import PRECISION_ARGS
+from tritonlift.symbolic.dot import dot as dot_block
 from tritonlift.symbolic.loops import (
     mentions_placeholder,
     online_softmax,
@@ -915,9 +917,25 @@ class KernelEvaluator:
                 return PtrBlock(shape, t.base, e) if isinstance(t, PtrBlock) else Block(shape, e)
             case "constexpr":
                 return arg(0, "value")
+            case "dot":
+                return self.dot(args, kwargs, node)
         if name in SPECIAL:
             raise self.unsupported(f"tl.{name} is not modelled in this form", node)
         raise self.unsupported(f"tl.{name} is not modelled", node)
+
+    def dot(self, args: list[Any], kwargs: dict[str, Any], node: ast.AST) -> Block:
+        """tl.dot(a, b, acc=None, input_precision, allow_tf32, max_num_imprecise_acc, out_dtype): symbolic/dot.py."""
+        names = ("input", "other", "acc", "input_precision", "allow_tf32", "max_num_imprecise_acc", "out_dtype")
+        given = dict(zip(names, args, strict=False)) | kwargs
+        a, b, acc = given.get("input"), given.get("other"), given.get("acc")
+        if a is None or b is None:
+            raise self.unsupported("tl.dot needs two blocks", node)
+        ignored = sorted(k for k in PRECISION_ARGS if given.get(k) is not None)
+        note = f"tl.dot {'/'.join(ignored) or 'precision'} ignored: reals"
+        if note not in self.notes:
+            self.notes.append(note)
+        return dot_block(to_tile(a, self.line), to_tile(b, self.line),
+                         None if acc is None else to_tile(acc, self.line), self.fresh, lambda w: self.unsupported(w, node))
 
     def reduce(self, name: str, x: Any, axis: Any, kwargs: dict[str, Any], node: ast.AST) -> Block:
         t = to_tile(x, self.line)

@@ -17,6 +17,7 @@ from tritonlift.synth.compose import compose_launches
 from tritonlift.synth.derive import StoreMap, Witness, _index_names, _solve
 from tritonlift.synth.guards import domain_facts, finish_body, simplify_guards
 from tritonlift.synth.indexing import Access, decompose, fold_offset, has_index_var
+from tritonlift.synth.pid_map import regrid
 from tritonlift.verify.check import Problem
 
 
@@ -54,6 +55,9 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     spec = st.launches[0]
     if len(st.launches) > 1:
         spec = _settled_spec(compose_launches(st.launches, st.returns), st.facts)
+    rg = regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
+    if rg is not None:  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
+        spec = rg.spec
     tensors: dict[str, HostTensor] = {v.name: v for v in st.scope.values() if isinstance(v, HostTensor)}
     decls: dict[str, TensorDecl] = {n: t.decl() for n, t in tensors.items()}
     assumptions = list(st.assumptions)
@@ -116,9 +120,9 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     formula = Formula(
         name=host.name, params=tuple(params), tensors=tuple(decls[n] for n in decls if n in used),
         assigns=tuple(assigns), returns=st.returns, allocs=tuple(a for a in st.allocs if a.name in used),
-        assumptions=tuple(assumptions), contiguous=tuple(n for n in st.made_contiguous if n in used),
+        assumptions=tuple(assumptions + (rg.assumptions if rg is not None else [])), contiguous=tuple(n for n in st.made_contiguous if n in used),
     )
-    facts = list(st.facts)
+    facts = list(st.facts) + (rg.facts if rg is not None else [])
     return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls)
 
 
@@ -148,6 +152,11 @@ def _settle(body: Expr, facts: list[Expr], rounds: int = 4) -> Expr:
             break
         body = new
     return body
+
+
+def _autotuned(st: HostState) -> set[str]:
+    """Symbols the host took as `1 <= v` (constexprs chosen by autotune): group sizes may divide."""
+    return {str(f.args[1].attr) for f in st.facts if f.op is Op.LE and f.args[0] == ir.ONE and f.args[1].op is Op.VAR}
 
 
 def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor]) -> Expr:

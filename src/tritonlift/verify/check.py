@@ -148,6 +148,10 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
             again = _check([*hyps, *sizes], ir.and_(*goals), kinds, tensors, timeout_ms)
             if again not in ("proved", "unknown"):
                 cx = _replay_write(p, sm, again, kinds, tensors, seed)
+        if cx is None:  # reductions are uninterpreted in z3: look for a concrete point (verify/search.py)
+            from tritonlift.verify.search import search_write
+
+            cx = search_write(p, sm, kinds, tensors, seed)
         if cx is not None:
             return Outcome("refuted", n, cx)
         return Outcome("unknown", n, message=f"write at line {s.line}: solver counterexample did not replay")
@@ -267,7 +271,13 @@ def _replay_write(
     p: Problem, sm: StoreMap, res: Any, kinds: dict[str, Kind], tensors: dict[str, TensorDecl], seed: int
 ) -> Counterexample | None:
     model, cx = res
-    values = _symbol_values(model, cx)
+    return replay_values(p, sm, _symbol_values(model, cx), model, cx, tensors, seed)
+
+
+def replay_values(
+    p: Problem, sm: StoreMap, values: dict[str, Any], model: Any, cx: Any, tensors: dict[str, TensorDecl], seed: int
+) -> Counterexample | None:
+    """The store of `sm` and the formula at one concrete point (sizes, program id, lanes: `values`)."""
     s = p.spec.stores[sm.store]
     a = next(x for x in p.formula.assigns if x.target == sm.target)
     decl = tensors[sm.target]
