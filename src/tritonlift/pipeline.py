@@ -17,6 +17,7 @@ from tritonlift.symbolic.kernel_eval import KernelEvaluator, grid_symbols
 from tritonlift.symbolic.params import classify, grid_rank
 from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.synth.derive import Derivation, StoreMap, Witness, derive_kernel
+from tritonlift.synth.search import synthesize
 from tritonlift.verify.check import SOLVER, Problem, verify
 
 
@@ -108,10 +109,12 @@ def kernel_params(fn: JitFunction, pointers: list[str], kinds: dict[str, Kind]) 
     return tuple(out)
 
 
-def kernel_spec(module: SourceModule, fn: JitFunction) -> tuple[KernelSpec, tuple[Param, ...]]:
+def kernel_spec(
+    module: SourceModule, fn: JitFunction, invariant_patterns: bool = True
+) -> tuple[KernelSpec, tuple[Param, ...]]:
     pointers, kinds = classify(module, fn)
     grid = grid_symbols(grid_rank(module, fn))
-    spec = KernelEvaluator(module, fn, {}, pointers, kinds, grid).run()
+    spec = KernelEvaluator(module, fn, {}, pointers, kinds, grid, invariant_patterns=invariant_patterns).run()
     spec.facts += heuristic_facts(module, fn, pointers, kinds)
     return spec, kernel_params(fn, pointers, kinds)
 
@@ -168,18 +171,22 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
     clock = Clock()
     res = LiftResult(name=fn.name, kind="kernel", file=fn.file, line=fn.line, kernels=[fn.name], status="unknown")
     try:
-        spec, params = kernel_spec(module, fn)
+        spec, params = kernel_spec(module, fn, options.invariant_patterns and not options.baseline)
         clock.lap("symbolic")
         deriv = derive_kernel(spec, params)
-        clock.lap("synthesis")
         formula, deriv = _expected(options, deriv, spec)
         problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses, [*spec.facts, *deriv.facts])
+        synthesis: dict = {}
+        if options.expect is None:
+            problem, stats = synthesize(problem, options)
+            formula, synthesis = problem.formula, stats.to_json()
+        clock.lap("synthesis")
         outcome = verify(problem, options.solver_timeout_ms, options.seed)
         clock.lap("verification")
         res.status = outcome.status  # type: ignore[assignment]
         res.counterexample = outcome.counterexample
         res.message = outcome.message
-        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
+        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, synthesis=synthesis)
         emit(res, formula, options)
         res.assumptions = list(formula.assumptions)
         if outcome.status == "verified":

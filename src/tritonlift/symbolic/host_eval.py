@@ -66,8 +66,9 @@ class HostState:
 
 
 class HostEvaluator:
-    def __init__(self, module: SourceModule, host: HostFunction):
+    def __init__(self, module: SourceModule, host: HostFunction, invariant_patterns: bool = True):
         self.module, self.host = module, host
+        self.invariant_patterns = invariant_patterns  # off (ablation): kernel loops are not summarized
         self.st = HostState()
         self.line = host.line
 
@@ -433,7 +434,7 @@ class HostEvaluator:
             meta[p.name] = v
         grid = self.grid(self.eval(sub.slice), meta, node)
         pointers = [p for p in pointers if isinstance(values.get(p), HostTensor)]
-        spec = KernelEvaluator(self.module, fn, bindings, pointers, kinds, grid).run()
+        spec = KernelEvaluator(self.module, fn, bindings, pointers, kinds, grid, self.invariant_patterns).run()
         self.st.launches.append(spec)
 
     def eval_lambda(self, lam: ast.Lambda, meta: dict[str, Any]) -> Any:
@@ -511,18 +512,24 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     res = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                      kernels=[ln.kernel for ln in host.launches], status="unknown")
     try:
-        st = HostEvaluator(module, host).run()
+        st = HostEvaluator(module, host, options.invariant_patterns and not options.baseline).run()
         clock.lap("symbolic")
         problem = derive_operator(host, st, options)
+        synthesis: dict = {}
         if options.expect is not None:
             problem = _with_expected(problem, options.expect)
+        else:
+            from tritonlift.synth.search import synthesize
+
+            problem, stats = synthesize(problem, options)
+            synthesis = stats.to_json()
         clock.lap("synthesis")
         outcome = verify(problem, options.solver_timeout_ms, options.seed)
         clock.lap("verification")
         res.status = outcome.status  # type: ignore[assignment]
         res.counterexample = outcome.counterexample
         res.message = outcome.message
-        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
+        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, synthesis=synthesis)
         emit(res, problem.formula, options)
         res.assumptions = list(problem.formula.assumptions)
     except LiftError as e:

@@ -106,7 +106,9 @@ class KernelEvaluator:
         pointers: list[str],
         scalars: dict[str, Kind],
         grid: tuple[Expr, ...],
+        invariant_patterns: bool = True,  # off (ablation): loops with a symbolic trip count are not summarized
     ):
+        self.invariant_patterns = invariant_patterns
         self.module = module
         self.fn = fn
         self.file = fn.file
@@ -249,6 +251,11 @@ class KernelEvaluator:
     def exec_symbolic_for(self, st: ast.For, bounds: list[Any]) -> None:
         """A loop of T = cdiv(stop - start, step) iterations, T symbolic: summarized by invariant patterns
         (symbolic/loops.py), never unrolled."""
+        if not self.invariant_patterns:
+            from tritonlift.errors import Unknown
+
+            raise Unknown("loop with a symbolic trip count: without invariant patterns there is no proof for "
+                          "every trip count (--no-invariant-patterns)", self.file, st.lineno)
         if not isinstance(st.target, ast.Name):
             raise self.unsupported("loop target must be a name", st)
         ints = [self.int_scalar(b, st) for b in bounds]
