@@ -70,7 +70,7 @@ class Samples:
     def agrees(self, values: Sequence[Value | str]) -> bool:
         """True when the values match the kernel's at every sample (floats up to rounding)."""
         for v, s in zip(values, self.points, strict=True):
-            if isinstance(v, str) or isinstance(v, bool):
+            if isinstance(v, (str, bool)):
                 return False
             if _differs(float(s.kernel_value), float(v)):
                 return False
@@ -84,7 +84,7 @@ def signature(values: Sequence[Value | str]) -> tuple:
     """Values rounded so that candidates equal up to float rounding share a signature."""
     out: list[Any] = []
     for v in values:
-        if isinstance(v, str) or isinstance(v, bool):
+        if isinstance(v, (str, bool)):
             out.append(v)
         elif isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
             out.append(repr(v))
