@@ -40,8 +40,8 @@ class Grammar:
 
 
 def size(e: Expr, atoms: frozenset[Expr] = frozenset()) -> int:
-    """Number of nodes; a sub-term in `atoms` counts as one."""
-    if e in atoms:
+    """Number of nodes; a read (whatever its index), and a sub-term in `atoms`, counts as one."""
+    if e in atoms or e.op is Op.READ:
         return 1
     return 1 + sum(size(a, atoms) for a in e.args)
 

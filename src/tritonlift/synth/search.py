@@ -25,7 +25,7 @@ from typing import Any
 
 from tritonlift.errors import Unknown
 from tritonlift.ir import expr as ir
-from tritonlift.ir.expr import Expr, Op
+from tritonlift.ir.expr import REDUCE_OPS, Expr, Kind, Op
 from tritonlift.ir.formula import Assign
 from tritonlift.ir.reductions import canon, rename_bound
 from tritonlift.options import Options
@@ -43,7 +43,7 @@ from tritonlift.synth.sketches import sketch_of
 from tritonlift.verify.check import Problem, verify
 
 LARGE = 8  # a derived body of this many nodes (reductions counted as one) gets its holes searched
-HOLE_MAX_SIZE = 6  # hole candidates up to this size
+HOLE_MAX_SIZE = 5  # hole candidates up to this size
 HOLE_SECONDS = 0.3  # budget of the hole search per output
 MAX_SIZE = 12  # the plain enumeration stops here if the budget has not run out before
 SOLVER_MS = 3000  # one candidate's proof during the search (the pipeline's final proof has the full limit)
@@ -115,8 +115,54 @@ def _topdown(p: Problem, a: Assign, samples: Samples | None, stats: SearchStats,
     scalars, constants = _kernel_leaves(p, a)
     g = sketch_grammar(derived, scalars, constants)
     hole_deadline = min(deadline, time.perf_counter() + HOLE_SECONDS)
-    found = _search(p, a, g, min(own - 1, HOLE_MAX_SIZE), samples, stats, hole_deadline, options)
-    return found if found is not None else derived
+    if samples is None:  # no signatures to match holes with: every candidate body goes to the solver
+        found = _search(p, a, g, min(own - 1, HOLE_MAX_SIZE), None, stats, hole_deadline, options)
+        return found if found is not None else derived
+    smaller = _fill_holes(derived, g, samples, stats, hole_deadline)
+    if smaller == derived or not samples.passes(smaller):
+        return derived
+    stats.cheap_tested += 1
+    stats.solver_calls += 1
+    outcome = verify(_only(p, a, smaller), min(SOLVER_MS, options.solver_timeout_ms), options.seed)
+    return smaller if outcome.status == "verified" else derived
+
+
+def _fill_holes(derived: Expr, g: Grammar, samples: Samples, stats: SearchStats, deadline: float) -> Expr:
+    """Each sub-term of the derived body replaced by the smallest enumerated term with its signature.
+
+    The bank is built bottom-up over the body's own leaves (reads at the output index, reductions, scalars,
+    constants), one representative per signature; a sub-term whose signature the bank holds at a smaller
+    size is a hole that term fills. Sub-terms under a reduction (over its bound index) are left alone.
+    """
+    table: dict[tuple, Expr] = {}
+
+    def admit(e: Expr) -> bool:
+        stats.enumerated += 1
+        sig = signature(samples.values_of(e))
+        if sig in table:
+            stats.pruned += 1
+            return False
+        table[sig] = e
+        return True
+
+    for _e, _n in grow(g, HOLE_MAX_SIZE, admit):
+        if time.perf_counter() >= deadline:
+            break
+    atoms = frozenset(reductions_in(derived))
+    bound = {str(n.attr) for n in ir.walk(derived) if n.op in REDUCE_OPS}
+
+    def step(node: Expr) -> Expr | None:
+        if node.kind is not Kind.REAL or node.op in (Op.READ, Op.VAR, Op.CONST) or node in atoms:
+            return None
+        if ir.free_vars(node) & bound:
+            return None
+        sig = signature(samples.values_of(node))
+        if any(isinstance(v, str) for v in sig):  # FAIL, nan or inf somewhere: no evidence of equality
+            return None
+        e = table.get(sig)
+        return e if e is not None and size(e, atoms) < size(node, atoms) else None
+
+    return ir.transform(derived, step)
 
 
 def _bottom_up(p: Problem, a: Assign, samples: Samples | None, stats: SearchStats, deadline: float,
@@ -175,13 +221,19 @@ def _finish(e: Expr, p: Problem, a: Assign) -> Expr:
 
 def _only(p: Problem, a: Assign, body: Expr) -> Problem:
     """The verification problem of one output with this body."""
-    f = replace(p.formula, assigns=(replace(a, body=body),))
+    f = _with_assigns(p, [replace(a, body=body)]).formula
     return replace(p, formula=f, store_maps=[m for m in p.store_maps if m.target == a.target],
                    witnesses=[w for w in p.witnesses if w.target == a.target])
 
 
 def _with_assigns(p: Problem, assigns: list[Assign]) -> Problem:
-    return replace(p, formula=replace(p.formula, assigns=tuple(assigns)))
+    """The formula with these bodies; a view a new body reads (operator level: any host tensor) is declared."""
+    tensors = {t.name: t for t in p.formula.tensors}
+    for a in assigns:
+        for n in ir.walk(a.body):
+            if n.op is Op.READ and n.attr not in tensors and n.attr in p.views:
+                tensors[n.attr] = p.views[n.attr]
+    return replace(p, formula=replace(p.formula, assigns=tuple(assigns), tensors=tuple(tensors.values())))
 
 
 def _kernel_leaves(p: Problem, a: Assign) -> tuple[list[Expr], list[Expr]]:
