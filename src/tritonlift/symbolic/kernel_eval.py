@@ -251,11 +251,6 @@ class KernelEvaluator:
     def exec_symbolic_for(self, st: ast.For, bounds: list[Any]) -> None:
         """A loop of T = cdiv(stop - start, step) iterations, T symbolic: summarized by invariant patterns
         (symbolic/loops.py), never unrolled."""
-        if not self.invariant_patterns:
-            from tritonlift.errors import Unknown
-
-            raise Unknown("loop with a symbolic trip count: without invariant patterns there is no proof for "
-                          "every trip count (--no-invariant-patterns)", self.file, st.lineno)
         if not isinstance(st.target, ast.Name):
             raise self.unsupported("loop target must be a name", st)
         ints = [self.int_scalar(b, st) for b in bounds]
@@ -274,6 +269,12 @@ class KernelEvaluator:
                     for target in ([*node.targets] if isinstance(node, ast.Assign) else [node.target])
                     for n in ast.walk(target) if isinstance(n, ast.Name)}
         carried = sorted(n for n in assigned if n in scope and n != st.target.id)
+        if carried and not self.invariant_patterns:
+            from tritonlift.errors import Unknown
+
+            raise Unknown(f"loop-carried {', '.join(carried)} over a symbolic trip count: without invariant "
+                          "patterns there is no proof for every trip count (--no-invariant-patterns)",
+                          self.file, st.lineno)
         before = dict(scope)
         places: dict[str, tuple[str, Expr, tuple[Expr, ...]]] = {}
         for name in carried:

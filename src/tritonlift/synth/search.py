@@ -43,7 +43,7 @@ from tritonlift.synth.sketches import sketch_of
 from tritonlift.verify.check import Problem, verify
 
 LARGE = 8  # a derived body of this many nodes (reductions counted as one) gets its holes searched
-HOLE_MAX_SIZE = 5  # hole candidates up to this size
+HOLE_MAX_SIZE = 4  # hole candidates up to this size
 HOLE_SECONDS = 0.3  # budget of the hole search per output
 MAX_SIZE = 12  # the plain enumeration stops here if the budget has not run out before
 SOLVER_MS = 3000  # one candidate's proof during the search (the pipeline's final proof has the full limit)
