@@ -46,6 +46,8 @@ LARGE = 8  # a derived body of this many nodes (reductions counted as one) gets 
 HOLE_MAX_SIZE = 4  # hole candidates up to this size
 HOLE_SECONDS = 0.3  # budget of the hole search per output
 MAX_SIZE = 12  # the plain enumeration stops here if the budget has not run out before
+RESAMPLES = 2  # searches again with more samples when a candidate agreeing with all of them is not proved
+REJECTED = ir.const(False)  # _search's answer when it stops at such a candidate
 SOLVER_MS = 3000  # one candidate's proof during the search (the pipeline's final proof has the full limit)
 
 
@@ -171,8 +173,16 @@ def _bottom_up(p: Problem, a: Assign, samples: Samples | None, stats: SearchStat
     tensors = {**p.views, **{t.name: t for t in p.formula.tensors}}
     scalars, constants = _kernel_leaves(p, a)
     g = generic_grammar(a, tensors, outputs, scalars, constants)
-    found = _search(p, a, g, MAX_SIZE, samples, stats, deadline, options)
-    if found is None:
+    found = None
+    for again in range(RESAMPLES + 1):
+        found = _search(p, a, g, MAX_SIZE, samples, stats, deadline, options, stop_on_reject=again < RESAMPLES)
+        if found is not REJECTED or samples is None:
+            break
+        # a candidate agreed with every sample and the solver refused it: its signature may hide the right
+        # candidate (observational equivalence keeps one per signature), so search again with more samples
+        samples = draw_samples(p, a, count=len(samples.points) + 4, seed=options.seed + 1 + again)
+        stats.samples += len(samples.points)
+    if found is None or found is REJECTED:
         why = "budget" if time.perf_counter() >= deadline else f"space up to size {MAX_SIZE}"
         raise Unknown(f"{a.target}: bottom-up search {why} exhausted after {stats.enumerated} candidates "
                       f"({stats.pruned} pruned, {stats.solver_calls} sent to the solver, none proved)")
@@ -180,8 +190,9 @@ def _bottom_up(p: Problem, a: Assign, samples: Samples | None, stats: SearchStat
 
 
 def _search(p: Problem, a: Assign, g: Grammar, max_size: int, samples: Samples | None, stats: SearchStats,
-            deadline: float, options: Options) -> Expr | None:
-    """The smallest candidate the solver proves for this output, in size order; None when none is found."""
+            deadline: float, options: Options, stop_on_reject: bool = False) -> Expr | None:
+    """The smallest candidate the solver proves for this output, in size order; None when none is found
+    (REJECTED, with stop_on_reject, as soon as a candidate that agrees with every sample is not proved)."""
     seen: set[tuple] = set()
 
     def admit(e: Expr) -> bool:
@@ -209,6 +220,8 @@ def _search(p: Problem, a: Assign, g: Grammar, max_size: int, samples: Samples |
         outcome = verify(_only(p, a, body), min(SOLVER_MS, options.solver_timeout_ms, budget_ms), options.seed)
         if outcome.status == "verified":
             return body
+        if stop_on_reject and samples is not None:
+            return REJECTED
     return None
 
 
