@@ -28,8 +28,8 @@ from tritonlift.verify.check import (
     _differs,
     _env,
     _Memory,
+    _model_value,
     _ranges,
-    _symbol_values,
     kinds_of,
 )
 from tritonlift.verify.z3_backend import Z3Ctx
@@ -157,30 +157,38 @@ def _symbols(hyps: list[Expr]) -> dict[str, Kind]:
 
 
 class _Points:
-    """Points satisfying hyps, each new: small random values where z3 accepts them, otherwise z3's own choice."""
+    """Points satisfying hyps, each new: small random values where z3 accepts them, otherwise z3's own choice.
+
+    Solved in a z3 context of its own: the proofs that follow run in the main context, and z3's heuristics
+    there are sensitive to what else was asked before (a refutation went from 0.5 s to a 20 s timeout).
+    """
 
     def __init__(self, hyps: list[Expr], kinds: dict[str, Kind], tensors: dict, timeout_ms: int):
-        self.cx = cx = Z3Ctx(kinds, tensors)
-        self.solver = z3.Solver()
+        self.ctx = z3.Context()
+        cx = Z3Ctx(kinds, tensors)
+        main = [cx(h) for h in hyps]
+        self.vars = {n: v.translate(self.ctx) for n, v in cx.vars.items()
+                     if not n.startswith(("const:", "undef:", "bound:"))}
+        self.solver = z3.Solver(ctx=self.ctx)
         self.solver.set(timeout=timeout_ms)
-        self.solver.add(*(cx(h) for h in hyps))
-        self.free = {n: k for n, k in _symbols(hyps).items() if n in cx.vars}
+        self.solver.add(*(h.translate(self.ctx) for h in main))
+        self.free = {n: k for n, k in _symbols(hyps).items() if n in self.vars}
         self.ints = [n for n, k in self.free.items() if k is Kind.INT]
-        self.solver.add(*(z3.And(cx.vars[n] >= 0, cx.vars[n] <= 4 * SIZE_HI) for n in self.ints))
+        self.solver.add(*(z3.And(self.vars[n] >= 0, self.vars[n] <= 4 * SIZE_HI) for n in self.ints))
 
     def next(self, rng: random.Random) -> dict[str, Any] | None:
-        cx, s = self.cx, self.solver
+        xs, s, ctx = self.vars, self.solver, self.ctx
         sizes = [n for n in self.ints if not n.startswith("_")]  # program ids and lanes (_pid0, _l0): z3's
         # distinct sizes and strides: equal strides alias x[i, j] with x[j, i] and hide a transposition
         picks = rng.sample(range(2, 2 + max(SIZE_HI, len(sizes) + 4)), len(sizes))
-        wishes = [cx.vars[n] == v for n, v in zip(sizes, picks, strict=True)]
-        wishes += [cx.vars[n] >= rng.randint(1, 3) for n in self.ints if n.startswith("_")]  # not element 0
+        wishes = [xs[n] == v for n, v in zip(sizes, picks, strict=True)]
+        wishes += [xs[n] >= rng.randint(1, 3) for n in self.ints if n.startswith("_")]  # not element 0
         # scalar arguments (alpha, eps) get random values: z3 would pick 0 and hide them
-        wishes += [cx.vars[n] == z3.RealVal(round(rng.uniform(-2, 2), 3)) for n, k in self.free.items()
+        wishes += [xs[n] == z3.RealVal(round(rng.uniform(-2, 2), 3), ctx) for n, k in self.free.items()
                    if k is Kind.REAL]
         s.push()
         try:
-            tags = [z3.FreshBool("wish") for _ in wishes]
+            tags = [z3.Bool(f"wish{k}", ctx) for k in range(len(wishes))]
             for tag, w in zip(tags, wishes, strict=True):
                 s.add(z3.Implies(tag, w))
             live = tags
@@ -194,11 +202,11 @@ class _Points:
                 if not core:
                     break
                 live = [t for t in live if str(t) not in core]
-            values = _symbol_values(model, cx) if model is not None else None
+            values = {n: _model_value(model, v) for n, v in xs.items()} if model is not None else None
         finally:
             s.pop()
         if values is not None:  # the next point differs in some size, program id or lane
-            same = [cx.vars[n] == values[n] for n in self.ints if isinstance(values.get(n), int)]
+            same = [xs[n] == values[n] for n in self.ints if isinstance(values.get(n), int)]
             if same:
                 s.add(z3.Not(z3.And(*same)))
         return values
