@@ -157,3 +157,11 @@ def test_grow_is_in_size_order_and_admit_prunes_the_bank():
     only_leaves = sum(1 for _ in grow(g, 4, lambda e: e.op is Op.READ or e.is_const))
     assert only_leaves < everything
     assert size(ir.add(x, x)) == 3
+
+
+def test_unknown_results_say_what_the_cheap_tests_saw():
+    from tritonlift.synth.search import unknown_note
+
+    assert unknown_note({"samples": 5, "cheap_failed": 0}).startswith("the formula agreed with the kernel on all 5")
+    assert "disagreed" in unknown_note({"samples": 5, "cheap_failed": 1})
+    assert unknown_note({}) == ""  # no search ran (--expect): nothing to say

@@ -17,7 +17,7 @@ from tritonlift.symbolic.kernel_eval import KernelEvaluator, grid_symbols
 from tritonlift.symbolic.params import classify, grid_rank
 from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.synth.derive import Derivation, StoreMap, Witness, derive_kernel
-from tritonlift.synth.search import synthesize
+from tritonlift.synth.search import synthesize, unknown_note
 from tritonlift.verify.check import SOLVER, Problem, verify
 
 
@@ -187,6 +187,8 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
         res.counterexample = outcome.counterexample
         res.message = outcome.message
         res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, synthesis=synthesis)
+        if outcome.status == "unknown" and unknown_note(synthesis):
+            res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
         emit(res, formula, options)
         res.assumptions = list(formula.assumptions)
         if outcome.status == "verified":

@@ -530,6 +530,10 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
         res.counterexample = outcome.counterexample
         res.message = outcome.message
         res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, synthesis=synthesis)
+        if outcome.status == "unknown":
+            from tritonlift.synth.search import unknown_note
+
+            res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
         emit(res, problem.formula, options)
         res.assumptions = list(problem.formula.assumptions)
     except LiftError as e:

@@ -69,6 +69,15 @@ class SearchStats:
         return asdict(self)
 
 
+def unknown_note(synthesis: dict[str, Any]) -> str:
+    """For an `unknown` result: what the cheap tests saw (DESIGN: say how many random tests passed)."""
+    n = synthesis.get("samples", 0)
+    if not n:
+        return ""
+    verdict = "disagreed with the kernel on" if synthesis.get("cheap_failed") else "agreed with the kernel on all"
+    return f"the formula {verdict} {n} concrete samples (cheap tests)"
+
+
 def mode_of(options: Options) -> str:
     if options.baseline:
         return "baseline"
@@ -107,7 +116,7 @@ def _topdown(p: Problem, a: Assign, samples: Samples | None, stats: SearchStats,
     if samples is not None:
         stats.cheap_tested += 1
         if not samples.passes(derived):
-            stats.cheap_failed += 1  # the proof will refute it with a replayed counterexample
+            stats.cheap_failed += 1  # no other candidate: the proof decides (a refutation is replayed)
             return derived
     atoms = frozenset(reductions_in(derived))
     own = size(derived, atoms)
