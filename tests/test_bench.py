@@ -98,6 +98,10 @@ def test_ablations_give_one_summary_per_mode(tmp_path, calls):
     assert "| name | file | default | no-topdown | no-prune | no-invariant-patterns | baseline |" in md
     for mode in modes:
         assert mode in result.stdout
+    # the side-by-side table ends with verified operators / operators and summed seconds per mode
+    totals = report.ablation_totals(data)
+    assert set(totals) == set(modes) and all(v == 2 and n == 6 for v, n, _t in totals.values())
+    assert md.count("2/6") == len(modes) and "verified / total s" in md and "verified / total s" in result.stdout
 
 
 def test_a_single_ablation_flag_names_the_mode(tmp_path, calls):

@@ -289,6 +289,8 @@ def bench(
 
     console = _stdout()
     summaries = report.get("ablations") or {report["mode"]: report["summary"]}
+    if "ablations" in report:
+        console.print(ablation_table(f"tritonlift bench {resolved.name} --ablations", report))
     console.print(summary_table(f"tritonlift bench {resolved.name}: {len(tasks)} files", summaries))
     console.print(Text("wrote " + ", ".join(str(p) for p in paths), style="dim"))
 
@@ -441,6 +443,27 @@ def summary_table(title: str, summaries: dict[str, dict[str, Any]]) -> Table:
         counts = [str(s[k]) for k in ("operators", *bench_report.STATUSES)]
         textbook = str(s.get("textbook", "—"))
         table.add_row(mode, *counts, textbook, f"{s['seconds']:.2f}", f"{s['median_seconds']:.3f}")
+    return table
+
+
+def ablation_table(title: str, report: dict[str, Any]) -> Table:
+    """One row per operator, one column per mode (status and seconds), and a summary row."""
+    modes = list(report["ablations"])
+    table = Table(title=title, header_style="bold")
+    table.add_column("name", no_wrap=True)
+    table.add_column("file", no_wrap=True)
+    for mode in modes:
+        table.add_column(mode, no_wrap=True)
+    for op in report["operators"]:
+        cells: list[Text | str] = []
+        for mode in modes:
+            c = op["ablations"].get(mode)
+            cells.append("—" if c is None else Text(f"{c['status']} {c['seconds']:.2f}s",
+                                                     style=STATUS_STYLE.get(c["status"], "")))
+        table.add_row(op["name"], Path(op["file"]).name, *cells)
+    table.add_section()
+    row = bench_report.ablation_totals(report)
+    table.add_row("verified / total s", "", *(f"{v}/{n} {t:.1f}s" for v, n, t in (row[m] for m in modes)))
     return table
 
 

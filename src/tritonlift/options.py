@@ -15,6 +15,7 @@ class Options:
     prune: bool = True  # ablation: observational-equivalence pruning
     invariant_patterns: bool = True  # ablation: loop invariant library
     baseline: bool = False  # plain bottom-up enumeration: no sketches, no pruning, no patterns
+    search_seconds: float = 5.0  # budget of the bottom-up search of one lifted thing (capped by timeout)
     simplify: bool = True
     expect: str | None = None  # a reference formula to check against instead of the lifted one
     seed: int = 0

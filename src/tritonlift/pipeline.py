@@ -19,6 +19,7 @@ from tritonlift.symbolic.params import classify, grid_rank
 from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.synth.derive import Derivation, StoreMap, Witness, derive_kernel
 from tritonlift.synth.pid_map import regrid, restate
+from tritonlift.synth.search import synthesize, unknown_note
 from tritonlift.verify.check import SOLVER, Problem, verify
 
 
@@ -110,10 +111,12 @@ def kernel_params(fn: JitFunction, pointers: list[str], kinds: dict[str, Kind]) 
     return tuple(out)
 
 
-def kernel_spec(module: SourceModule, fn: JitFunction) -> tuple[KernelSpec, tuple[Param, ...]]:
+def kernel_spec(
+    module: SourceModule, fn: JitFunction, invariant_patterns: bool = True
+) -> tuple[KernelSpec, tuple[Param, ...]]:
     pointers, kinds = classify(module, fn)
     grid = grid_symbols(grid_rank(module, fn))
-    spec = KernelEvaluator(module, fn, {}, pointers, kinds, grid).run()
+    spec = KernelEvaluator(module, fn, {}, pointers, kinds, grid, invariant_patterns=invariant_patterns).run()
     named = heuristic_facts_named(module, fn, pointers, kinds)
     spec.facts += [f for _n, f in named]
     if named:
@@ -199,22 +202,28 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
     clock = Clock()
     res = LiftResult(name=fn.name, kind="kernel", file=fn.file, line=fn.line, kernels=[fn.name], status="unknown")
     try:
-        spec, params = kernel_spec(module, fn)
+        spec, params = kernel_spec(module, fn, options.invariant_patterns and not options.baseline)
         clock.lap("symbolic")
         rg = regrid(spec, {p.name for p in fn.params if p.constexpr}, timeout_ms=min(options.solver_timeout_ms, 5000))
         spec = rg.spec if rg is not None else spec  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
         deriv = derive_kernel(spec, params)
         if rg is not None:
             deriv = replace(deriv, formula=restate(deriv.formula, rg))
-        clock.lap("synthesis")
         formula, deriv = _expected(options, deriv, spec)
         problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses, [*spec.facts, *deriv.facts])
+        synthesis: dict = {}
+        if options.expect is None:
+            problem, stats = synthesize(problem, options)
+            formula, synthesis = problem.formula, stats.to_json()
+        clock.lap("synthesis")
         outcome = verify(problem, options.solver_timeout_ms, options.seed)
         clock.lap("verification")
         res.status = outcome.status  # type: ignore[assignment]
         res.counterexample = outcome.counterexample
         res.message = outcome.message
-        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
+        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, synthesis=synthesis)
+        if outcome.status == "unknown" and unknown_note(synthesis):
+            res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
         emit(res, formula, options)
         res.assumptions = list(formula.assumptions) + spec.assumptions + outcome.assumptions
         if outcome.status == "verified":

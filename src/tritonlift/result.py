@@ -31,6 +31,9 @@ class Proof:
     obligations: int = 0
     invariants: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    # how the formula was found: mode, strategy, sketch, candidates enumerated / pruned / sent to the solver
+    # (synth/search.py SearchStats); empty when no search ran (--expect, pointwise bodies)
+    synthesis: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

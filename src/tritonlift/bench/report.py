@@ -86,6 +86,16 @@ def build_report(suite: str, runs: Sequence[ModeRun]) -> dict[str, Any]:
     return report
 
 
+def ablation_totals(report: dict[str, Any]) -> dict[str, tuple[int, int, float]]:
+    """Per mode: (operators verified, operators, summed seconds of its lifted things)."""
+    out: dict[str, tuple[int, int, float]] = {}
+    for mode in report.get("ablations", {}):
+        cells = [op["ablations"].get(mode) for op in report["operators"]]
+        cells = [c for c in cells if c is not None]
+        out[mode] = (sum(c["status"] == "verified" for c in cells), len(cells), sum(c["seconds"] for c in cells))
+    return out
+
+
 def _mode_cell(group: dict[str, Any]) -> dict[str, Any]:
     seconds = sum(r["seconds"].get("total", 0.0) for r in group["results"])
     return {"status": group["status"], "seconds": round(seconds, 4)}
@@ -149,6 +159,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             cells = [op["ablations"].get(mode) for mode in modes]
             shown = ["—" if c is None else f"{c['status']} ({_secs(c['seconds'])} s)" for c in cells]
             lines += _row([op["name"], op["file"], *shown])
+        totals = ablation_totals(report)
+        lines += _row(["**verified / total s**", "",
+                       *(f"{totals[m][0]}/{totals[m][1]} ({totals[m][2]:.1f} s)" for m in modes)])
     return "\n".join(lines) + "\n"
 
 

@@ -67,8 +67,11 @@ class HostState:
 
 
 class HostEvaluator:
-    def __init__(self, module: SourceModule, host: HostFunction, decider: Decider | None = None):
+    def __init__(
+        self, module: SourceModule, host: HostFunction, decider: Decider | None = None, invariant_patterns: bool = True
+    ):
         self.module, self.host = module, host
+        self.invariant_patterns = invariant_patterns  # off (ablation): kernel loops are not summarized
         self.st = HostState()
         self.line = host.line
         self.decider = decider or Decider()
@@ -511,7 +514,7 @@ class HostEvaluator:
             meta[p.name] = v
         grid = self.grid(self.eval(sub.slice), meta, node)
         pointers = [p for p in pointers if isinstance(values.get(p), HostTensor)]
-        spec = KernelEvaluator(self.module, fn, bindings, pointers, kinds, grid).run()
+        spec = KernelEvaluator(self.module, fn, bindings, pointers, kinds, grid, self.invariant_patterns).run()
         self.st.launches.append(spec)
 
     def eval_lambda(self, lam: ast.Lambda, meta: dict[str, Any]) -> Any:
@@ -610,7 +613,7 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     try:
         def run_path(prefix: tuple[bool, ...]) -> tuple[HostState, Decider]:
             decider = Decider(prefix)
-            return HostEvaluator(module, host, decider).run(), decider
+            return HostEvaluator(module, host, decider, options.invariant_patterns and not options.baseline).run(), decider
 
         paths = explore(run_path, host.file, host.line)
         clock.lap("symbolic")
@@ -623,7 +626,14 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
                     e.message = f"on the host path where {describe(decisions)}: {e.message}"
                 raise
         first = problems[0][0]
-        ref = _with_expected(first, options.expect) if options.expect is not None else first
+        synthesis: dict = {}
+        if options.expect is not None:
+            ref = _with_expected(first, options.expect)
+        else:
+            from tritonlift.synth.search import synthesize
+
+            ref, stats = synthesize(first, options)
+            synthesis = stats.to_json()
         checked = [(ref, problems[0][1])]
         checked += [(_with_expected(p, options.expect) if options.expect is not None else with_formula(p, ref.formula),
                      d) for p, d in problems[1:]]
@@ -650,7 +660,11 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
         if outcome.status == "verified" and len(checked) > 1:
             res.message = f"verified on each of {len(checked)} host paths: " + "; ".join(
                 describe(d) for _, d in checked)
-        res.proof = Proof(solver=SOLVER, obligations=obligations)
+        res.proof = Proof(solver=SOLVER, obligations=obligations, synthesis=synthesis)
+        if outcome.status == "unknown":
+            from tritonlift.synth.search import unknown_note
+
+            res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
         emit(res, ref.formula, options)
         res.assumptions = _merged_assumptions(checked)
     except LiftError as e:

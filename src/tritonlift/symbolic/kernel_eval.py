@@ -109,7 +109,9 @@ class KernelEvaluator:
         pointers: list[str],
         scalars: dict[str, Kind],
         grid: tuple[Expr, ...],
+        invariant_patterns: bool = True,  # off (ablation): loops with a symbolic trip count are not summarized
     ):
+        self.invariant_patterns = invariant_patterns
         self.module = module
         self.fn = fn
         self.file = fn.file
@@ -303,6 +305,12 @@ class KernelEvaluator:
                     for target in ([*node.targets] if isinstance(node, ast.Assign) else [node.target])
                     for n in ast.walk(target) if isinstance(n, ast.Name)}
         carried = sorted(n for n in assigned if n in scope and n != st.target.id)
+        if carried and not self.invariant_patterns:
+            from tritonlift.errors import Unknown
+
+            raise Unknown(f"loop-carried {', '.join(carried)} over a symbolic trip count: without invariant "
+                          "patterns there is no proof for every trip count (--no-invariant-patterns)",
+                          self.file, st.lineno)
         before = dict(scope)
         places: dict[str, tuple[str, Expr, tuple[Expr, ...]]] = {}
         for name in carried:
