@@ -71,7 +71,7 @@ def test_size_branches_split_into_paths_each_verified(tmp_path: Path):
     r = _lift(tmp_path, _row_sum_host("triton.next_power_of_2(n_cols)", "triton.next_power_of_2(n_cols) * 2"),
               "row_sum")
     assert r.status == "verified", r.message
-    assert r.formula == "out[i] = sum(x[i, k] for k in range(x.shape[1]))"
+    assert r.formula_raw == "out[i] = sum(x[i, k] for k in range(x.shape[1]))"
     assert "4 host paths" in r.message
     assert "x.shape[1] <= 1024" in r.message and "x.shape[1] > 1024" in r.message
 
@@ -165,7 +165,7 @@ def full_sum(inp):
 '''
     r = _lift(tmp_path, SUM_KERNELS + host, "full_sum")
     assert r.status == "verified", r.message
-    assert r.formula == "out[()] = sum(inp[k] for k in range(inp.numel()))"
+    assert r.formula_raw == "out[()] = sum(inp[k] for k in range(inp.numel()))"
     # the first launch's grid floors: the last partial sum stays unwritten scratch memory
     floor = host.replace("sum_kernel_1[(mid_size, 1, 1)]", "sum_kernel_1[(M // block_size, 1, 1)]")
     r = _lift(tmp_path, SUM_KERNELS + floor, "full_sum", expect="out[()] = sum(inp[k] for k in range(inp.numel()))")

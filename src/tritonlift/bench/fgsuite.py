@@ -469,25 +469,13 @@ def operator_item(plan: OperatorPlan, got: dict[str, list[LiftResult]], root: Pa
 
 
 def textbook_status(results: Sequence[LiftResult]) -> bool | None:
-    """True when every result's formula is in textbook form, by `is_textbook(formula)` where this tritonlift
-    has it (ir/tensor_form.py or simplify/); None (not judged) where it does not: never a guess."""
-    check = _textbook_check()
-    if check is None or not results:
+    """True when every result's shown formula is in textbook form (`ir.tensor_form.is_textbook_text`: a
+    whole-tensor expression with no explicit index binder); None when there is nothing to judge."""
+    from tritonlift.ir.tensor_form import is_textbook_text
+
+    if not results:
         return None
-    return all(check(r.formula) for r in results)
-
-
-def _textbook_check() -> Callable[[str], bool] | None:
-    import importlib
-
-    for module in ("tritonlift.ir.tensor_form", "tritonlift.simplify"):
-        try:
-            fn = getattr(importlib.import_module(module), "is_textbook", None)
-        except ImportError:
-            continue
-        if callable(fn):
-            return fn
-    return None
+    return all(bool(r.formula) and is_textbook_text(r.formula) for r in results)
 
 
 @cache

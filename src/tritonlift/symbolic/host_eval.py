@@ -58,6 +58,9 @@ def contiguous_strides(shape: tuple[Expr, ...]) -> tuple[Expr, ...]:
 class HostState:
     scope: dict[str, Any] = field(default_factory=dict)
     facts: list[Expr] = field(default_factory=list)
+    # exact but costly facts (next_power_of_2 is a power of two): used only when a counterexample is sought
+    # again after z3's first model did not replay (verify.check), never slowing a proof
+    refine: list[Expr] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     launches: list[KernelSpec] = field(default_factory=list)
     returns: tuple[str, ...] = ()
@@ -408,6 +411,13 @@ class HostEvaluator:
                 return 1 << (a - 1).bit_length() if a > 0 else 1
             p = ir.var(f"next_power_of_2({_text(a)})")
             self.st.facts += [ir.le(_e(a), p), ir.le(ir.ONE, p), ir.lt(p, ir.add(ir.mul(ir.const(2), _e(a)), ir.ONE))]
+            # a power of two (up to 2^40), and below 2a once a >= 2: exactly triton's value for a >= 1, so a
+            # counterexample's block sizes are ones the host really picks
+            powers = ir.FALSE
+            for k in range(41):
+                powers = ir.or_(powers, ir.eq(p, ir.const(1 << k)))
+            self.st.refine.append(powers)
+            self.st.refine.append(ir.or_(ir.lt(_e(a), ir.const(2)), ir.lt(p, ir.mul(ir.const(2), _e(a)))))
             return p
         if q in ("min", "max"):
             if all(isinstance(x, int) for x in args):

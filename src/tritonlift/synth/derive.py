@@ -276,20 +276,54 @@ def _body(store: Store, values: dict[Expr, Expr], tensors: dict[str, TensorDecl]
     return out
 
 
-def _reads_with_bounds(e: Expr, inner: dict[Expr, Expr] | None = None):
-    """Each READ with the largest value of every reduction index around it (hi - 1)."""
-    inner = inner or {}
+def _reads_with_bounds(e: Expr, ranges: dict[str, tuple[Expr, Expr]] | None = None):
+    """Each READ with the range [lo, hi - 1] of every reduction index around it."""
+    ranges = ranges or {}
     if e.op is Op.READ:
-        yield e, inner
+        yield e, ranges
     if e.op in REDUCTIONS:
         lo, hi, body = e.args
-        yield from _reads_with_bounds(lo, inner)
-        yield from _reads_with_bounds(hi, inner)
-        top = ir.substitute(ir.sub(hi, ir.ONE), inner)
-        yield from _reads_with_bounds(body, {**inner, ir.var(str(e.attr)): top})
+        yield from _reads_with_bounds(lo, ranges)
+        yield from _reads_with_bounds(hi, ranges)
+        yield from _reads_with_bounds(body, {**ranges, str(e.attr): (lo, ir.sub(hi, ir.ONE))})
         return
     for a in e.args:
-        yield from _reads_with_bounds(a, inner)
+        yield from _reads_with_bounds(a, ranges)
+
+
+def _bound(e: Expr, ranges: dict[str, tuple[Expr, Expr]], upper: bool, depth: int = 0) -> Expr:
+    """An upper (or lower) bound of the integer expression e when each variable in `ranges` lies in its
+    [lo, top]: min/max bound argument-wise, a linear term takes the end its coefficient's sign picks
+    (a tile bound min(B, M - B*i) is largest at i = 0, not at the last i)."""
+    if depth > 8 or not any(n.op is Op.VAR and str(n.attr) in ranges for n in ir.walk(e)):
+        return e
+    if e.op in (Op.MINIMUM, Op.MAXIMUM):
+        a, b = (_bound(x, ranges, upper, depth + 1) for x in e.args)
+        return ir.minimum(a, b) if e.op is Op.MINIMUM else ir.maximum(a, b)
+    out: Expr = ir.ZERO
+    for m, c in poly(e).items():
+        ranged = [k for k, a in enumerate(m) if any(n.op is Op.VAR and str(n.attr) in ranges for n in ir.walk(a))]
+        term = mono_expr(m)
+        if len(ranged) == 1 and m[ranged[0]].op in (Op.VAR, Op.MINIMUM, Op.MAXIMUM):
+            # c * (other factors: sizes, block sizes, taken >= 0) * atom: the atom's bound in c's direction
+            atom, rest = m[ranged[0]], m[: ranged[0]] + m[ranged[0] + 1:]
+            up = upper if c > 0 else not upper
+            if atom.op is Op.VAR:
+                lo, top = ranges[str(atom.attr)]
+                b = _bound(top if up else lo, ranges, up, depth + 1)
+            else:
+                b = _bound(atom, ranges, up, depth + 1)
+            term = ir.mul(mono_expr(rest), b) if rest else b
+        elif ranged:  # anything else: every variable at its top (the old, monotone reading)
+            term = _at_tops(term, ranges, depth)
+        out = ir.add(out, ir.mul(ir.const(c), term))
+    return norm(out)
+
+
+def _at_tops(e: Expr, ranges: dict[str, tuple[Expr, Expr]], depth: int) -> Expr:
+    for _ in range(depth + 2):
+        e = ir.substitute(e, {ir.var(v): top for v, (_lo, top) in ranges.items()})
+    return e
 
 
 def _join_extent(old: Expr | None, new: Expr) -> Expr:
@@ -322,14 +356,14 @@ def _input_extents(
     extents: dict[str, list[Expr | None]] = {}
     for a in assigns:
         tgt = tensors[a.target]
-        bounds = {ir.var(n): ir.sub(e, ir.ONE) for n, e in zip(a.index, tgt.shape, strict=True)}
+        bounds = {n: (ir.ZERO, ir.sub(e, ir.ONE)) for n, e in zip(a.index, tgt.shape, strict=True)}
         for node, inner in _reads_with_bounds(a.body):
             t = tensors[node.attr]
             if t.shape:
                 continue
             ext = extents.setdefault(t.name, [None] * len(t.strides))
             for d, i in enumerate(node.args):
-                hi = norm(ir.add(ir.substitute(ir.substitute(i, inner), bounds), ir.ONE))
+                hi = norm(ir.add(_bound(i, {**bounds, **inner}, upper=True), ir.ONE))
                 ext[d] = _join_extent(ext[d], hi)
     for name, ext in extents.items():
         t = out[name]

@@ -51,6 +51,7 @@ class Problem:
     witnesses: list[Witness]
     facts: list[Expr]
     views: dict[str, TensorDecl] = field(default_factory=dict)  # every tensor a formula may name
+    refine: list[Expr] = field(default_factory=list)  # exact, costly facts for a second counterexample search
 
 
 def kinds_of(p: Problem) -> dict[str, Kind]:
@@ -141,19 +142,16 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
         expanded = canon(expand_all(ir.and_(*goals)))
         if cx is None and has_exp(expanded) and _check(hyps, split_exp(expanded), kinds, tensors, timeout_ms) == "proved":
             continue
-        if res == "unknown":
-            return Outcome("unknown", n, message=f"solver gave up on the write at line {s.line}")
-        if cx is None:  # z3's model may be degenerate (zero strides alias everything): ask for sizes >= 1
-            sizes = [ir.le(ir.ONE, ir.var(v)) for v, k in p.spec.scalars.items() if k is Kind.INT]
-            again = _check([*hyps, *sizes], ir.and_(*goals), kinds, tensors, timeout_ms)
-            if again not in ("proved", "unknown"):
-                cx = _replay_write(p, sm, again, kinds, tensors, seed)
+        if cx is None and res != "unknown":
+            cx = _search_again(p, sm, res, hyps, ir.and_(*goals), kinds, tensors, timeout_ms, seed)
         if cx is None:  # reductions are uninterpreted in z3: look for a concrete point (verify/search.py)
             from tritonlift.verify.search import search_write
 
             cx = search_write(p, sm, kinds, tensors, seed)
         if cx is not None:
             return Outcome("refuted", n, cx)
+        if res == "unknown":
+            return Outcome("unknown", n, message=f"solver gave up on the write at line {s.line}")
         return Outcome("unknown", n, message=f"write at line {s.line}: solver counterexample did not replay")
     # coverage: every element of every output is written
     for a in p.formula.assigns:
@@ -182,24 +180,65 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
     return Outcome("verified", n, assumptions=grid_assumptions(p)[1])
 
 
+def _search_again(
+    p: Problem, sm: StoreMap, res: Any, hyps: list[Expr], goal: Expr, kinds: dict[str, Kind],
+    tensors: dict[str, TensorDecl], timeout_ms: int, seed: int, tries: int = 3,
+) -> Counterexample | None:
+    """z3's model of a failed write did not replay (degenerate zero strides; opaque reductions whose values
+    z3 chose freely; host bounds looser than the host's real choice): ask again with sizes >= 1, the
+    problem's exact refinement facts, and each earlier size assignment excluded, a few times."""
+    sizes = [v for v, k in p.spec.scalars.items() if k is Kind.INT]
+    extra = [ir.le(ir.ONE, ir.var(v)) for v in sizes] + list(p.refine)
+    for _ in range(tries):
+        if res not in ("proved", "unknown"):
+            model, cxz = res
+            seen = _symbol_values(model, cxz)
+            shown = [n for n in cxz.vars if n in seen and isinstance(seen[n], int) and not isinstance(seen[n], bool)
+                     and not n.startswith(("_pid", "_l", "_k", "_t", "_r"))]
+            if shown:
+                extra.append(ir.not_(ir.and_(*(ir.eq(ir.var(n), ir.const(seen[n])) for n in shown))))
+        res = _check([*hyps, *extra], goal, kinds, tensors, min(timeout_ms, 5000))
+        if res in ("proved", "unknown"):
+            return None
+        cx = _replay_write(p, sm, res, kinds, tensors, seed)
+        if cx is not None:
+            return cx
+    return None
+
+
 def _check(
     hyps: list[Expr], goal: Expr, kinds: dict[str, Kind], tensors: dict[str, TensorDecl], timeout_ms: int
 ) -> Any:
     """'proved', 'unknown', or (z3 model, ctx) of hyps & not goal."""
     cx = Z3Ctx(kinds, tensors)
-    s = z3.Solver()
+    terms = [cx(h) for h in hyps] + [z3.Not(cx(goal))]
+    terms += math_axioms(cx)
+    # each query in a context of its own: z3's search (and its run time, which is heavy-tailed) then
+    # depends on this query alone, not on the terms every earlier query left in the global context
+    ctx = z3.Context()
+    s = z3.Solver(ctx=ctx)
     s.set(timeout=timeout_ms)
-    for h in hyps:
-        s.add(cx(h))
-    s.add(z3.Not(cx(goal)))
-    for ax in math_axioms(cx):
-        s.add(ax)
+    for t in terms:
+        s.add(t.translate(ctx))
     r = s.check()
     if r == z3.unsat:
         return "proved"
     if r == z3.unknown:
         return "unknown"
-    return (s.model(), cx)
+    return (_Translated(s.model(), ctx), cx)
+
+
+class _Translated:
+    """A model found in a query's own context, read with terms of the global one."""
+
+    def __init__(self, model: z3.ModelRef, ctx: z3.Context):
+        self.model, self.ctx = model, ctx
+
+    def eval(self, e: z3.ExprRef, model_completion: bool = False) -> z3.ExprRef:
+        return self.model.eval(e.translate(self.ctx), model_completion=model_completion)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
 
 
 # -- concrete replay ---------------------------------------------------------------------------

@@ -198,7 +198,7 @@ def _reduction(e: Expr, cx: Z3Ctx, t: Callable[[Expr], z3.ExprRef]) -> z3.ExprRe
     k = cx.vars[name]
     sort = zbody.sort()
     ident = _identity(e.op, sort, cx)
-    arr = z3.Lambda([k], z3.If(z3.And(zlo <= k, k < zhi), zbody, ident))
+    arr = z3.Lambda([k], zbody)  # the range is in the arguments: equal bodies give one array
     f = cx.func(f"{REDUCE_UF[e.op]}:{sort}", z3.IntSort(), z3.IntSort(), z3.ArraySort(z3.IntSort(), sort), sort)
     r = f(zlo, zhi, arr)
     cx.reduce_terms.append((e.op, zlo, zhi, arr, r, ident))
