@@ -275,23 +275,7 @@ def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> L
         res.counterexample = outcome.counterexample
         res.message = "; ".join(m for m in (res.message, outcome.message) if m)
         res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
-        from tritonlift.ir.latex import formula_latex
-
-        res.formula_raw = formula_line(formula)
-        shown = formula
-        if options.simplify:
-            from tritonlift.simplify import Budget, simplify_formula
-
-            simplified = simplify_formula(formula, Budget(seconds=min(2.0, max(options.timeout / 10, 0.1))))
-            shown = simplified.formula
-            res.proof.rules = simplified.rules
-            res.seconds["simplification"] = simplified.seconds
-        res.formula = formula_line(shown, whole=True)
-        res.latex = formula_latex(shown, whole=True)
-        try:
-            res.torch = pointwise_torch(shown, lifted.schema)
-        except ValueError as e:
-            res.message = (res.message + "; " if res.message else "") + f"no torch code: {e}"
+        emit(res, formula, options, torch=lambda shown: pointwise_torch(shown, lifted.schema))
         res.assumptions = list(formula.assumptions)
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
@@ -344,8 +328,11 @@ def _expected(options: Options, deriv: Derivation, spec: KernelSpec) -> tuple[Fo
     return formula, Derivation(formula, deriv.grid, maps, wits, deriv.facts)
 
 
-def emit(res: LiftResult, formula: Formula, options: Options) -> None:
-    """Text, LaTeX and PyTorch renderings: `formula_raw` as verified, the others simplified (simplify/).
+def emit(
+    res: LiftResult, formula: Formula, options: Options, torch: Callable[[Formula], str] | None = None
+) -> None:
+    """Text, LaTeX and PyTorch renderings: `formula_raw` as verified, the others simplified (simplify/);
+    `torch` prints the PyTorch code (default: the whole-tensor torch printer; pointwise bodies have their own).
 
     The rules the simplifier used go to proof.rules (constants matched to float32 precision are listed as
     `approx_*` rules: formula_raw keeps the exact constant), its time to seconds["simplification"].
@@ -366,7 +353,7 @@ def emit(res: LiftResult, formula: Formula, options: Options) -> None:
     res.formula = formula_line(shown, whole=True)  # whole-tensor form where one exists (ir.tensor_form)
     res.latex = formula_latex(shown, whole=True)
     try:
-        res.torch = formula_torch(shown, whole=True)
+        res.torch = torch(shown) if torch is not None else formula_torch(shown, whole=True)
     except ValueError as e:
         res.torch = ""
         res.message = (res.message + "; " if res.message else "") + f"no torch code: {e}"

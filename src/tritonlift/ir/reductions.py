@@ -22,7 +22,7 @@ import math
 
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
-from tritonlift.ir.poly import mono_expr, norm, poly, unpoly
+from tritonlift.ir.poly import norm, poly, unpoly
 
 REDUCTIONS = (Op.SUM, Op.PROD, Op.RMAX, Op.RMIN)
 _IDENTITY = {Op.SUM: 0.0, Op.PROD: 1.0, Op.RMAX: -math.inf, Op.RMIN: math.inf}
@@ -61,19 +61,12 @@ def _bounds_of(c: Expr, k: str) -> tuple[Expr | None, Expr | None] | None:
     coef = p.get((kv,), 0)
     if coef not in (1, -1) or any(mentions(x, k) for m in p if m != (kv,) for x in m):
         return None
-    rest = mono_sum({m: c for m, c in p.items() if m != (kv,)})  # a - b = coef*k + rest
+    rest = norm(unpoly({m: c for m, c in p.items() if m != (kv,)}))  # a - b = coef*k + rest
     if coef == 1:  # k + rest < 0  ->  k < -rest
         top = ir.neg(rest)
         return None, norm(top if op is Op.LT else ir.add(top, ir.ONE))
     # -k + rest < 0  ->  rest < k
     return norm(rest if op is Op.LE else ir.add(rest, ir.ONE)), None
-
-
-def mono_sum(p: dict) -> Expr:
-    out: Expr = ir.ZERO
-    for m, c in p.items():
-        out = ir.add(out, ir.mul(ir.const(c), mono_expr(m)))
-    return norm(out)
 
 
 def _zero(e: Expr) -> bool:

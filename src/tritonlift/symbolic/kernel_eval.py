@@ -328,8 +328,9 @@ class KernelEvaluator:
         scope[st.target.id] = scalar(ir.add(start, ir.mul(tv, step)))
         n_stores = len(self.stores)
         saved_path = self.path
+        in_loop = ir.and_(self.path, ir.le(ir.ZERO, tv), ir.lt(tv, trips))  # iteration t of this loop runs
         if writes:
-            self.path = ir.and_(self.path, ir.le(ir.ZERO, tv), ir.lt(tv, trips))
+            self.path = in_loop
         self.exec_body(st.body)
         self.path = saved_path
         if len(self.stores) > n_stores and not writes:
@@ -365,7 +366,6 @@ class KernelEvaluator:
                     if not found:
                         raise
                     summ = found[0]
-                    in_loop = ir.and_(self.path, ir.le(ir.ZERO, tv), ir.lt(tv, trips))
                     self.side += [(in_loop, goal, what) for goal, what in summ.side or []]
                 done[name] = summ
                 pending.remove(name)
