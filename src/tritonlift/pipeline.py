@@ -185,6 +185,11 @@ def heuristic_facts_named(
     return facts
 
 
+def unique(items: list[str]) -> list[str]:
+    """The items in their first order, each once."""
+    return list(dict.fromkeys(items))
+
+
 def internal_error(file: str, line: int, e: BaseException) -> str:
     """The one-line message for an exception inside tritonlift itself (reported as `unknown`)."""
     text = str(e).splitlines()[0] if str(e) else ""
@@ -221,11 +226,12 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
         res.status = outcome.status  # type: ignore[assignment]
         res.counterexample = outcome.counterexample
         res.message = outcome.message
-        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, synthesis=synthesis)
+        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, invariants=list(spec.invariants),
+                          synthesis=synthesis)
         if outcome.status == "unknown" and unknown_note(synthesis):
             res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
         emit(res, formula, options)
-        res.assumptions = list(formula.assumptions) + spec.assumptions + outcome.assumptions
+        res.assumptions = unique([*formula.assumptions, *spec.assumptions, *spec.notes, *outcome.assumptions])
         if outcome.status == "verified":
             res.assumptions.append("output views do not overlap each other or the inputs")
     except LiftError as e:

@@ -612,7 +612,7 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     the first path (or given by --expect) and every path is verified against that same formula, under its
     own branch conditions: verified only when all are, refuted with the first failing path's counterexample.
     """
-    from tritonlift.pipeline import Clock, emit
+    from tritonlift.pipeline import Clock, emit, unique
     from tritonlift.symbolic.host_paths import describe, explore
     from tritonlift.synth.operator import derive_operator
     from tritonlift.verify.check import SOLVER, verify
@@ -670,13 +670,15 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
         if outcome.status == "verified" and len(checked) > 1:
             res.message = f"verified on each of {len(checked)} host paths: " + "; ".join(
                 describe(d) for _, d in checked)
-        res.proof = Proof(solver=SOLVER, obligations=obligations, synthesis=synthesis)
+        launched = [spec for st, _d in paths for spec in st.launches]
+        res.proof = Proof(solver=SOLVER, obligations=obligations, synthesis=synthesis,
+                          invariants=unique([i for spec in launched for i in spec.invariants]))
         if outcome.status == "unknown":
             from tritonlift.synth.search import unknown_note
 
             res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
         emit(res, ref.formula, options)
-        res.assumptions = _merged_assumptions(checked)
+        res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes)])
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"

@@ -125,6 +125,7 @@ class KernelEvaluator:
         self.line = fn.line
         self.counter = 0
         self.notes: list[str] = []
+        self.invariants: list[str] = []
         self.depth = 0
         self.loops: list[Expr] = []  # trip counts of the loops that store (see KernelSpec.loops)
         self.side: list[tuple[Expr, Expr, str]] = []  # side conditions of pattern instances (KernelSpec.side)
@@ -162,7 +163,7 @@ class KernelEvaluator:
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,
-            loops=self.loops, side=self.side,
+            invariants=self.invariants, loops=self.loops, side=self.side,
         )
 
     # -- statements --------------------------------------------------------------------------------
@@ -286,7 +287,9 @@ class KernelEvaluator:
         if step.is_const and int(step.value) < 1:
             raise self.unsupported("loop step must be positive", st)
         if not step.is_const:
-            self.notes.append(f"loop at line {st.lineno}: its step {step} is taken to be >= 1")
+            from tritonlift.ir.printer import to_text
+
+            self.notes.append(f"loop at line {st.lineno}: its step {to_text(step)} is taken to be >= 1")
         trips = ir.maximum(ir.arith(Op.FLOORDIV, ir.sub(ir.add(ir.sub(stop, start), step), ir.ONE), step), ir.ZERO)
         # a loop that stores: its iteration is an index variable like a program id (one more axis), so
         # each write is matched to the element it writes exactly as a program's writes are
@@ -387,7 +390,7 @@ class KernelEvaluator:
             closed = done[name].closed
             old = before[name]
             self.scopes[-1][name] = PtrBlock(shape, old.base, closed) if kind == "ptr" else Block(shape, closed)
-        self.notes += [f"loop at line {st.lineno}: {n} by {done[n].pattern}" for n in carried]
+        self.invariants += [f"loop at line {st.lineno}: {n} by {done[n].pattern}" for n in carried]
         if st.target.id not in before:
             self.scopes[-1].pop(st.target.id, None)
         # names first assigned inside the loop are not usable after it (their last value is symbolic in t)

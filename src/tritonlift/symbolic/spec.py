@@ -30,7 +30,9 @@ class KernelSpec:
     stores: list[Store]
     facts: list[Expr] = field(default_factory=list)  # preconditions: block sizes >= 1, sizes >= 0, ...
     symbols: dict[str, Kind] = field(default_factory=dict)  # every free symbol and its kind
-    notes: list[str] = field(default_factory=list)  # e.g. recorded-but-ignored hints (eviction_policy)
+    notes: list[str] = field(default_factory=list)  # modelling choices the proof relies on (become assumptions)
+    # loop invariants instantiated: "loop at line N: acc by accumulate-sum" (patterns proved in verify.patterns)
+    invariants: list[str] = field(default_factory=list)
     # trip counts of the loops that store (symbolic trip count): loop n's iteration is the index variable
     # `_pid{len(grid) + n}`, like a program id; its range 0 <= t < trips is in the masks of its stores
     loops: list[Expr] = field(default_factory=list)
