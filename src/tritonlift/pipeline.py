@@ -185,6 +185,20 @@ def heuristic_facts_named(
     return facts
 
 
+def own_candidate(res: LiftResult, options: Options, genuine: bool = False) -> None:
+    """Without a reference formula (`--expect`) the formula is our own candidate: a counterexample to it shows
+    that synthesis went wrong, not that the kernel is wrong, so the result is `unknown`, saying why, unless
+    the caller knows the counterexample shows a fault whatever formula was meant (`genuine`: an operator
+    leaving part of its host-allocated output unwritten, or host paths that disagree with each other)."""
+    cx = res.counterexample
+    if options.expect is not None or res.status != "refuted" or cx is None or genuine:
+        return
+    res.status, res.counterexample = "unknown", None
+    res.message = "; ".join(
+        m for m in (f"no formula found: the formula derived from the kernel does not hold ({cx.reason})", res.message) if m
+    )
+
+
 def unique(items: list[str]) -> list[str]:
     """The items in their first order, each once."""
     return list(dict.fromkeys(items))
@@ -230,6 +244,7 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
                           synthesis=synthesis)
         if outcome.status == "unknown" and unknown_note(synthesis):
             res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
+        own_candidate(res, options)
         emit(res, formula, options)
         res.assumptions = unique([*formula.assumptions, *spec.assumptions, *spec.notes, *outcome.assumptions])
         if outcome.status == "verified":
@@ -281,6 +296,7 @@ def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> L
         res.counterexample = outcome.counterexample
         res.message = "; ".join(m for m in (res.message, outcome.message) if m)
         res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
+        own_candidate(res, options)
         emit(res, formula, options, torch=lambda shown: pointwise_torch(shown, lifted.schema))
         res.assumptions = list(formula.assumptions)
     except LiftError as e:

@@ -411,13 +411,13 @@ class HostEvaluator:
                 return 1 << (a - 1).bit_length() if a > 0 else 1
             p = ir.var(f"next_power_of_2({_text(a)})")
             self.st.facts += [ir.le(_e(a), p), ir.le(ir.ONE, p), ir.lt(p, ir.add(ir.mul(ir.const(2), _e(a)), ir.ONE))]
-            # a power of two (up to 2^40), and below 2a once a >= 2: exactly triton's value for a >= 1, so a
-            # counterexample's block sizes are ones the host really picks
+            # a power of two (up to 2^40), and below 2a once a >= 1 (next_power_of_2(1) = 1): exactly triton's
+            # value for a >= 1, so a counterexample's block sizes are ones the host really picks
             powers = ir.FALSE
             for k in range(41):
                 powers = ir.or_(powers, ir.eq(p, ir.const(1 << k)))
             self.st.refine.append(powers)
-            self.st.refine.append(ir.or_(ir.lt(_e(a), ir.const(2)), ir.lt(p, ir.mul(ir.const(2), _e(a)))))
+            self.st.refine.append(ir.or_(ir.lt(_e(a), ir.ONE), ir.lt(p, ir.mul(ir.const(2), _e(a)))))
             return p
         if q in ("min", "max"):
             if all(isinstance(x, int) for x in args):
@@ -612,10 +612,10 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     the first path (or given by --expect) and every path is verified against that same formula, under its
     own branch conditions: verified only when all are, refuted with the first failing path's counterexample.
     """
-    from tritonlift.pipeline import Clock, emit, unique
+    from tritonlift.pipeline import Clock, emit, own_candidate, unique
     from tritonlift.symbolic.host_paths import describe, explore
     from tritonlift.synth.operator import derive_operator
-    from tritonlift.verify.check import SOLVER, verify
+    from tritonlift.verify.check import SOLVER, coverage, verify
 
     clock = Clock()
     res = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
@@ -677,6 +677,20 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
             from tritonlift.synth.search import unknown_note
 
             res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
+        # a refutation is a fault of the operator itself when an allocated output stays unwritten, or when a
+        # host path other than the one the formula was derived on disagrees with it
+        faulty = outcome.status == "refuted" and outcome.counterexample is not None and (
+            outcome.counterexample.kernel_value == "not written" or outcomes.index(outcome) > 0)
+        if outcome.status == "refuted" and not faulty and options.expect is None:
+            # the derived formula is wrong at some write; an unwritten allocated element is still a fault
+            for problem, decisions in checked:
+                hole = coverage(problem, options.solver_timeout_ms)
+                if hole is not None and hole.status == "refuted" and hole.counterexample is not None:
+                    if len(checked) > 1:
+                        hole.counterexample.reason += f" (host path where {describe(decisions)})"
+                    res.counterexample, res.message, faulty = hole.counterexample, "", True
+                    break
+        own_candidate(res, options, genuine=faulty)
         emit(res, ref.formula, options)
         res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes)])
     except LiftError as e:

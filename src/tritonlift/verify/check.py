@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import z3
@@ -153,7 +153,24 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
         if res == "unknown":
             return Outcome("unknown", n, message=f"solver gave up on the write at line {s.line}")
         return Outcome("unknown", n, message=f"write at line {s.line}: solver counterexample did not replay")
-    # coverage: every element of every output is written
+    failed = _coverage(p, facts, kinds, tensors, timeout_ms)
+    if failed is not None:
+        return replace(failed, obligations=n + failed.obligations)
+    n += len(p.formula.assigns)
+    return Outcome("verified", n, assumptions=grid_assumptions(p)[1])
+
+
+def coverage(p: Problem, timeout_ms: int) -> Outcome | None:
+    """The coverage obligations alone: None when every element of every output is written, else the
+    failing Outcome (refuted with an unwritten element, or unknown)."""
+    return _coverage(p, _block_facts(p), kinds_of(p), {t.name: t for t in p.formula.tensors}, timeout_ms)
+
+
+def _coverage(
+    p: Problem, facts: list[Expr], kinds: dict[str, Kind], tensors: dict[str, TensorDecl], timeout_ms: int
+) -> Outcome | None:
+    """Every element of every output is written by some store (the witnesses say which)."""
+    n = 0
     for a in p.formula.assigns:
         decl = tensors[a.target]
         idx = tuple(ir.var(x) for x in a.index)
@@ -174,10 +191,14 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
         if res == "unknown":
             return Outcome("unknown", n, message=f"solver gave up on covering {a.target}")
         cx = _replay_coverage(p, a.target, res, kinds, tensors, timeout_ms)
+        if cx is None and p.refine:  # again with the host's exact facts (next_power_of_2, ...)
+            again = _check([*facts, *_domain(decl, idx), *p.refine], goal, kinds, tensors, min(timeout_ms, 5000))
+            if again not in ("proved", "unknown"):
+                cx = _replay_coverage(p, a.target, again, kinds, tensors, timeout_ms)
         if cx is not None:
             return Outcome("refuted", n, cx)
         return Outcome("unknown", n, message=f"could not show every element of {a.target} is written")
-    return Outcome("verified", n, assumptions=grid_assumptions(p)[1])
+    return None
 
 
 def _search_again(
@@ -386,6 +407,10 @@ def _replay_coverage(
     env = _env(values, _Memory(model, cx, None), tensors)
     index = tuple(int(values.get(n, 0)) for n in a.index)
     addr = evaluate(decl.address(tuple(ir.const(i) for i in index)), env)
+    fixed_all = {ir.var(k): ir.const(v) for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)}
+    # sizes the host cannot produce (next_power_of_2 is loose in the first query): not a counterexample
+    if any(_check([], ir.substitute(f, fixed_all), kinds, tensors, timeout_ms) != "proved" for f in p.refine):
+        return None
     # is this element written by any program id and lane? (concrete sizes: a finite search)
     for s in p.spec.stores:
         if s.base != decl.base:
