@@ -557,6 +557,8 @@ class Lowering:
                 return ast.UnaryOp(op=op, operand=aligned(a))
             case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
                 d = self._dim_of(node)
+                if d is None and self.ndim(inner) == 1 and not idx:
+                    d = 0  # `x.sum()` of a 1-d x: its one dimension
                 if d is None:
                     raise self.fail(node, "a reduction needs dim=")
                 k = self.fresh("k")
