@@ -161,3 +161,21 @@ def test_run_jobs_survives_timeouts_crashes_and_exceptions(monkeypatch):
     assert got["slow"][0].status == "unknown" and "time limit" in got["slow"][0].message
     assert got["dies"][0].status == "error" and "crashed" in got["dies"][0].message
     assert got["raises"][0].status == "error" and "boom" in got["raises"][0].message
+
+
+def test_textbook_through_a_verified_operator_result():
+    """A stage of a two-kernel operator (partial sums) has no textbook form of its own; the operator's
+    verified textbook result covers the kernels it launches, and only those, and only when verified."""
+    stage, final = make_result("stage_1", "verified"), make_result("stage_2", "verified")
+    stage.formula = "mid[i] = sum(x[i, k] for k in range(minimum(B, M - B * i)))"
+    final.formula = "out = mid.sum()"
+    op = make_result("full", "verified")
+    op.kind, op.kernels, op.formula = "operator", ["stage_1", "stage_2"], "out = x.sum()"
+    assert fgsuite.textbook_status([stage, final]) is False
+    assert fgsuite.textbook_status([stage, final], [op]) is True
+    op.kernels = ["stage_2"]
+    assert fgsuite.textbook_status([stage, final], [op]) is False
+    op.kernels, op.status = ["stage_1", "stage_2"], "unknown"
+    assert fgsuite.textbook_status([stage, final], [op]) is False
+    op.status, op.formula = "verified", "out[()] = sum(x[k] for k in range(n))"
+    assert fgsuite.textbook_status([stage, final], [op]) is False

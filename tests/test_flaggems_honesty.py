@@ -253,6 +253,41 @@ def test_non_inner_reductions(root: Path, file: str, kernel: str, ref: Any) -> N
     close(out, ref(x, dim=1))
 
 
+def test_prod_two_launches_and_rows(root: Path) -> None:
+    """prod: tl.reduce with a multiplying combine function, and an `acc *= x` loop over column tiles."""
+    g = torch.Generator().manual_seed(SEED)
+    x = rand(g, 300, low=0.8, high=1.2)
+    close(_two_stage(root, "ops/prod.py", "prod_kernel_mid", "prod_kernel_result", x, False), torch.prod(x))
+    y = rand(g, 9, 70, low=0.5, high=1.5)
+    out = torch.full((9,), float("nan"))
+    call(torch_fn(root, "ops/prod.py", "prod_kernel"), inp=y, out=out, M=9, N=70, BLOCK_M=4, BLOCK_N=32,
+         grid=(_cdiv(9, 4),))
+    close(out, y.prod(1))
+
+
+@pytest.mark.parametrize(("name", "file", "ref"), [("prod", "ops/prod.py", torch.prod), ("mean", "ops/mean.py", torch.mean)])
+def test_full_reduction_operators(root: Path, name: str, file: str, ref: Any) -> None:
+    """The operator-level results (both host paths of `if dtype is None`) against PyTorch, same signature."""
+    g = torch.Generator().manual_seed(SEED)
+    x = rand(g, 7, 30, low=0.9, high=1.1)
+    fn = torch_fn(root, file, name)
+    assert list(inspect.signature(fn).parameters) == ["inp", "dtype"]
+    assert inspect.signature(fn).parameters["dtype"].kind is inspect.Parameter.KEYWORD_ONLY
+    close(fn(x), ref(x))
+    close(fn(x, dtype=torch.float32), ref(x))
+
+
+@pytest.mark.parametrize(("block_k", "vec"), [(2, 2), (4, 1)])
+def test_mean_non_inner_vec(root: Path, block_k: int, vec: int) -> None:
+    """mean over the middle dim with a [BLOCK_SIZE_K, VEC_SIZE] tile walking one fused dimension of K."""
+    g = torch.Generator().manual_seed(SEED)
+    x = rand(g, 3, 20, 7)
+    out = torch.full((3, 7), float("nan"))
+    call(torch_fn(root, "ops/mean.py", "mean_dim_kernel_non_inner_vec"), output_ptr=out, input_ptr=x, M=3, N=20,
+         K=7, BLOCK_SIZE_K=block_k, VEC_SIZE=vec, grid=(3, _cdiv(7, block_k * vec)))
+    close(out, x.mean(1))
+
+
 def test_mv(root: Path) -> None:
     g = torch.Generator().manual_seed(SEED)
     a, b = rand(g, 13, 40), rand(g, 40)

@@ -461,21 +461,30 @@ def operator_item(plan: OperatorPlan, got: dict[str, list[LiftResult]], root: Pa
         "kernels": kernels,
         "excluded": [{"kernel": k, "reason": why} for k, why in spec.exclude],
         "formula": "; ".join(formulas),
-        "textbook": textbook_status(results) if status == "verified" else None,
+        "textbook": textbook_status(results, op_results) if status == "verified" else None,
         "results": [r.to_json() for r in results],
         "operator_status": group_status([r.status for r in op_results]) if op_results else None,
         "operator_results": [r.to_json() for r in op_results],
     }
 
 
-def textbook_status(results: Sequence[LiftResult]) -> bool | None:
-    """True when every result's shown formula is in textbook form (`ir.tensor_form.is_textbook_text`: a
-    whole-tensor expression with no explicit index binder); None when there is nothing to judge."""
+def textbook_status(results: Sequence[LiftResult], op_results: Sequence[LiftResult] = ()) -> bool | None:
+    """True when every kernel result's shown formula is in textbook form (`ir.tensor_form.is_textbook_text`: a
+    whole-tensor expression with no explicit index binder), or the kernel is launched by a host whose
+    operator-level result is verified with a textbook formula: a stage of a multi-kernel operator (partial
+    sums into a scratch buffer) has no textbook form of its own, the operator it is part of does
+    (`out = inp.sum()`). None when there is nothing to judge."""
     from tritonlift.ir.tensor_form import is_textbook_text
 
     if not results:
         return None
-    return all(bool(r.formula) and is_textbook_text(r.formula) for r in results)
+    covered = {
+        k
+        for r in op_results
+        if r.status == "verified" and r.formula and is_textbook_text(r.formula)
+        for k in r.kernels
+    }
+    return all((bool(r.formula) and is_textbook_text(r.formula)) or r.name in covered for r in results)
 
 
 @cache

@@ -131,13 +131,14 @@ class SourceModule:
     hosts: dict[str, HostFunction]
 
     def kernels(self) -> list[JitFunction]:
-        """Jit functions that are entry points: not pointwise bodies and not only called by other jit code."""
+        """Jit functions that are entry points: not pointwise bodies and not only used by other jit code
+        (called, or passed as a function: `tl.reduce(x, 0, combine_fn=_mul)`)."""
         called: set[str] = set()
         launched = {ln.kernel for h in self.hosts.values() for ln in h.launches}
         for fn in self.jit.values():
             for node in ast.walk(fn.node):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.jit:
-                    called.add(node.func.id)
+                if isinstance(node, ast.Name) and node.id in self.jit and node.id != fn.name:
+                    called.add(node.id)
         return [
             f
             for f in self.jit.values()

@@ -17,6 +17,7 @@ class Param:
     name: str
     kind: ParamKind
     default: str | None = None  # Python source text of the default value, if any
+    keyword_only: bool = False  # declared after `*` (`def prod(inp, *, dtype=None)`)
 
 
 @dataclass(frozen=True)

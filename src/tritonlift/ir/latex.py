@@ -258,9 +258,12 @@ LATEX_ROW |= {Op.LOG_SOFTMAX: "log\\_softmax", Op.LAYER_NORM: "LayerNorm", Op.RM
 def _tensor_reduce(t: Any, child: Src) -> Src:
     """`\\sum_{\\mathrm{dim}=1} \\mathbf{x}`, `\\operatorname{softmax}(\\mathbf{x}, \\mathrm{dim}=1)`."""
     dim = rf"\mathrm{{dim}}={t.dim}"
+    if t.op in LATEX_REDUCE and not t.axes and len(t.child.axes) == 1:  # every element: no dim to name
+        return f"{LATEX_REDUCE[t.op]} {_group(child, P_MUL)}", P_BIGOP
     if t.op in LATEX_REDUCE:
         return f"{LATEX_REDUCE[t.op]}_{{{dim}}} {_group(child, P_MUL)}", P_BIGOP
-    args = [child[0], dim] + [rf"\epsilon={to_latex(x)}" for x in t.extra]
+    whole = not t.axes and len(t.child.axes) == 1 and t.op in (Op.MEAN, Op.VARIANCE, Op.LOGSUMEXP)
+    args = [child[0]] + ([] if whole else [dim]) + [rf"\epsilon={to_latex(x)}" for x in t.extra]
     return rf"\operatorname{{{LATEX_ROW[t.op]}}}\left({', '.join(args)}\right)", P_ATOM
 
 

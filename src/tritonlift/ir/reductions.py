@@ -10,7 +10,8 @@ lemmas behind them are proved once in `verify.patterns` ("tiled-reindex", mask a
   of a blocked accumulator is one reduction over the flattened index;
 - constant body:    Σ_{k in [lo, hi)} c = max(hi - lo, 0) * c;  max_{k in [lo, hi)} c = where(lo < hi, c, -inf);
 - linearity:        Σ_k (c * f) = c * Σ_k f,  Σ_k f / c = (Σ_k f) / c,  Σ_k -f = -Σ_k f  (c free of k);
-- identities:       maximum(-inf, x) = x,  minimum(inf, x) = x.
+- identities:       maximum(-inf, x) = x,  minimum(inf, x) = x;
+- empty clip:       R_{k in [lo, max(hi, lo))} = R_{k in [lo, hi)} (the same integers; none for hi <= lo).
 
 `canon` applies them bottom-up to a fixpoint. Bounds stay symbolic: whether min(hi, E) is hi or E is left to
 the caller, who knows the facts (`synth.guards.simplify_guards` decides it with z3).
@@ -305,7 +306,25 @@ def _max_args(e: Expr) -> list[Expr]:
     return [norm(x) for x in flatten(e, Op.MAXIMUM)]
 
 
-_RULES = (_absorb, _reindex, _constant_body, _linear, _range_guards)
+def _clip_empty(r: Expr) -> Expr | None:
+    """R_{k in [lo, max(hi, lo))} = R_{k in [lo, hi)}: both ranges hold the same integers (none when
+    hi <= lo). A loop `for k in range(N)` runs max(N, 0) times."""
+    lo, hi, body = r.args
+    if hi.op is not Op.MAXIMUM:
+        return None
+    parts = flatten(hi, Op.MAXIMUM)
+    if norm(lo) not in [norm(p) for p in parts]:
+        return None
+    kept = [p for p in parts if norm(p) != norm(lo)]
+    if not kept:
+        return None
+    new_hi = kept[0]
+    for p in kept[1:]:
+        new_hi = ir.maximum(new_hi, p)
+    return ir.reduce(r.op, str(r.attr), lo, new_hi, body)
+
+
+_RULES = (_absorb, _reindex, _constant_body, _linear, _range_guards, _clip_empty)
 
 
 def _step(n: Expr) -> Expr | None:
@@ -337,18 +356,18 @@ def _step(n: Expr) -> Expr | None:
 
 
 def _covers(a: Expr, e: Expr) -> bool:
-    """a == max(cdiv(e, B), 0) * B: the tiles of a loop `range(0, e, B)` cover [0, e), so min(a, e) = e
-    (B >= 1, the loop step; for e <= 0 both sides are e or 0 >= e)."""
+    """a == max(cdiv(e, B), 0) * B or cdiv(e, B) * B: the tiles of a loop `range(0, e, B)` cover [0, e), so
+    min(a, e) = e (B >= 1, the loop step): (e + B - 1) // B * B = ceil(e / B) * B >= e, tdiv rounds up from
+    floor, and the clip at 0 (which `_clip_empty` may have dropped from a reduction's bound) only raises it."""
     if a.op is not Op.MUL:
         return False
     for m, b in (a.args, a.args[::-1]):
-        if m.op is Op.MAXIMUM and m.args[1] == ir.ZERO:
-            q = norm(m.args[0])  # a trip count `tl.cdiv(e, B)` comes as `tdiv(e + B - 1, B) + 1 - 1`
-            # max(tdiv(x, B), 0) = max(x // B, 0) for B >= 1: both are x // B for x >= 0, and <= 0 else
-            if q.op in (Op.FLOORDIV, Op.TRUNCDIV):
-                x, d = q.args
-                if d == b and norm(x) == norm(ir.sub(ir.add(e, b), ir.ONE)):
-                    return True
+        # a trip count `tl.cdiv(e, B)` comes as `tdiv(e + B - 1, B) + 1 - 1`
+        q = norm(m.args[0]) if m.op is Op.MAXIMUM and m.args[1] == ir.ZERO else norm(m)
+        if q.op in (Op.FLOORDIV, Op.TRUNCDIV):
+            x, d = q.args
+            if d == b and norm(x) == norm(ir.sub(ir.add(e, b), ir.ONE)):
+                return True
     return False
 
 

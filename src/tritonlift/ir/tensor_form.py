@@ -256,7 +256,9 @@ def _form(e: Expr, s: _Scope) -> TForm | None:
     return None
 
 
-def _read(e: Expr, s: _Scope) -> TForm | None:
+def _read(e: Expr, s: _Scope, bound: str | None = None) -> TForm | None:
+    """`x[i, j]` -> `x`. With `bound` (the index of a reduction whose whole body is this read), that index
+    may stand at any position: `sum(x[i, k, j] for k)` reduces dimension 1 of x."""
     try:
         decl = s.formula.tensor(str(e.attr))
     except KeyError:
@@ -266,6 +268,8 @@ def _read(e: Expr, s: _Scope) -> TForm | None:
         return None
     if not all(s.same(d, s.extents[n]) for d, n in zip(decl.shape, names, strict=True)):
         return None
+    if bound is not None and bound in names and s.ordered(tuple(n for n in names if n != bound)):
+        return Ref(decl.name, names)
     if s.ordered(names):
         return Ref(decl.name, names)
     if len(names) == 2 and s.ordered(names[::-1]):
@@ -309,7 +313,7 @@ def _reduce(e: Expr, s: _Scope) -> TForm | None:
     if inner is None:
         return None
     k, hi = str(e.attr), e.args[1]
-    body = _form(e.args[2], inner)
+    body = _read(e.args[2], inner, k) if e.args[2].op is Op.READ else _form(e.args[2], inner)
     if isinstance(body, Ref) and body.transposed and e.op not in ROW_MAP_OPS:  # x[k, i] over k: dim 0 of x
         body = Ref(body.name, body.axes[::-1])
     if body is None or k not in body.axes:
@@ -553,6 +557,8 @@ class Lowering:
                 return ast.UnaryOp(op=op, operand=aligned(a))
             case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
                 d = self._dim_of(node)
+                if d is None and self.ndim(inner) == 1 and not idx:
+                    d = 0  # `x.sum()` of a 1-d x: its one dimension
                 if d is None:
                     raise self.fail(node, "a reduction needs dim=")
                 k = self.fresh("k")

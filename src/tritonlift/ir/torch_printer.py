@@ -682,7 +682,12 @@ def formula_torch(f: Formula, real_dtype: str = "float32", whole: bool = False) 
         body += _assign_lines(a, fn)
     if f.returns:
         body.append(f"    return {f.returns[0] if len(f.returns) == 1 else ', '.join(f.returns)}")
-    params = ", ".join(p.name if p.default is None else f"{p.name}={p.default}" for p in f.params)
+    items = []
+    for p in f.params:
+        if p.keyword_only and "*" not in items:
+            items.append("*")
+        items.append(p.name if p.default is None else f"{p.name}={p.default}")
+    params = ", ".join(items)
     if _uses_grid(f) and "grid" not in {p.name for p in f.params}:
         params += ", grid" if params else "grid"  # a kernel whose domain only its launch grid fixes
     head = [f"def {f.name}({params}):", "    import math", "    import torch", ""]

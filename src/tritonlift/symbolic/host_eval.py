@@ -341,12 +341,36 @@ class HostEvaluator:
                 return ir.div(x, y)
         raise self.err("host operator is not modelled", node)
 
+    def is_none(self, v: Any, node: ast.AST) -> Any:
+        """`v is None`: False for tensors and numbers the host computed; for an optional parameter that
+        defaults to None (`dtype=None`) a host branch on a boolean symbol `<name> is None`, split like any
+        other (symbolic/host_paths.py), so each side is proved on its own path."""
+        if v is None:
+            return True
+        if isinstance(v, Expr) and v.op is Op.VAR and self._defaults_to_none(str(v.attr)):
+            return ir.var(f"{v.attr} is None", Kind.BOOL)
+        if isinstance(v, (HostTensor, int, float)) or (isinstance(v, Expr) and v.op is not Op.VAR):
+            return False
+        if isinstance(v, tuple) and v and v[0] in ("attr", "ref"):
+            return False  # x.dtype, torch.float32: never None
+        raise self.err("host `is None` test of a value that is not modelled", node)
+
+    def _defaults_to_none(self, name: str) -> bool:
+        a = self.host.node.args
+        pos = a.posonlyargs + a.args
+        pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults, strict=True))
+        pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
+        return any(x.arg == name and isinstance(d, ast.Constant) and d.value is None for x, d in pairs)
+
     def nonzero_divisor(self, y: Expr) -> None:
         """Python raises ZeroDivisionError on `a // 0`: past this point the host has y != 0 (not an assumption)."""
         if not y.is_const:
             self.st.facts.append(ir.compare(Op.NE, y, ir.ZERO))
 
     def compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
+        if isinstance(op, (ast.Is, ast.IsNot)) and (a is None or b is None):
+            test = self.is_none(b if a is None else a, node)
+            return test if isinstance(op, ast.Is) else (not test if isinstance(test, bool) else ir.not_(test))
         if isinstance(a, tuple) and isinstance(b, tuple) and isinstance(op, ast.Eq):
             if len(a) != len(b):
                 return False

@@ -908,6 +908,8 @@ class KernelEvaluator:
                 return Block(ta.shape, ir.arith(Op.TRUNCDIV, ir.sub(ir.add(ta.elem, tb.elem), ir.ONE), tb.elem))
             case "sum" | "max" | "min":
                 return self.reduce(name, arg(0, "input"), arg(1, "axis"), kwargs, node)
+            case "reduce":
+                return self.reduce_combine(arg(0, "input"), arg(1, "axis"), arg(2, "combine_fn"), kwargs, node)
             case "cast":
                 return self.cast(arg(0, "input"), arg(1, "dtype"), node)
             case "multiple_of" | "max_contiguous" | "max_constancy":
@@ -956,6 +958,35 @@ class KernelEvaluator:
             raise self.unsupported(f"tl.{name}(return_indices=True) is not modelled yet (planned)", node)
         keep = bool(kwargs.get("keep_dims", False))
         op = {"sum": Op.SUM, "max": Op.RMAX, "min": Op.RMIN}[name]
+        return self.reduce_op(op, t, axis, keep, node)
+
+    def reduce_combine(self, x: Any, axis: Any, fn: Any, kwargs: dict[str, Any], node: ast.AST) -> Block:
+        """tl.reduce(x, axis, combine_fn): the combine function is proved to be +, *, maximum or minimum
+        (symbolic/combine.py), and the reduction is then that one."""
+        from tritonlift.symbolic.combine import classify, operands
+
+        if isinstance(x, (tuple, list)):
+            raise self.unsupported("tl.reduce over a tuple of blocks (index-carrying reductions such as "
+                                   "argmax with a tie-break combine function) is not modelled yet", node)
+        t = to_tile(x, self.line)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("reduction of pointers", node)
+        if not isinstance(fn, JitFunction):
+            raise self.unsupported("tl.reduce: combine_fn must be a @triton.jit function", node)
+        kind = Kind.INT if t.elem.kind is Kind.BOOL else t.elem.kind
+        a, b = operands(kind)
+        n_stores = len(self.stores)
+        out = to_tile(self.inline(fn, [scalar(a), scalar(b)], {}, node), self.line)
+        if len(self.stores) != n_stores or not isinstance(out, Block) or out.shape != ():
+            raise self.unsupported(f"tl.reduce: combine function {fn.name} does not return one scalar", node)
+        op = classify(out.elem, kind)
+        if op is None:
+            raise self.unsupported(f"tl.reduce: combine function {fn.name} is not +, *, maximum or minimum "
+                                   "of its two arguments", node)
+        self.notes.append(f"tl.reduce at line {getattr(node, 'lineno', 0)}: {fn.name} is {op.value}")
+        return self.reduce_op(op, t, axis, bool(kwargs.get("keep_dims", False)), node)
+
+    def reduce_op(self, op: Op, t: Block, axis: Any, keep: bool, node: ast.AST) -> Block:
         if axis is None:
             axes = list(range(t.rank))
         elif isinstance(axis, int):

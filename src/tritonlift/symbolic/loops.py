@@ -7,6 +7,7 @@ tile. Each carried variable's update must then have the step shape of a pattern 
 
 - unchanged:        v' = v                      ->  v_T = v_0
 - accumulate-sum:   v' = v + g(t)               ->  v_T = v_0 + Σ_{t<T} g(t)   (pointer-advance: g constant)
+- accumulate-prod:  v' = v * g(t)               ->  v_T = v_0 * Π_{t<T} g(t)
 - running-max/min:  v' = maximum(v, g(t))       ->  v_T = maximum(v_0, max_{t<T} g(t))
 
 g may read other carried variables whose closed forms are already known (a pointer advanced in the
@@ -74,6 +75,12 @@ def _step_term(new: Expr, p: Expr) -> tuple[str, Expr] | None:
             return "accumulate-sum", a
     if new.op is Op.SUB and new.args[0] == p and not _has(new.args[1], p):
         return "accumulate-sum", ir.neg(new.args[1])
+    if new.op is Op.MUL and new.kind is Kind.REAL:
+        a, b = new.args
+        if a == p and not _has(b, p):
+            return "accumulate-prod", b
+        if b == p and not _has(a, p):
+            return "accumulate-prod", a
     if new.op in (Op.MAXIMUM, Op.MINIMUM):
         a, b = new.args
         name = "running-max" if new.op is Op.MAXIMUM else "running-min"
@@ -95,7 +102,7 @@ def summarize(
     found = _step_term(new, p)
     if found is None:
         raise Unsupported(
-            f"loop-carried `{name}`: its update matches no invariant pattern (accumulate, running max/min)", file, line
+            f"loop-carried `{name}`: its update matches no invariant pattern (accumulate sum/product, running max/min)", file, line
         )
     pattern, g = found
     if mentions_placeholder(g):
@@ -103,12 +110,12 @@ def summarize(
     if pattern == "unchanged":
         return Summary(pattern, init, init, None, init)
     tv = ir.var(t)
-    op = {"accumulate-sum": Op.SUM, "running-max": Op.RMAX, "running-min": Op.RMIN}[pattern]
+    op = {"accumulate-sum": Op.SUM, "accumulate-prod": Op.PROD, "running-max": Op.RMAX, "running-min": Op.RMIN}[pattern]
     body = g if g.kind is not Kind.BOOL else ir.cast(g, "int32")
     upto = ir.var("_upto")
     bound = bound or t + "s"  # the reduction's own index: iterations 0 .. upto-1
     partial = ir.reduce(op, bound, ir.ZERO, upto, ir.substitute(body, {tv: ir.var(bound)}))
-    combine = ir.add if op is Op.SUM else ir.maximum if op is Op.RMAX else ir.minimum
+    combine = {Op.SUM: ir.add, Op.PROD: ir.mul, Op.RMAX: ir.maximum, Op.RMIN: ir.minimum}[op]
     init_x = ir.to_real(init) if body.kind is Kind.REAL else init
     closed_upto = combine(init_x, partial)
     closed = ir.substitute(closed_upto, {upto: trips})

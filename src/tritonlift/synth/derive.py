@@ -6,6 +6,7 @@ the verifier, which trusts nothing computed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tritonlift.errors import Unknown
@@ -20,10 +21,12 @@ from tritonlift.synth.guards import domain_facts, finish_body, simplify_guards
 from tritonlift.synth.indexing import (
     Access,
     decompose,
+    divide_exact,
     extent_from_mask,
     fold_offset,
     has_index_var,
     lane_no,
+    merge_lane_dims,
     pid_no,
 )
 
@@ -104,6 +107,18 @@ def _solve(dim_index: Expr, value: Expr, lane_extents: tuple[Expr, ...]) -> dict
                 for atom, factor in ((p_, q_), (q_, p_)):
                     if pid_no(atom) is not None and norm(factor) == norm(ext):
                         return {atom: ir.arith(Op.TRUNCDIV, value, ext), y: ir.arith(Op.TRUNCMOD, value, ext)}
+    # mixed radix: rest * E + lane with E the lane's extent (a fused dimension, indexing.merge_lane_dims):
+    # lane = value % E, and rest = value // E solved the same way
+    terms = poly(e)
+    for m, c in terms.items():
+        if c != 1 or len(m) != 1 or (ln := lane_no(m[0])) is None or ln >= len(lane_extents):
+            continue
+        rest = divide_exact(norm(ir.sub(e, m[0])), lane_extents[ln])
+        if rest is None or rest == ir.ZERO or not has_index_var(rest):
+            continue
+        ext = lane_extents[ln]
+        inner = _solve(rest, ir.arith(Op.TRUNCDIV, value, ext), lane_extents)
+        return {**inner, m[0]: ir.arith(Op.TRUNCMOD, value, ext)}
     raise Unknown(f"cannot invert the index map {e}")
 
 
@@ -122,9 +137,15 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
     store_maps: list[StoreMap] = []
     witnesses: list[Witness] = []
     pending_reads: list[tuple[Store, dict[Expr, Expr]]] = []
+    fused = _fused_lanes(spec)
+
+    def dec(offset: Expr, lane_extents: tuple[Expr, ...]) -> Access:
+        acc = decompose(offset, lane_extents)
+        return merge_lane_dims(acc, lane_extents, lambda _i, ln: ln in fused) if fused else acc
+
     for base, nums in by_base.items():
         first = spec.stores[nums[0]]
-        acc = decompose(first.offset, first.shape)
+        acc = dec(first.offset, first.shape)
         out_name = names[base]
         idx_names = _index_names(len(acc.dims), taken | set(names.values()))
         idx_vars = tuple(ir.var(n) for n in idx_names)
@@ -154,7 +175,7 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         tensors[out_name] = decl
         for n in nums:
             s = spec.stores[n]
-            a = decompose(s.offset, s.shape) if n != nums[0] else acc
+            a = dec(s.offset, s.shape) if n != nums[0] else acc
             if [d.stride for d in a.dims] != [d.stride for d in acc.dims]:
                 raise Unknown(f"stores to {base} use different layouts")
             store_maps.append(StoreMap(n, out_name, tuple(d.index for d in a.dims)))
@@ -167,7 +188,7 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
     for s in spec.stores:
         for node in ir.walk(s.value):
             if node.op is Op.MEM:
-                reads.setdefault(node.attr, []).append((decompose(node.args[0], s.shape), s))
+                reads.setdefault(node.attr, []).append((dec(node.args[0], s.shape), s))
     for base, accs in reads.items():
         if base in by_base:
             continue
@@ -179,7 +200,7 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         tensors[names.get(base, base)] = TensorDecl(names.get(base, base), (), tuple(strides), base, ir.ZERO)
     bodies: list[Expr] = []
     for store, values in pending_reads:
-        bodies.append(_body(store, values, tensors))
+        bodies.append(_body(store, values, tensors, dec))
     facts = _lane_facts(spec)
     symbols = {str(n.attr) for b in bodies for n in ir.walk(b) if n.op is Op.VAR} | set(spec.scalars)
     assigns = [
@@ -197,6 +218,25 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         assumptions=tuple(_grid_assumption(grid_t[: len(spec.grid)])),
     )
     return Derivation(formula, grid_t, store_maps, witnesses)
+
+
+def _fused_lanes(spec: KernelSpec) -> set[int]:
+    """Lanes whose dimension fuses with the one outside it (`indexing.merge_lane_dims`) in every store: those
+    where a store's mask bounds the fused index (`k = (pid * B + l0) * V + l1 < K`) and not the lane alone.
+    Reads then fuse the same lanes, so inputs and outputs share the fused index."""
+    out: set[int] | None = None
+    for s in spec.stores:
+        lanes: set[int] = set()
+
+        def fits(index: Expr, ln: int, s: Store = s, lanes: set[int] = lanes) -> bool:
+            if extent_from_mask(index, s.mask) is None or extent_from_mask(lane(ln), s.mask) is not None:
+                return False
+            lanes.add(ln)
+            return True
+
+        merge_lane_dims(decompose(s.offset, s.shape), s.shape, fits)
+        out = lanes if out is None else out & lanes
+    return out or set()
 
 
 def _lane_facts(spec: KernelSpec) -> list[Expr]:
@@ -243,9 +283,17 @@ def _fix_grid(index: Expr, ext: Expr, lane_extents: tuple[Expr, ...], grid: list
         assert n is not None
         b = lane_extents[n]
         grid[k] = ir.arith(Op.TRUNCDIV, ir.sub(ir.add(ext, b), ir.ONE), b)
+    else:  # pid * C + r(lanes) where r covers [0, C): a fused tile (indexing.merge_lane_dims)
+        step = divide_exact(_moving_part(ir.substitute(e, {lane: ir.ZERO for lane in lanes})), pids[0])
+        tile = _extent_from_grid(ir.substitute(e, {pids[0]: ir.ZERO}), lane_extents, grid)
+        if step is not None and norm(step) == norm(ir.sub(tile, ir.sub(e, _moving_part(e)))):
+            grid[k] = ir.arith(Op.TRUNCDIV, ir.sub(ir.add(ext, step), ir.ONE), step)
 
 
-def _body(store: Store, values: dict[Expr, Expr], tensors: dict[str, TensorDecl]) -> Expr:
+def _body(
+    store: Store, values: dict[Expr, Expr], tensors: dict[str, TensorDecl],
+    dec: Callable[[Expr, tuple[Expr, ...]], Access] = decompose,
+) -> Expr:
     value = store.value
     by_base = {t.base: t for t in tensors.values()}
 
@@ -253,7 +301,7 @@ def _body(store: Store, values: dict[Expr, Expr], tensors: dict[str, TensorDecl]
         if node.op is not Op.MEM:
             return None
         t = by_base[node.attr]
-        acc = decompose(node.args[0], store.shape)
+        acc = dec(node.args[0], store.shape)
         rel = norm(ir.sub(acc.offset, t.offset))
         if rel != ir.ZERO:  # x_ptr + offs + 1: the constant part moves the index
             acc = fold_offset(Access(acc.dims, rel), t.strides)

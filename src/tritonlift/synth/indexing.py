@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from tritonlift.errors import Unknown
@@ -184,3 +185,40 @@ def extent_from_mask(index: Expr, mask: Expr) -> Expr | None:
         if norm(a) == target:
             return norm(b) if c.op in (Op.LT, Op.GT) else norm(ir.add(b, ir.ONE))
     return None
+
+
+def merge_lane_dims(
+    acc: Access, lane_extents: tuple[Expr, ...], fits: Callable[[Expr, int], bool]
+) -> Access:
+    """Fuse a dimension indexed by one lane alone into the dimension just outside it in memory.
+
+    A tile `base + (pid * B + arange(B))[:, None] * V + arange(V)[None, :]` decomposes into two dimensions,
+    (stride V: pid * B + l0) and (stride 1: l1) with l1's extent V: together they walk one contiguous
+    dimension, index (pid * B + l0) * V + l1, of stride 1. The two are fused when `fits(index, l)` accepts
+    the fused index of lane l (the caller's reason: a mask bounds the fused index, say); the memory addresses are
+    the same either way, so the choice only shapes the proposed view, which the verifier checks."""
+    dims = list(acc.dims)
+    changed = True
+    while changed:
+        changed = False
+        for k, inner in enumerate(dims):
+            ln = lane_no(norm(inner.index))
+            if ln is None or ln >= len(lane_extents):
+                continue
+            outer_stride = norm(ir.mul(inner.stride, lane_extents[ln]))
+            for m, outer in enumerate(dims):
+                if m == k or norm(outer.stride) != outer_stride:
+                    continue
+                fused = norm(ir.add(ir.mul(outer.index, lane_extents[ln]), inner.index))
+                if not fits(fused, ln):
+                    continue
+                dims[m] = Dim(inner.stride, fused)
+                del dims[k]
+                changed = True
+                break
+            if changed:
+                break
+    if len(dims) == len(acc.dims):
+        return acc
+    dims.sort(key=_dim_order)
+    return Access(tuple(dims), acc.offset)

@@ -117,6 +117,10 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         v = st.scope.get(a.arg)
         kind = "tensor" if a.arg in tensors else ("float" if isinstance(v, Expr) and v.kind is Kind.REAL else "int")
         params.append(Param(a.arg, kind, ast.unparse(d) if d is not None else None))  # type: ignore[arg-type]
+    for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults, strict=True):  # `*, dtype=None`: same signature
+        v = st.scope.get(a.arg)
+        kind = "tensor" if a.arg in tensors else ("float" if isinstance(v, Expr) and v.kind is Kind.REAL else "int")
+        params.append(Param(a.arg, kind, ast.unparse(d) if d is not None else None, keyword_only=True))  # type: ignore[arg-type]
     formula = Formula(
         name=host.name, params=tuple(params), tensors=tuple(decls[n] for n in decls if n in used),
         assigns=tuple(assigns), returns=st.returns, allocs=tuple(a for a in st.allocs if a.name in used),

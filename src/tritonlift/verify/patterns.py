@@ -793,10 +793,55 @@ TILED_REINDEX_MAX = Pattern(
 )
 
 
+def _setup_reindex_prod(env: Env) -> Model:
+    f = env.func("f", env.I, env.R)
+    P = env.prod("P", f)
+    PO = env.prod("PO", lambda lane, a: f(a + lane), [env.I])  # Π_{l<b} f(a + l)
+    psplit = _split_claim(env, "prod-split", P, PO, lambda a, b: a * b)
+    B = env.int("B")
+    return _model(env, f=f, B=B, P=P, PO=PO, psplit=psplit, claims=[psplit], hyps=[B >= 0])
+
+
+def _setup_reindex_min(env: Env) -> Model:
+    h = env.func("h", env.I, env.X)
+    N = env.rmin("N", h)
+    NO = env.rmin("NO", lambda lane, a: h(a + lane), [env.I])  # min_{l<b} h(a + l)
+    nsplit = _split_claim(env, "min-split", N, NO, env.min)
+    B = env.int("B")
+    return _model(env, h=h, B=B, N=N, NO=NO, nsplit=nsplit, claims=[nsplit], hyps=[B >= 0])
+
+
+TILED_REINDEX_PROD = Pattern(
+    "tiled-reindex-prod",
+    "acc' = acc * Π_{l<B} f(t*B + l)",
+    "acc_T = Π_{k<T*B} f(k)  (acc_0 = 1, B >= 0)",
+    _setup_reindex_prod,
+    init=lambda m: (m.env.rv(1),),
+    update=lambda m, s, t: (s[0] * m.PO(m.B, t * m.B),),
+    closed=lambda m, T: (m.P(T * m.B),),
+    hints=lambda m, s, T: [m.psplit.at(m.B, T * m.B)],
+    statement="Π_{t<T} Π_{l<B} f(t*B + l) = Π_{k<T*B} f(k)",
+)
+
+TILED_REINDEX_MIN = Pattern(
+    "tiled-reindex-min",
+    "m' = min(m, min_{l<B} f(t*B + l))",
+    "m_T = min_{k<T*B} f(k)  (m_0 = +inf, B >= 0)",
+    _setup_reindex_min,
+    init=lambda m: (m.env.pinf,),
+    update=lambda m, s, t: (m.env.min(s[0], m.NO(m.B, t * m.B)),),
+    closed=lambda m, T: (m.N(T * m.B),),
+    hints=lambda m, s, T: [m.nsplit.at(m.B, T * m.B)],
+    statement="min_{t<T} min_{l<B} f(t*B + l) = min_{k<T*B} f(k)",
+)
+
+
 def _setup_mask(env: Env) -> Model:
     f = env.func("f", env.I, env.R)
     h = env.func("h", env.I, env.X)
-    return _model(env, f=f, h=h, E=env.int("E"), S=env.sum("S", f), M=env.rmax("M", h), N=env.rmin("N", h))
+    return _model(
+        env, f=f, h=h, E=env.int("E"), S=env.sum("S", f), P=env.prod("P", f), M=env.rmax("M", h), N=env.rmin("N", h)
+    )
 
 
 def _imin(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
@@ -812,6 +857,17 @@ MASK_SUM = Pattern(
     update=lambda m, s, t: (s[0] + z3.If(t < m.E, m.f(t), m.env.rv(0)),),
     closed=lambda m, T: (m.S(_imin(T, m.E)),),
     statement="Σ_{k<H} where(k < E, f(k), 0) = Σ_{k<min(H, E)} f(k)",
+)
+
+MASK_PROD = Pattern(
+    "mask-prod",
+    "acc' = acc * where(t < E, f(t), 1)",
+    "acc_H = Π_{k<min(H, E)} f(k)  (acc_0 = 1)",
+    _setup_mask,
+    init=lambda m: (m.env.rv(1),),
+    update=lambda m, s, t: (s[0] * z3.If(t < m.E, m.f(t), m.env.rv(1)),),
+    closed=lambda m, T: (m.P(_imin(T, m.E)),),
+    statement="Π_{k<H} where(k < E, f(k), 1) = Π_{k<min(H, E)} f(k)",
 )
 
 MASK_MAX = Pattern(
@@ -869,7 +925,10 @@ PATTERNS: dict[str, Pattern] = {
         POINTER_ADVANCE,
         TILED_REINDEX,
         TILED_REINDEX_MAX,
+        TILED_REINDEX_PROD,
+        TILED_REINDEX_MIN,
         MASK_SUM,
+        MASK_PROD,
         MASK_MAX,
         MASK_MIN,
         WRITE_TILES,
