@@ -86,6 +86,15 @@ def lift_module_file(
         from tritonlift.symbolic.host_eval import lift_operator
 
         out.append(lift_operator(module, host, options))
+    if module.pointwise() or module.aliases:  # hosts that call @pointwise_dynamic functions (operator level)
+        from tritonlift.symbolic.host_pointwise import lift_pointwise_operator, pointwise_hosts
+
+        for host in pointwise_hosts(module):
+            if op is not None and host.name != op:
+                continue
+            if progress:
+                progress(host.name)
+            out.append(lift_pointwise_operator(module, host, options))
     return out
 
 

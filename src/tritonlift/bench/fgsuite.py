@@ -90,13 +90,17 @@ def plan_operators(root: Path, specs: Sequence[fg.OperatorSpec]) -> list[Operato
         kernels, missing = fg.operator_kernels(root, spec)
         hosts: list[tuple[str, str]] = []
         for k in kernels:
-            if (
-                k.kind == "kernel"
-                and k.via
-                and "." not in k.via[-1]
-                and (k.host_file, k.via[-1]) not in hosts
-            ):
-                hosts.append((k.host_file, k.via[-1]))
+            # a kernel's launching function is lifted operator-level (the host evaluator reads one function);
+            # a pointwise function's caller is lifted from the operator's own host function, whose same-file
+            # calls the pointwise host lifter evaluates inline (symbolic/host_pointwise.py)
+            if k.kind == "kernel" and k.via and "." not in k.via[-1]:
+                host = (k.host_file, k.via[-1])
+            elif k.kind == "pointwise" and k.via:
+                host = (spec.file, k.via[0])
+            else:
+                continue
+            if host not in hosts:
+                hosts.append(host)
         plans.append(OperatorPlan(spec, kernels, hosts, missing))
     return plans
 

@@ -21,6 +21,32 @@ from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.symbolic.values import PtrBlock, scalar
 
 
+class HostRaises(Unsupported):
+    """The host raises on this path (`raise ValueError(...)`): the path computes nothing to verify."""
+
+
+# Host values that compare without being numbers: `approximate == "tanh"`, `B.device != A.device`,
+# `mini is None` on a parameter that defaults to None. Each such test is an opaque boolean named by its
+# source text (ir.var of kind BOOL): a branch on it splits the host's paths, and each path's result holds
+# under that path's condition. Python numbers never reach this: they compare exactly.
+def opaque_condition(text: str) -> Expr:
+    return ir.var(text, Kind.BOOL)
+
+
+def is_opaque_condition(e: Expr) -> bool:
+    return e.op is Op.VAR and e.kind is Kind.BOOL
+
+
+# isinstance() on host values: what a tensor parameter, a scalar parameter and a Python number are (the
+# operator is lifted for real-valued tensors and real Python numbers: its float overload)
+_TENSOR_TYPES = ("torch.Tensor",)
+_REAL_TYPES = ("int", "float", "bool", "numbers.Number", "numbers.Real")
+_NON_REAL_TYPES = ("complex", "numbers.Complex", "str", "list", "tuple", "dict")
+# dtypes a `.to(...)` may name and still keep the values (reals: a float cast is an identity)
+_FLOAT_DTYPES = ("torch.float16", "torch.float32", "torch.float64", "torch.bfloat16", "torch.half",
+                 "torch.float", "torch.double")
+
+
 @dataclass
 class HostTensor:
     name: str  # the tensor's identity (parameter name or the variable it was allocated into)
@@ -95,9 +121,19 @@ class HostEvaluator:
                     self.st.facts += [ir.le(ir.ZERO, s) for s in t.shape]
             else:
                 self.st.scope[a.arg] = ir.var(a.arg, self._scalar_kind(a.arg))
+        self.initial = dict(self.st.scope)
+        self.none_defaults = self._none_defaults()
         for stmt in fn.body:
             self.exec(stmt)
         return self.st
+
+    def _none_defaults(self) -> set[str]:
+        """Parameters whose default is None: `p is None` is an open question on them (an opaque condition)."""
+        a = self.host.node.args
+        pos = a.posonlyargs + a.args
+        pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults, strict=True))
+        pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
+        return {x.arg for x, d in pairs if isinstance(d, ast.Constant) and d.value is None}
 
     def _tensor_params(self) -> set[str]:
         names = set()
@@ -197,6 +233,10 @@ class HostEvaluator:
                     self.exec(s)
             case ast.Pass():
                 return
+            case ast.Raise(exc=exc):
+                shown = ast.unparse(exc) if exc is not None else "raise"
+                shown = shown if len(shown) <= 80 else shown[:77] + "..."
+                raise HostRaises(f"the host raises {shown} on this path", self.host.file, st.lineno)
             case _:
                 raise self.err(f"host statement {type(st).__name__} is not modelled", st)
 
@@ -307,8 +347,22 @@ class HostEvaluator:
             case ast.UnaryOp(op=ast.USub(), operand=o):
                 v = self.eval(o)
                 return -v if isinstance(v, (int, float)) else ir.neg(v)
+            case ast.UnaryOp(op=ast.Not(), operand=o):
+                v = self.eval(o)
+                if isinstance(v, (bool, int)) and not isinstance(v, Expr):
+                    return not v
+                if isinstance(v, Expr) and v.kind is Kind.BOOL:
+                    return negate(v)
+                raise self.err("host `not` on a value that is not a condition", node)
+            case ast.BoolOp(op=op, values=values):
+                return self.boolop(op, values, node)
+            case ast.Compare(left=l_, ops=[ast.Is() | ast.IsNot() as op], comparators=[r_]):
+                return self.is_test(op, l_, r_, node)
             case ast.Compare(left=l_, ops=[op], comparators=[r_]):
-                return self.compare(op, self.eval(l_), self.eval(r_), node)
+                a, b = self.eval(l_), self.eval(r_)
+                if isinstance(op, (ast.Eq, ast.NotEq)) and (_non_number(a) or _non_number(b)):
+                    return self.opaque_compare(op, a, b, node)
+                return self.compare(op, a, b, node)
             case ast.Dict(keys=keys, values=vals):
                 return {self.eval(k): self.eval(v) for k, v in zip(keys, vals, strict=True) if k is not None}
             case ast.Call():
@@ -359,6 +413,88 @@ class HostEvaluator:
             raise self.err("host comparison is not modelled", node)
         return ir.compare(ops[type(op)], _e(a), _e(b))
 
+    def boolop(self, op: ast.boolop, values: list[ast.expr], node: ast.AST) -> Any:
+        """`a and b`, `a or b` on conditions: Python's short-circuit when a side is a concrete bool; a
+        symbolic side is combined with the others (the other operands are side-effect-free host tests)."""
+        is_and = isinstance(op, ast.And)
+        parts: list[Expr] = []
+        for v_node in values:
+            v = self.eval(v_node)
+            if isinstance(v, (bool, int)) and not isinstance(v, Expr):
+                if bool(v) != is_and:  # False in an `and`, True in an `or`: decides the whole test
+                    return bool(v)
+                continue
+            if not (isinstance(v, Expr) and v.kind is Kind.BOOL):
+                raise self.err("host `and`/`or` on a value that is not a condition", node)
+            parts.append(v)
+        if not parts:
+            return is_and
+        out = parts[0]
+        for p in parts[1:]:
+            out = ir.and_(out, p) if is_and else ir.or_(out, p)
+        return out
+
+    def is_test(self, op: ast.cmpop, left: ast.expr, right: ast.expr, node: ast.AST) -> Any:
+        """`x is None` / `x is not None`: concrete on a value the host made; an opaque condition on a
+        parameter that defaults to None and still holds its argument."""
+        if not (isinstance(right, ast.Constant) and right.value is None):
+            raise self.err("host `is` test other than `is None`", node)
+        v = self.eval(left)
+        if v is None:
+            result: Any = True
+        elif (
+            isinstance(left, ast.Name)
+            and left.id in self.none_defaults
+            and self.st.scope.get(left.id) is self.initial.get(left.id)
+        ):
+            result = opaque_condition(f"{left.id} is None")
+        else:
+            result = False
+        if isinstance(op, ast.IsNot):
+            return (not result) if isinstance(result, bool) else negate(result)
+        return result
+
+    def opaque_compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
+        """`==`/`!=` between host values that are not numbers (strings, devices, dtypes): concrete when both
+        sides are Python constants, else an opaque condition named by the test's source text."""
+        if isinstance(a, (str, bytes, type(None))) and isinstance(b, (str, bytes, type(None))):
+            return (a == b) if isinstance(op, ast.Eq) else (a != b)
+        assert isinstance(node, ast.Compare)
+        text = f"{ast.unparse(node.left)} == {ast.unparse(node.comparators[0])}"
+        c = opaque_condition(text)
+        return c if isinstance(op, ast.Eq) else negate(c)
+
+    def isinstance_test(self, value: Any, types: Any, node: ast.AST) -> bool:
+        """isinstance() for the float overload: tensors are torch.Tensor with a real dtype, scalar parameters
+        are real Python numbers (both stated as assumptions)."""
+        names = [t[1] for t in (types if isinstance(types, tuple) and types and types[0] != "ref" else (types,))
+                 if isinstance(t, tuple) and len(t) == 2 and t[0] == "ref"]
+        if not names:
+            raise self.err("isinstance() with a type that is not a name", node)
+        hits = []
+        for q in names:
+            if isinstance(value, HostTensor):
+                self._assume(f"{value.name} is a torch.Tensor with a real dtype")
+                hits.append(q in _TENSOR_TYPES)
+            elif isinstance(value, Expr) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                if isinstance(value, Expr):
+                    self._assume(f"{_text(value)} is a real Python number, not a tensor")
+                if q in _TENSOR_TYPES or q in _NON_REAL_TYPES:
+                    hits.append(False)
+                elif q in _REAL_TYPES and isinstance(value, (int, float)):
+                    hits.append(isinstance(value, {"int": int, "float": float, "bool": bool}.get(q, (int, float))))
+                elif q in ("numbers.Number", "numbers.Real"):
+                    hits.append(True)
+                else:
+                    raise self.err(f"isinstance(..., {q}) on a host number is not modelled", node)
+            else:
+                raise self.err("isinstance() on this host value is not modelled", node)
+        return any(hits)
+
+    def _assume(self, text: str) -> None:
+        if text not in self.st.assumptions:
+            self.st.assumptions.append(text)
+
     def fresh(self, prefix: str) -> str:
         self.st.counter += 1
         return f"_{prefix}{self.st.counter}"
@@ -375,6 +511,8 @@ class HostEvaluator:
         if not (isinstance(f, tuple) and f[0] == "ref"):
             raise self.err(f"host call of {ast.unparse(node.func)} is not modelled", node)
         q = f[1]
+        if q == "isinstance" and len(args) == 2:
+            return self.isinstance_test(args[0], args[1], node)
         if q in ("torch.empty_like", "torch.zeros_like"):
             src = args[0]
             assert isinstance(src, HostTensor)
@@ -475,7 +613,22 @@ class HostEvaluator:
             return len(t.shape) if t.shape is not None else ir.var(f"{t.name}.ndim")
         if name == "is_contiguous":
             return ir.var(f"{t.name}.is_contiguous()", Kind.BOOL)
+        if name in ("is_complex", "is_floating_point") and not args:
+            self._assume(f"{t.name} is a torch.Tensor with a real dtype")
+            return name == "is_floating_point"
+        if name == "to" and len(args) == 1 and not self._value_changing_to(args[0]):
+            self._assume("`.to(device or float dtype)` keeps the values (reals: a float cast is an identity)")
+            return t
         raise self.err(f"tensor method .{name}() is not modelled", node)
+
+    @staticmethod
+    def _value_changing_to(arg: Any) -> bool:
+        """Whether `t.to(arg)` may change values: anything but a device, another tensor's dtype or a float dtype."""
+        if isinstance(arg, tuple) and len(arg) == 3 and arg[0] == "attr":
+            return False  # x.device, x.dtype (tensors of a real dtype)
+        if isinstance(arg, tuple) and len(arg) == 2 and arg[0] == "ref":
+            return arg[1] not in _FLOAT_DTYPES
+        return True
 
     def launch(self, node: ast.Call) -> None:
         sub = node.func
@@ -552,6 +705,13 @@ class HostEvaluator:
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
 
+def _non_number(v: Any) -> bool:
+    """A host value that is not a number or a numeric expression: a string, None, a device or dtype attribute."""
+    if isinstance(v, (str, bytes)) or v is None:
+        return True
+    return isinstance(v, tuple) and bool(v) and v[0] in ("attr", "ref")
+
+
 def _e(v: Any) -> Expr:
     if isinstance(v, Expr):
         return v
@@ -621,11 +781,19 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     res = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                      kernels=[ln.kernel for ln in host.launches], status="unknown")
     try:
-        def run_path(prefix: tuple[bool, ...]) -> tuple[HostState, Decider]:
+        def run_path(prefix: tuple[bool, ...]) -> tuple[HostState | HostRaises, Decider]:
             decider = Decider(prefix)
-            return HostEvaluator(module, host, decider, options.invariant_patterns and not options.baseline).run(), decider
+            try:
+                ev = HostEvaluator(module, host, decider, options.invariant_patterns and not options.baseline)
+                return ev.run(), decider
+            except HostRaises as e:  # a path that raises computes nothing: left out, and said so
+                return e, decider
 
-        paths = explore(run_path, host.file, host.line)
+        explored = explore(run_path, host.file, host.line)
+        paths = [(st, d) for st, d in explored if isinstance(st, HostState)]
+        raising = [(e, d) for e, d in explored if isinstance(e, HostRaises)]
+        if not paths:
+            raise raising[0][0]
         clock.lap("symbolic")
         problems = []
         for st, decisions in paths:
@@ -676,7 +844,8 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
 
             res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
         emit(res, ref.formula, options)
-        res.assumptions = _merged_assumptions(checked)
+        res.assumptions = _merged_assumptions(checked) + [
+            f"the host raises where {describe(d)} ({e.located()}): no result there" for e, d in raising]
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
