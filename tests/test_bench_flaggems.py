@@ -64,7 +64,9 @@ def test_every_jit_function_of_a_file_is_listed_with_a_role(root):
     relu = {e.name: e for e in flaggems.file_entries(root / "ops/relu.py", root)}
     assert relu["relu_forward"].role == "pointwise"
     topk = {e.name: e for e in flaggems.file_entries(root / "ops/topk.py", root)}
-    assert topk["topk_kernel_radix_tle"].role == "nested" and topk["topk_stage1_kernel"].scope == "sort"
+    # defined under a module-level `if HAS_TLE:`: read like any module-level function (and out of scope)
+    assert topk["topk_kernel_radix_tle"].role == "kernel" and topk["topk_kernel_radix_tle"].scope == "sort"
+    assert topk["topk_stage1_kernel"].scope == "sort"
     rand = flaggems.file_entries(root / "ops/rand.py", root)
     assert any(e.scope == "random" for e in rand)
 
@@ -161,3 +163,36 @@ def test_run_jobs_survives_timeouts_crashes_and_exceptions(monkeypatch):
     assert got["slow"][0].status == "unknown" and "time limit" in got["slow"][0].message
     assert got["dies"][0].status == "error" and "crashed" in got["dies"][0].message
     assert got["raises"][0].status == "error" and "boom" in got["raises"][0].message
+
+
+def test_conditional_definitions_are_read_and_a_shadowed_one_says_so(tmp_path):
+    src = tmp_path / "ops" / "cond.py"
+    src.parent.mkdir()
+    src.write_text(
+        "import triton\nimport triton.language as tl\n\n"
+        "if HAS_FAST:\n"
+        "    @triton.jit\n"
+        "    def k(x_ptr, n):\n"
+        "        tl.store(x_ptr, n)\n"
+        "else:\n"
+        "    @triton.jit\n"
+        "    def k(x_ptr, n):\n"
+        "        tl.store(x_ptr, n + 1)\n\n"
+        "try:\n"
+        "    @triton.jit\n"
+        "    def t(y_ptr):\n"
+        "        tl.store(y_ptr, 1.0)\n"
+        "except ImportError:\n"
+        "    pass\n\n"
+        "def f():\n"
+        "    @triton.jit\n"
+        "    def inner(z_ptr):\n"
+        "        tl.store(z_ptr, 2.0)\n"
+    )
+    entries = flaggems.file_entries(src, tmp_path)
+    roles = [(e.name, e.line, e.role) for e in entries]
+    assert roles == [("k", 5, "nested"), ("k", 9, "kernel"), ("t", 14, "kernel"), ("inner", 21, "nested")]
+    assert entries[0].nested_in == "shadowed: the definition at line 10 is the one lifted"
+    msgs = [fgsuite.entry_results(e, {})[0].message for e in (entries[0], entries[3])]
+    assert msgs[0].endswith("cond.py:5: shadowed: the definition at line 10 is the one lifted")
+    assert "defined inside `def f:`" in msgs[1]

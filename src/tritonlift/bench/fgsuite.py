@@ -28,8 +28,11 @@ OUT_OF_SCOPE = {
     "atomics": "atomics: the result depends on the order of concurrent updates",
     "sort": "sort/top-k/unique family: data-dependent permutations",
 }
-POINTWISE_TODO = "@pointwise_dynamic scalar body: the pipeline does not lift pointwise functions yet"
-NESTED_TODO = "jit function defined inside `{where}`: the front end reads module-level functions only"
+POINTWISE_TODO = "@pointwise_dynamic scalar body: the pipeline returned no result for it"
+NESTED_TODO = (
+    "jit function defined inside `{where}`: the front end reads module-level functions (and those under a "
+    "module-level if/try) only"
+)
 
 
 @dataclass
@@ -183,6 +186,8 @@ def entry_results(entry: fg.JitEntry, got: dict[str, list[LiftResult]]) -> list[
     if entry.role == "pointwise":
         return [_synthetic(entry, "unsupported", f"{entry.path}:{entry.line}: {POINTWISE_TODO}", "pointwise")]
     if entry.role == "nested":
+        if entry.nested_in.startswith("shadowed:"):
+            return [_synthetic(entry, "unsupported", f"{entry.path}:{entry.line}: {entry.nested_in}")]
         where = entry.nested_in.split(" (line")[0]
         return [
             _synthetic(entry, "unsupported", f"{entry.path}:{entry.line}: {NESTED_TODO.format(where=where)}")
@@ -321,7 +326,13 @@ def build_all_report(
         "tool_version": tritonlift.__version__,
         "mode": main.mode,
         "options": main.options.to_json(),
-        "package": {"name": fg.DISTRIBUTION, "version": fg.installed_version(), "root": str(root)},
+        "package": {
+            "name": fg.DISTRIBUTION,
+            "version": fg.installed_version(),
+            "root": str(root),
+            "subpackages": list(fg.SUBPACKAGES),
+            "left_out": fg.LEFT_OUT,
+        },
         "summary": summary_of(items, main.seconds),
         "files": [
             {"file": f, "jit_functions": len(fi), **_counts(fi)}
@@ -591,6 +602,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [""]
     else:
         lines += [
+            f"Sources: {', '.join(f'{p}/' for p in pkg.get('subpackages', []))} of the package"
+            + (f" ({pkg['left_out']})" if pkg.get("left_out") else "")
+            + ".",
+            "",
             f"{s['jit_functions']} jit functions in {s['files']} files; roles: "
             + ", ".join(f"{k} {v}" for k, v in s["roles"].items())
             + f"; out of scope: {s['out_of_scope']} ("
