@@ -353,6 +353,8 @@ class HostEvaluator:
                     return not v
                 if isinstance(v, Expr) and v.kind is Kind.BOOL:
                     return negate(v)
+                if isinstance(v, Expr) and v.kind is Kind.INT:  # `not keepdim`: Python's truth of a number
+                    return ir.compare(Op.EQ, v, ir.ZERO)
                 raise self.err("host `not` on a value that is not a condition", node)
             case ast.BoolOp(op=op, values=values):
                 return self.boolop(op, values, node)
@@ -414,31 +416,26 @@ class HostEvaluator:
         return ir.compare(ops[type(op)], _e(a), _e(b))
 
     def boolop(self, op: ast.boolop, values: list[ast.expr], node: ast.AST) -> Any:
-        """`a and b`, `a or b` on conditions: Python's short-circuit when a side is a concrete bool; a
-        symbolic side is combined with the others (the other operands are side-effect-free host tests)."""
+        """`a and b`, `a or b` on conditions, with Python's short-circuit: a symbolic operand is decided as a
+        host branch (each side is a path), so an operand is evaluated only where Python evaluates it
+        (`dim is None or len(dim) == 0`)."""
         is_and = isinstance(op, ast.And)
-        parts: list[Expr] = []
         for v_node in values:
             v = self.eval(v_node)
-            if isinstance(v, (bool, int)) and not isinstance(v, Expr):
-                if bool(v) != is_and:  # False in an `and`, True in an `or`: decides the whole test
-                    return bool(v)
-                continue
-            if not (isinstance(v, Expr) and v.kind is Kind.BOOL):
+            if isinstance(v, Expr) and v.kind is Kind.BOOL:
+                v = self.decide(v, v_node)
+            elif not (isinstance(v, (bool, int)) and not isinstance(v, Expr)):
                 raise self.err("host `and`/`or` on a value that is not a condition", node)
-            parts.append(v)
-        if not parts:
-            return is_and
-        out = parts[0]
-        for p in parts[1:]:
-            out = ir.and_(out, p) if is_and else ir.or_(out, p)
-        return out
+            if bool(v) != is_and:  # False in an `and`, True in an `or`: decides the whole test
+                return bool(v)
+        return is_and
 
     def is_test(self, op: ast.cmpop, left: ast.expr, right: ast.expr, node: ast.AST) -> Any:
         """`x is None` / `x is not None`: concrete on a value the host made; an opaque condition on a
         parameter that defaults to None and still holds its argument."""
         if not (isinstance(right, ast.Constant) and right.value is None):
-            raise self.err("host `is` test other than `is None`", node)
+            same = self.dtype_test(self.eval(left), self.eval(right), node)
+            return same if isinstance(op, ast.Is) else (not same if isinstance(same, bool) else negate(same))
         v = self.eval(left)
         if v is None:
             result: Any = True
@@ -454,11 +451,31 @@ class HostEvaluator:
             return (not result) if isinstance(result, bool) else negate(result)
         return result
 
+    def dtype_test(self, a: Any, b: Any, node: ast.AST) -> Any:
+        """`x.dtype is torch.bool` / `x.dtype == torch.int64`: False for a tensor of a real floating dtype (the
+        float overload, an assumption); a test against a float dtype stays open (an opaque condition)."""
+        if isinstance(b, tuple) and b[:1] == ("attr",):
+            a, b = b, a
+        if not (isinstance(a, tuple) and a[:1] == ("attr",) and a[2] == "dtype"):
+            raise self.err("host `is` test other than `is None` or on a tensor's dtype", node)
+        if not (isinstance(b, tuple) and b[:1] == ("ref",) and str(b[1]).startswith("torch.")):
+            raise self.err("host test of a dtype against something that is not a torch dtype", node)
+        if b[1] in _FLOAT_DTYPES:
+            assert isinstance(node, ast.Compare)
+            return opaque_condition(f"{ast.unparse(node.left)} == {ast.unparse(node.comparators[0])}")
+        self._assume(f"{a[1]} has a real floating dtype")
+        return False
+
     def opaque_compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
         """`==`/`!=` between host values that are not numbers (strings, devices, dtypes): concrete when both
         sides are Python constants, else an opaque condition named by the test's source text."""
         if isinstance(a, (str, bytes, type(None))) and isinstance(b, (str, bytes, type(None))):
             return (a == b) if isinstance(op, ast.Eq) else (a != b)
+        dtype_attr = [v for v in (a, b) if isinstance(v, tuple) and v[:1] == ("attr",) and v[2] == "dtype"]
+        torch_ref = [v for v in (a, b) if isinstance(v, tuple) and v[:1] == ("ref",) and str(v[1]).startswith("torch.")]
+        if dtype_attr and torch_ref:
+            same = self.dtype_test(a, b, node)
+            return same if isinstance(op, ast.Eq) else (not same if isinstance(same, bool) else negate(same))
         assert isinstance(node, ast.Compare)
         text = f"{ast.unparse(node.left)} == {ast.unparse(node.comparators[0])}"
         c = opaque_condition(text)

@@ -105,4 +105,15 @@ def explore(run_path, file: str, line: int) -> list:
 def describe(decisions: list[Decision]) -> str:
     from tritonlift.ir.printer import to_text
 
-    return " and ".join(to_text(d.fact) for d in decisions if d.free) or "the only path"
+    def shown(d: Decision) -> str:
+        # an opaque test on host values (`dtype is None`, `mode == 'x'`): its source text, or its negation
+        if d.cond.op is Op.VAR and d.cond.kind is ir.Kind.BOOL:
+            text = str(d.cond.attr)
+            if d.taken:
+                return text
+            if text.endswith(" is None"):
+                return text[: -len(" is None")] + " is not None"
+            return text.replace(" == ", " != ", 1) if text.count(" == ") == 1 else f"not ({text})"
+        return to_text(d.fact)
+
+    return " and ".join(shown(d) for d in decisions if d.free) or "the only path"

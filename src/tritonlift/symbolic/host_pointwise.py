@@ -522,6 +522,28 @@ def _literal_text(atom: Expr, positive: bool) -> str:
     return f"not ({text})"
 
 
+def _conj(facts: list[Expr]) -> Expr:
+    out: Expr = ir.TRUE
+    for f in facts:
+        out = f if out == ir.TRUE else ir.and_(out, f)
+    return out
+
+
+def paths_condition(paths: list[list[Decision]]) -> str:
+    """The condition under which one of several paths runs, as Python text: a conjunction of the host's
+    tests where the disjunction is one (`hi is not None`), else the paths' conditions joined by `or`."""
+    if len(paths) == 1:
+        return path_condition(paths[0])
+    either: Expr = ir.FALSE
+    for d in paths:
+        c = _conj([x.fact for x in d if x.free])
+        either = c if either == ir.FALSE else ir.or_(either, c)
+    lits = _as_literals([either])
+    if lits is not None:
+        return " and ".join(_literal_text(a, p) for a, p in lits) or "True"
+    return " or ".join(f"({path_condition(d)})" for d in paths)
+
+
 def _as_literals(facts: list[Expr]) -> list[tuple[Expr, bool]] | None:
     """The path condition as a conjunction of opaque tests or their negations, when it is one (z3 decides
     which literals the facts imply and that they imply the facts back); None otherwise."""
@@ -706,8 +728,11 @@ def _combine(
     """Several host paths with different formulas: each shown under its condition; torch code dispatches."""
     conds = []
     for paths, _lifted, _part in cases:
-        texts = [_describe(d) for d in paths]
-        conds.append(texts[0] if len(texts) == 1 else " or ".join(f"({t})" for t in texts))
+        try:
+            conds.append(paths_condition(paths))
+        except ValueError:
+            texts = [_describe(d) for d in paths]
+            conds.append(texts[0] if len(texts) == 1 else " or ".join(f"({t})" for t in texts))
     res.formula = "; ".join(f"[{c}] {p.formula}" for c, (_ps, _l, p) in zip(conds, cases, strict=True))
     res.formula_raw = "; ".join(
         f"[{c}] {p.formula_raw}" for c, (_ps, _l, p) in zip(conds, cases, strict=True)
@@ -762,14 +787,8 @@ def _dispatcher(
         cond = path_condition(d)
         lines.append(f"    if {cond}:")
         lines.append(f"        raise ValueError({e.message!r})")
-    for k, c in enumerate(conds):
-        cond = (
-            " or ".join(f"({path_condition(d)})" for d in cases[k][0])
-            if len(cases[k][0]) > 1
-            else (path_condition(cases[k][0][0]))
-        )
-        lines.append(f"    if {cond}:")
+    for k in range(len(conds)):
+        lines.append(f"    if {paths_condition(cases[k][0])}:")
         lines.append(f"        return _path{k}({call})")
-        del c
     lines.append('    raise ValueError("no host path of the lifted operator applies")')
     return "\n".join(lines) + "\n"
