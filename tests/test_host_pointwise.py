@@ -114,6 +114,9 @@ def test_out0_and_several_outputs(results):
     r = results["into_out"]
     assert r.status == "verified", r.message
     close(run(r, x(4), torch.empty(4)), x(4) ** 2)
+    r = results["in_place"]  # A's new values from its old ones: a new version of A, not a cycle
+    assert r.status == "verified" and r.formula == "out = A * A", (r.status, r.message, r.formula)
+    close(run(r, x(4)), x(4) ** 2)
     r = results["two_outputs"]
     assert r.status == "verified", r.message
     sq, cube = run(r, x(5))

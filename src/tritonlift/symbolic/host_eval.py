@@ -403,6 +403,8 @@ class HostEvaluator:
             self.st.facts.append(ir.compare(Op.NE, y, ir.ZERO))
 
     def compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
+        if isinstance(a, tuple) != isinstance(b, tuple):
+            raise self.err("host comparison of a list or tuple with a number is not modelled", node)
         if isinstance(a, tuple) and isinstance(b, tuple) and isinstance(op, ast.Eq):
             if len(a) != len(b):
                 return False
@@ -870,8 +872,7 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
         from tritonlift.pipeline import internal_error
 
         res.status, res.message = "unknown", internal_error(host.file, host.line, e)
-    clock.lap("simplification")
-    res.seconds = clock.done()
+    res.seconds = clock.finish()
     return res
 
 

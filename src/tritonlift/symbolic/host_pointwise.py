@@ -152,6 +152,7 @@ class PathResult:
     apps: list[PointwiseApp]
     tensors: dict[str, HostTensor]  # host tensor parameters by name
     assumptions: list[str]
+    aliases: dict[str, str] = field(default_factory=dict)  # version written in place -> the tensor
     decisions: list[Decision] = field(default_factory=list)
 
 
@@ -166,6 +167,7 @@ class PointwiseHostEvaluator(HostEvaluator):
     def __init__(self, module: SourceModule, host: HostFunction, decider: Decider | None = None):
         self.functions = _module_functions(module)
         self.apps: list[PointwiseApp] = []
+        self.aliases: dict[str, str] = {}  # a tensor version written through `out0=t` -> the tensor t
         self.depth = 0
         super().__init__(module, host, decider)
 
@@ -319,18 +321,26 @@ class PointwiseHostEvaluator(HostEvaluator):
             if not isinstance(v, (HostTensor, Expr, int, float)) or isinstance(v, bool):
                 raise self.err(f"{fn.name}: argument {name} is not a tensor or a number", node)
         outs: list[str] = []
+        written: list[tuple[HostTensor, str]] = []
         for k in range(sch.num_outputs):
             given = kwargs.pop(f"out{k}", None)
+            name = self.fresh("pw")
             if given is not None:
                 if not isinstance(given, HostTensor):
                     raise self.err(f"{fn.name}: out{k} is not a tensor", node)
-                outs.append(given.name)
-            else:
-                outs.append(self.fresh("pw"))
+                # written in place: a new version of that tensor (its old values may be this call's input)
+                self.aliases[name] = self.aliases.get(given.name, given.name)
+                written.append((given, name))
+            outs.append(name)
         if kwargs:
             raise self.err(f"{fn.name}: keyword argument(s) {', '.join(kwargs)} are not modelled", node)
         self.apps.append(PointwiseApp(fn, sch, bound, outs, getattr(node, "lineno", self.line)))
         made = tuple(HostTensor(o, None, None, True) for o in outs)
+        for given, name in written:
+            new = next(t for t in made if t.name == name)
+            for var, v in list(self.st.scope.items()):
+                if v is given:
+                    self.st.scope[var] = new
         return made[0] if len(made) == 1 else made
 
     def method(self, t: HostTensor, name: str, args: list[Any], node: ast.AST) -> Any:
@@ -438,8 +448,9 @@ def build_path(host: HostFunction, result: PathResult) -> PathLift:
     host_names = {n for n, _d in _host_params(host)}
     outs = []
     for k, r in enumerate(result.returns):
-        if r in host_names and r not in read and r not in outs:
-            outs.append(r)  # written through `out0=r` into a parameter: the output keeps its name
+        alias = result.aliases.get(r, r)
+        if alias in host_names and alias not in read and alias not in outs:
+            outs.append(alias)  # written through `out0=t` into a parameter t: the output keeps its name
         else:
             outs.append(fresh("out") if len(values) == 1 else fresh(f"out{k}"))
     size, index = fresh("n"), fresh("i")
@@ -627,7 +638,7 @@ def lift_pointwise_operator(module: SourceModule, host: HostFunction, options: O
             except HostRaises as e:
                 return e, decider
             tensors = {n: v for n, v in ev.initial.items() if isinstance(v, HostTensor)}
-            return PathResult(st.returns, ev.apps, tensors, list(st.assumptions)), decider
+            return PathResult(st.returns, ev.apps, tensors, list(st.assumptions), dict(ev.aliases)), decider
 
         explored = explore(run_path, host.file, host.line)
         clock.lap("symbolic")
@@ -677,7 +688,7 @@ def lift_pointwise_operator(module: SourceModule, host: HostFunction, options: O
             part.counterexample, part.message = outcome.counterexample, outcome.message
             sch = lifted.schema
             emit(part, formula, options, torch=lambda shown, sch=sch: pointwise_torch(shown, sch))
-            res.seconds["simplification"] += part.seconds["simplification"]
+            clock.lap("simplification")
             part.assumptions = list(dict.fromkeys(r.assumptions))
             cases.append(([decisions], lifted, part))
             if outcome.status == "refuted":
@@ -714,8 +725,7 @@ def lift_pointwise_operator(module: SourceModule, host: HostFunction, options: O
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
     except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
         res.status, res.message = "unknown", internal_error(host.file, host.line, e)
-    clock.lap("simplification")
-    res.seconds = clock.done()
+    res.seconds = clock.finish()
     return res
 
 

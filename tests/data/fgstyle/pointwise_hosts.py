@@ -103,6 +103,11 @@ def into_out(A, out):
     return out
 
 
+def in_place(A):
+    square(A, out0=A)
+    return A
+
+
 def two_outputs(A):
     return square_and_cube(A)
 
