@@ -351,6 +351,13 @@ OPERATOR_CALLS: tuple[OperatorCall, ...] = (
     OperatorCall("maximum", "ops/maximum.py", "maximum", _a((7, 33), (33,)), torch.maximum),
     OperatorCall("silu_and_mul", "fused/silu_and_mul.py", "silu_and_mul", _a((7, 33), (7, 33)),
                  lambda x, y: F.silu(x) * y),
+    # hosts that launch kernels: the two-launch full reductions over any rank, matrix-vector
+    OperatorCall("sum", "ops/sum.py", "sum", _a((9, 7, 13)), torch.sum),
+    OperatorCall("sum", "ops/sum.py", "sum", _a((1000,), dtype=torch.float64),
+                 lambda x, dtype: torch.sum(x, dtype=dtype)),
+    OperatorCall("mean", "ops/mean.py", "mean", _a((9, 7, 13)), torch.mean),
+    OperatorCall("mv", "ops/mv.py", "mv", _a((13, 40), (40,)), torch.mv),
+    OperatorCall("mv", "ops/mv.py", "mv", lambda g: ((rand(g, 40, 13).t(), rand(g, 40)), {}), torch.mv),
 )
 
 
