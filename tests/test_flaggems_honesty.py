@@ -358,6 +358,12 @@ OPERATOR_CALLS: tuple[OperatorCall, ...] = (
     OperatorCall("mean", "ops/mean.py", "mean", _a((9, 7, 13)), torch.mean),
     OperatorCall("mv", "ops/mv.py", "mv", _a((13, 40), (40,)), torch.mv),
     OperatorCall("mv", "ops/mv.py", "mv", lambda g: ((rand(g, 40, 13).t(), rand(g, 40)), {}), torch.mv),
+    # bias.broadcast_to((M, N)): a 2-d bias (the rank the lifted result assumes), full or with a dim of size 1
+    OperatorCall("addmm", "ops/addmm.py", "addmm", _a((13, 17), (13, 40), (40, 17), beta=0.5, alpha=2.0),
+                 lambda b, x, y, beta, alpha: torch.addmm(b, x, y, beta=beta, alpha=alpha)),
+    OperatorCall("addmm", "ops/addmm.py", "addmm", _a((1, 17), (13, 40), (40, 17)), torch.addmm),
+    OperatorCall("addmm", "ops/addmm.py", "addmm", _a((13, 1), (13, 40), (40, 17), alpha=-1.0),
+                 lambda b, x, y, alpha: torch.addmm(b, x, y, alpha=alpha)),
 )
 
 

@@ -92,6 +92,8 @@ class HostState:
     returns: tuple[str, ...] = ()
     allocs: list[Alloc] = field(default_factory=list)
     made_contiguous: list[str] = field(default_factory=list)  # parameters replaced by x.contiguous()
+    # parameters that hold Python flags (a True/False default): tests on them choose code, not sizes
+    python_vars: set[str] = field(default_factory=set)
     counter: int = 0
 
 
@@ -119,13 +121,25 @@ class HostEvaluator:
                 if t.shape is not None:
                     t.strides = tuple(ir.var(f"{a.arg}.stride({k})") for k in range(len(t.shape)))
                     self.st.facts += [ir.le(ir.ZERO, s) for s in t.shape]
+                    if a.arg not in self._rank_exact:
+                        # read off the highest index the host uses (x.shape[1], x.stride(1)): the host may accept
+                        # other ranks, which the result does not cover
+                        self._assume(f"{a.arg}.ndim == {len(t.shape)}")
             else:
                 self.st.scope[a.arg] = ir.var(a.arg, self._scalar_kind(a.arg))
         self.initial = dict(self.st.scope)
         self.none_defaults = self._none_defaults()
+        self.st.python_vars = self._flag_params()
         for stmt in fn.body:
             self.exec(stmt)
         return self.st
+
+    def _flag_params(self) -> set[str]:
+        a = self.host.node.args
+        pos = a.posonlyargs + a.args
+        pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults, strict=True))
+        pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
+        return {x.arg for x, d in pairs if isinstance(d, ast.Constant) and isinstance(d.value, bool)}
 
     def _none_defaults(self) -> set[str]:
         """Parameters whose default is None: `p is None` is an open question on them (an opaque condition)."""
@@ -167,14 +181,19 @@ class HostEvaluator:
         return n in {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
 
     def _rank_shape(self, name: str) -> tuple[Expr, ...] | None:
+        """The shape of tensor parameter `name`, of the rank its uses need; a tuple unpacking `m, n = x.shape`
+        fixes the rank exactly (Python raises otherwise), other uses give a lower bound (see run())."""
         rank = -1
+        if not hasattr(self, "_rank_exact"):
+            self._rank_exact: set[str] = set()
         for node in ast.walk(self.host.node):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
                 v = node.value
                 if isinstance(v.value, ast.Name) and v.value.id == name and v.attr == "shape":
                     t = node.targets[0]
-                    if isinstance(t, ast.Tuple):
+                    if isinstance(t, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in t.elts):
                         rank = max(rank, len(t.elts))
+                        self._rank_exact.add(name)
             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
                 v = node.value
                 shape_of_name = isinstance(v.value, ast.Name) and v.value.id == name and v.attr == "shape"
@@ -456,8 +475,11 @@ class HostEvaluator:
     def dtype_test(self, a: Any, b: Any, node: ast.AST) -> Any:
         """`x.dtype is torch.bool` / `x.dtype == torch.int64`: False for a tensor of a real floating dtype (the
         float overload, an assumption); a test against a float dtype stays open (an opaque condition)."""
-        if isinstance(b, tuple) and b[:1] == ("attr",):
+        if (isinstance(b, tuple) and b[:1] == ("attr",)) or isinstance(b, Expr):
             a, b = b, a
+        if isinstance(a, Expr) and a.op is Op.VAR and isinstance(b, tuple) and b[:1] == ("ref",):
+            assert isinstance(node, ast.Compare)  # a dtype the caller passed: an open question
+            return opaque_condition(f"{ast.unparse(node.left)} == {ast.unparse(node.comparators[0])}")
         if not (isinstance(a, tuple) and a[:1] == ("attr",) and a[2] == "dtype"):
             raise self.err("host `is` test other than `is None` or on a tensor's dtype", node)
         if not (isinstance(b, tuple) and b[:1] == ("ref",) and str(b[1]).startswith("torch.")):
@@ -635,10 +657,29 @@ class HostEvaluator:
         if name in ("is_complex", "is_floating_point") and not args:
             self._assume(f"{t.name} is a torch.Tensor with a real dtype")
             return name == "is_floating_point"
+        if name in ("broadcast_to", "expand") and args:
+            return self.broadcast(t, args[0] if len(args) == 1 and isinstance(args[0], tuple) else tuple(args), node)
         if name == "to" and len(args) == 1 and not self._value_changing_to(args[0]):
             self._assume("`.to(device or float dtype)` keeps the values (reals: a float cast is an identity)")
             return t
         raise self.err(f"tensor method .{name}() is not modelled", node)
+
+    def broadcast(self, t: HostTensor, target: tuple[Any, ...], node: ast.AST) -> HostTensor:
+        """`t.broadcast_to(shape)`: a view of t's memory with the target shape; a dim of size 1 is read with
+        stride 0. torch raises unless each of t's dims (right-aligned) is 1 or the target's, so past this
+        call that holds (a fact, not an assumption)."""
+        if t.shape is None or t.strides is None:
+            raise self.err(f"broadcast_to of {t.name}, whose rank is unknown", node)
+        shape = tuple(_e(x) for x in target)
+        if len(shape) < len(t.shape) or any(s.kind is not Kind.INT for s in shape):
+            raise self.err("broadcast_to a shape of lower rank or with non-integer sizes", node)
+        lead = len(shape) - len(t.shape)
+        strides: list[Expr] = [ir.ZERO] * lead
+        for k, (have, st) in enumerate(zip(t.shape, t.strides, strict=True)):
+            want = shape[lead + k]
+            self.st.facts.append(ir.or_(ir.eq(have, want), ir.eq(have, ir.ONE)))
+            strides.append(ir.where(ir.eq(have, ir.ONE), ir.ZERO, st) if have != want else st)
+        return HostTensor(t.name, shape, tuple(strides), False, t.alloc)
 
     @staticmethod
     def _value_changing_to(arg: Any) -> bool:
@@ -791,10 +832,8 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     the first path (or given by --expect) and every path is verified against that same formula, under its
     own branch conditions: verified only when all are, refuted with the first failing path's counterexample.
     """
-    from tritonlift.pipeline import Clock, emit
-    from tritonlift.symbolic.host_paths import describe, explore
-    from tritonlift.synth.operator import derive_operator
-    from tritonlift.verify.check import SOLVER, verify
+    from tritonlift.pipeline import Clock
+    from tritonlift.symbolic.host_paths import explore
 
     clock = Clock()
     res = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
@@ -814,57 +853,30 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
         if not paths:
             raise raising[0][0]
         clock.lap("symbolic")
-        problems = []
+        # paths that differ in a test on Python values (`weight is None`, `approximate == "tanh"`) may compute
+        # different things: each group of paths gets its own formula, shown under its condition; paths that
+        # differ only in size tests must all satisfy one formula
+        groups: dict[tuple, list[tuple[HostState, list]]] = {}
         for st, decisions in paths:
-            try:
-                problems.append((derive_operator(host, st, options), decisions))
-            except LiftError as e:
-                if len(paths) > 1:
-                    e.message = f"on the host path where {describe(decisions)}: {e.message}"
-                raise
-        first = problems[0][0]
-        synthesis: dict = {}
-        if options.expect is not None:
-            ref = _with_expected(first, options.expect)
+            groups.setdefault(_python_key(decisions, st.python_vars), []).append((st, decisions))
+        flags = paths[0][0].python_vars
+        if len(groups) == 1:
+            _lift_group(host, paths, raising, options, clock, res)
         else:
-            from tritonlift.synth.search import synthesize
+            from tritonlift.symbolic.host_pointwise import combine_cases
 
-            ref, stats = synthesize(first, options)
-            synthesis = stats.to_json()
-        checked = [(ref, problems[0][1])]
-        checked += [(_with_expected(p, options.expect) if options.expect is not None else with_formula(p, ref.formula),
-                     d) for p, d in problems[1:]]
-        clock.lap("synthesis")
-        outcomes = []
-        for problem, decisions in checked:
-            o = verify(problem, options.solver_timeout_ms, options.seed)
-            if len(checked) > 1 and o.message:
-                o.message = f"on the host path where {describe(decisions)}: {o.message}"
-            if o.status == "refuted" and o.counterexample is not None and len(checked) > 1:
-                o.counterexample.reason += f" (host path where {describe(decisions)})"
-            outcomes.append(o)
-            if o.status == "refuted":
-                break  # a replayed counterexample on one path refutes the operator
-        # refuted (any path) > unknown (any path) > verified (every path)
-        outcome = next((o for o in outcomes if o.status == "refuted"), None) or next(
-            (o for o in outcomes if o.status != "verified"), outcomes[0])
-        obligations = sum(o.obligations for o in outcomes)
-        assert outcome is not None
-        clock.lap("verification")
-        res.status = outcome.status  # type: ignore[assignment]
-        res.counterexample = outcome.counterexample
-        res.message = outcome.message
-        if outcome.status == "verified" and len(checked) > 1:
-            res.message = f"verified on each of {len(checked)} host paths: " + "; ".join(
-                describe(d) for _, d in checked)
-        res.proof = Proof(solver=SOLVER, obligations=obligations, synthesis=synthesis)
-        if outcome.status == "unknown":
-            from tritonlift.synth.search import unknown_note
-
-            res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
-        emit(res, ref.formula, options)
-        res.assumptions = _merged_assumptions(checked) + [
-            f"the host raises where {describe(d)} ({e.located()}): no result there" for e, d in raising]
+            cases = []
+            for group in groups.values():
+                part = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
+                                  kernels=res.kernels, status="unknown")
+                try:
+                    params = _lift_group(host, group, [], options, clock, part)
+                except LiftError as e:
+                    part.status = e.status  # type: ignore[assignment]
+                    part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
+                    params = None
+                cases.append(([_python_decisions(d, flags) for _st, d in group], params, part))
+            combine_cases(res, cases, [(e, _python_decisions(d, flags)) for e, d in raising])
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
@@ -874,6 +886,90 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
         res.status, res.message = "unknown", internal_error(host.file, host.line, e)
     res.seconds = clock.finish()
     return res
+
+
+def _is_python_test(e: Expr, flags: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
+    """A condition on Python values only (opaque tests, tests of flag parameters, combined with not/and/or),
+    no sizes."""
+    if is_opaque_condition(e):
+        return True
+    if e.op in (Op.NOT, Op.AND, Op.OR):
+        return all(_is_python_test(a, flags) for a in e.args)
+    free = {str(n.attr) for n in ir.walk(e) if n.op is Op.VAR}
+    return bool(free) and free <= set(flags)
+
+
+def _python_decisions(decisions: list, flags: set[str] = frozenset()) -> list:  # type: ignore[assignment]
+    return [d for d in decisions if d.free and _is_python_test(d.cond, flags)]
+
+
+def _python_key(decisions: list, flags: set[str] = frozenset()) -> tuple:  # type: ignore[assignment]
+    return tuple((d.cond, d.taken) for d in _python_decisions(decisions, flags))
+
+
+def _lift_group(
+    host: HostFunction, paths: list, raising: list, options: Options, clock: Any, res: LiftResult
+) -> tuple:
+    """One formula for a group of host paths: derived on the first (or --expect), verified on each; fills
+    `res` and returns the formula's parameters."""
+    from tritonlift.pipeline import emit
+    from tritonlift.symbolic.host_paths import describe
+    from tritonlift.synth.operator import derive_operator
+    from tritonlift.verify.check import SOLVER, verify
+
+    problems = []
+    for st, decisions in paths:
+        try:
+            problems.append((derive_operator(host, st, options), decisions))
+        except LiftError as e:
+            if len(paths) > 1:
+                e.message = f"on the host path where {describe(decisions)}: {e.message}"
+            raise
+    first = problems[0][0]
+    synthesis: dict = {}
+    if options.expect is not None:
+        ref = _with_expected(first, options.expect)
+    else:
+        from tritonlift.synth.search import synthesize
+
+        ref, stats = synthesize(first, options)
+        synthesis = stats.to_json()
+    checked = [(ref, problems[0][1])]
+    checked += [(_with_expected(p, options.expect) if options.expect is not None else with_formula(p, ref.formula),
+                 d) for p, d in problems[1:]]
+    clock.lap("synthesis")
+    outcomes = []
+    for problem, decisions in checked:
+        o = verify(problem, options.solver_timeout_ms, options.seed)
+        if len(checked) > 1 and o.message:
+            o.message = f"on the host path where {describe(decisions)}: {o.message}"
+        if o.status == "refuted" and o.counterexample is not None and len(checked) > 1:
+            o.counterexample.reason += f" (host path where {describe(decisions)})"
+        outcomes.append(o)
+        if o.status == "refuted":
+            break  # a replayed counterexample on one path refutes the operator
+    # refuted (any path) > unknown (any path) > verified (every path)
+    outcome = next((o for o in outcomes if o.status == "refuted"), None) or next(
+        (o for o in outcomes if o.status != "verified"), outcomes[0])
+    obligations = sum(o.obligations for o in outcomes)
+    assert outcome is not None
+    clock.lap("verification")
+    res.status = outcome.status  # type: ignore[assignment]
+    res.counterexample = outcome.counterexample
+    res.message = outcome.message
+    if outcome.status == "verified" and len(checked) > 1:
+        res.message = f"verified on each of {len(checked)} host paths: " + "; ".join(
+            describe(d) for _, d in checked)
+    res.proof = Proof(solver=SOLVER, obligations=obligations, synthesis=synthesis)
+    if outcome.status == "unknown":
+        from tritonlift.synth.search import unknown_note
+
+        res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
+    emit(res, ref.formula, options)
+    clock.lap("simplification")
+    res.assumptions = _merged_assumptions(checked) + [
+        f"the host raises where {describe(d)} ({e.located()}): no result there" for e, d in raising]
+    return ref.formula.params
 
 
 def _merged_assumptions(checked: list[tuple[Any, Any]]) -> list[str]:

@@ -508,10 +508,21 @@ def build_path(host: HostFunction, result: PathResult) -> PathLift:
 # Python text of path conditions (opaque tests on host values), for messages and the torch dispatcher
 
 
+def _flag_test(e: Expr) -> tuple[str, bool] | None:
+    """`flag == 0` / `flag != 0` on a Python flag parameter (`not halve`, `if keepdim:`): (name, truth)."""
+    if e.op in (Op.EQ, Op.NE) and e.args[1] == ir.ZERO and e.args[0].op is Op.VAR:
+        return str(e.args[0].attr), e.op is Op.NE
+    return None
+
+
 def condition_text(e: Expr) -> str:
-    """A path condition as Python: opaque tests are their source text; raises ValueError otherwise."""
+    """A path condition as Python: opaque tests are their source text, flag tests `flag` / `not flag`;
+    raises ValueError otherwise."""
     if is_opaque_condition(e):
         return str(e.attr)
+    flag = _flag_test(e)
+    if flag is not None:
+        return flag[0] if flag[1] else f"not {flag[0]}"
     if e.op is Op.NOT:
         return f"not ({condition_text(e.args[0])})"
     if e.op in (Op.AND, Op.OR):
@@ -523,6 +534,9 @@ def condition_text(e: Expr) -> str:
 
 
 def _literal_text(atom: Expr, positive: bool) -> str:
+    flag = _flag_test(atom)
+    if flag is not None:
+        return flag[0] if flag[1] == positive else f"not {flag[0]}"
     text = str(atom.attr)
     if positive:
         return text
@@ -552,6 +566,11 @@ def paths_condition(paths: list[list[Decision]]) -> str:
     lits = _as_literals([either])
     if lits is not None:
         return " and ".join(_literal_text(a, p) for a, p in lits) or "True"
+    lits = _as_literals(
+        [ir.not_(either)]
+    )  # `factor is None or not halve` is not (halve and factor is not None)
+    if lits:
+        return "not (" + " and ".join(_literal_text(a, p) for a, p in lits) + ")"
     return " or ".join(f"({path_condition(d)})" for d in paths)
 
 
@@ -565,7 +584,7 @@ def _as_literals(facts: list[Expr]) -> list[tuple[Expr, bool]] | None:
     atoms: list[Expr] = []
     for f in facts:
         for node in ir.walk(f):
-            if is_opaque_condition(node) and node not in atoms:
+            if (is_opaque_condition(node) or _flag_test(node) is not None) and node not in atoms:
                 atoms.append(node)
     try:
         cx = Z3Ctx({})
@@ -719,7 +738,7 @@ def lift_pointwise_operator(module: SourceModule, host: HostFunction, options: O
             res.message = "; ".join(m for m in (res.message, part.message) if m)
             res.assumptions = common + part.assumptions
         else:
-            _combine(res, cases, raising, common)
+            _combine(res, [(ps, lifted.formula.params, part) for ps, lifted, part in cases], raising, common)
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
@@ -727,6 +746,53 @@ def lift_pointwise_operator(module: SourceModule, host: HostFunction, options: O
         res.status, res.message = "unknown", internal_error(host.file, host.line, e)
     res.seconds = clock.finish()
     return res
+
+
+STATUS_ORDER = ("refuted", "unknown", "unsupported", "error")
+
+
+def combine_cases(
+    res: LiftResult,
+    cases: list[tuple[list[list[Decision]], Any, LiftResult]],
+    raising: list[tuple[HostRaises, list[Decision]]],
+    common: list[str] | None = None,
+) -> None:
+    """One result from the results of groups of host paths that differ in tests on Python values: each case
+    is (the decisions of each of its paths, the formula's parameters or None, its result). The status is the
+    worst case's (refuted > unknown > unsupported > error > verified)."""
+    merged: list[tuple[list[list[Decision]], Any, LiftResult]] = []
+    for ps, params, part in cases:  # groups with the same result (formula and code) are one case
+        same = next(
+            (
+                c
+                for c in merged
+                if c[2].status == part.status == "verified"
+                and c[2].formula_raw == part.formula_raw
+                and c[2].torch == part.torch
+            ),
+            None,
+        )
+        if same is not None:
+            same[0].extend(ps)
+        else:
+            merged.append((list(ps), params, part))
+    cases = merged
+    if len(cases) == 1:  # one formula wherever the host returns: the raising paths are assumptions
+        part = cases[0][2]
+        for k in ("status", "formula", "formula_raw", "latex", "torch", "counterexample", "message", "proof"):
+            setattr(res, k, getattr(part, k))
+        raises = [
+            f"the host raises where {_describe(d)} ({e.located()}): no result there" for e, d in raising
+        ]
+        res.assumptions = list(dict.fromkeys([*(common or []), *part.assumptions, *raises]))
+        return
+    statuses = [p.status for _ps, _params, p in cases]
+    worst = next((s for s in STATUS_ORDER if s in statuses), "verified")
+    res.status = worst  # type: ignore[assignment]
+    bad = next(p for _ps, _params, p in cases if p.status == worst)
+    res.counterexample = bad.counterexample
+    res.proof = Proof(solver=bad.proof.solver, obligations=sum(p.proof.obligations for _ps, _pa, p in cases))
+    _combine(res, cases, raising, list(common or []))
 
 
 def _combine(
@@ -755,7 +821,7 @@ def _combine(
         rules += [r for r in p.proof.rules if r not in rules]
     res.proof.rules = rules
     msgs = [
-        f"{len(cases)} host paths with different formulas, each verified under its condition"
+        f"{len(cases)} groups of host paths with different formulas, each verified under its condition"
         if res.status == "verified"
         else ""
     ]
@@ -784,7 +850,9 @@ def _dispatcher(
     raising: list[tuple[HostRaises, list[Decision]]],
 ) -> str:
     """One torch function per path, and the host's Python tests choosing between them."""
-    params = cases[0][1].formula.params
+    params = next((c[1] for c in cases if c[1] is not None), None)
+    if params is None:
+        raise ValueError("no path has a formula")
     sig = ", ".join(p.name if p.default is None else f"{p.name}={p.default}" for p in params)
     call = ", ".join(p.name for p in params)
     lines = [f"def {name}({sig}):"]
