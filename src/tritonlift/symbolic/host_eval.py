@@ -839,43 +839,59 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     res = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                      kernels=[ln.kernel for ln in host.launches], status="unknown")
     try:
-        def run_path(prefix: tuple[bool, ...]) -> tuple[HostState | HostRaises, Decider]:
+        def run_path(prefix: tuple[bool, ...]) -> tuple[Any, Decider]:
             decider = Decider(prefix)
+            ev = HostEvaluator(module, host, decider, options.invariant_patterns and not options.baseline)
             try:
-                ev = HostEvaluator(module, host, decider, options.invariant_patterns and not options.baseline)
                 return ev.run(), decider
             except HostRaises as e:  # a path that raises computes nothing: left out, and said so
                 return e, decider
+            except LiftError as e:  # a path the evaluator cannot follow: that path's (group's) result
+                return (e, ev.st.python_vars), decider
 
         explored = explore(run_path, host.file, host.line)
         paths = [(st, d) for st, d in explored if isinstance(st, HostState)]
         raising = [(e, d) for e, d in explored if isinstance(e, HostRaises)]
+        failed = [(f[0], f[1], d) for f, d in explored if isinstance(f, tuple)]
         if not paths:
-            raise raising[0][0]
+            raise (failed[0][0] if failed else raising[0][0])
         clock.lap("symbolic")
         # paths that differ in a test on Python values (`weight is None`, `approximate == "tanh"`) may compute
         # different things: each group of paths gets its own formula, shown under its condition; paths that
         # differ only in size tests must all satisfy one formula
+        flags = paths[0][0].python_vars
         groups: dict[tuple, list[tuple[HostState, list]]] = {}
         for st, decisions in paths:
             groups.setdefault(_python_key(decisions, st.python_vars), []).append((st, decisions))
-        flags = paths[0][0].python_vars
-        if len(groups) == 1:
+        failures: dict[tuple, tuple[LiftError, list]] = {}
+        for e, pv, decisions in failed:
+            failures.setdefault(_python_key(decisions, pv), (e, decisions))
+        if len(groups) == 1 and (not failures or set(failures) == set(groups)):
+            if failures:  # the only group has a path the evaluator cannot follow
+                raise next(iter(failures.values()))[0]
             _lift_group(host, paths, raising, options, clock, res)
         else:
             from tritonlift.symbolic.host_pointwise import combine_cases
 
             cases = []
-            for group in groups.values():
+            for key, group in groups.items():
                 part = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                                   kernels=res.kernels, status="unknown")
                 try:
+                    if key in failures:
+                        raise failures[key][0]
                     params = _lift_group(host, group, [], options, clock, part)
                 except LiftError as e:
                     part.status = e.status  # type: ignore[assignment]
                     part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
                     params = None
                 cases.append(([_python_decisions(d, flags) for _st, d in group], params, part))
+            for key, (e, decisions) in failures.items():
+                if key not in groups:  # every path of this group stopped the evaluator
+                    part = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
+                                      kernels=res.kernels, status=e.status)  # type: ignore[arg-type]
+                    part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
+                    cases.append(([_python_decisions(decisions, flags)], None, part))
             combine_cases(res, cases, [(e, _python_decisions(d, flags)) for e, d in raising])
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]

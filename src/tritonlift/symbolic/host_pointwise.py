@@ -809,13 +809,12 @@ def _combine(
         except ValueError:
             texts = [_describe(d) for d in paths]
             conds.append(texts[0] if len(texts) == 1 else " or ".join(f"({t})" for t in texts))
-    res.formula = "; ".join(f"[{c}] {p.formula}" for c, (_ps, _l, p) in zip(conds, cases, strict=True))
-    res.formula_raw = "; ".join(
-        f"[{c}] {p.formula_raw}" for c, (_ps, _l, p) in zip(conds, cases, strict=True)
-    )
-    res.latex = r" \quad ".join(
-        rf"\text{{{_latex_text(c)}}}:\ {p.latex}" for c, (_ps, _l, p) in zip(conds, cases, strict=True)
-    )
+    shown = [
+        (c, p) for c, (_ps, _l, p) in zip(conds, cases, strict=True) if p.formula
+    ]  # failed cases: message
+    res.formula = "; ".join(f"[{c}] {p.formula}" for c, p in shown)
+    res.formula_raw = "; ".join(f"[{c}] {p.formula_raw}" for c, p in shown)
+    res.latex = r" \quad ".join(rf"\text{{{_latex_text(c)}}}:\ {p.latex}" for c, p in shown)
     rules: list[str] = []
     for _ps, _l, p in cases:
         rules += [r for r in p.proof.rules if r not in rules]
@@ -857,8 +856,10 @@ def _dispatcher(
     call = ", ".join(p.name for p in params)
     lines = [f"def {name}({sig}):"]
     for k, (_ps, _l, part) in enumerate(cases):
-        if not part.torch:
-            raise ValueError(f"path {k} has no torch code")
+        if not part.torch:  # a case that was not lifted: its branch says so
+            msg = f"not lifted on this host path: {part.status}"
+            lines += [f"    def _path{k}(*args, **kwargs):", f"        raise NotImplementedError({msg!r})"]
+            continue
         code = part.torch.replace(f"def {name}(", f"def _path{k}(", 1)
         lines += ["    " + ln if ln else "" for ln in code.rstrip("\n").splitlines()]
     for e, d in raising:
