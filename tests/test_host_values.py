@@ -7,6 +7,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
 import torch
 
 from tritonlift.options import Options
@@ -172,3 +173,29 @@ def test_broadcast_with_a_wrong_stride_lifts_to_what_it_computes(tmp_path: Path)
     assert r.formula_raw == "out[i, j] = x[i, j] + bias[0, 0]", r.formula_raw
     x, b = torch.linspace(-1, 1, 35).reshape(5, 7), torch.arange(1.0, 8.0)
     torch.testing.assert_close(_run(r, x, b), x + b[0])
+
+
+def test_a_path_the_evaluator_cannot_follow_fails_only_its_own_case(tmp_path: Path):
+    r = _lift(
+        tmp_path,
+        SCALE_KERNEL
+        + """
+
+def maybe(x, dims=None):
+    if dims is None:
+        x = x.contiguous()
+        n = x.numel()
+        out = torch.empty_like(x)
+        scale_kernel[(triton.cdiv(n, 512),)](x, out, n, 4.0, BLOCK=512)
+        return out
+    return x.sum(dims)
+""",
+        "maybe",
+    )
+    assert r.status == "unsupported"  # not every case is lifted
+    assert r.formula == "[dims is None] out = x * 4.0", r.formula
+    assert "[dims is not None]" in r.message and "ops.py:" in r.message and "not modelled" in r.message
+    x = torch.linspace(-1, 1, 9)
+    torch.testing.assert_close(_run(r, x), x * 4)
+    with pytest.raises(NotImplementedError):
+        _run(r, x, dims=0)

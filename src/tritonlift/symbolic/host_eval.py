@@ -21,6 +21,10 @@ from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.symbolic.values import PtrBlock, scalar
 
 
+class _Returned(Exception):
+    """A `return` of the host function: evaluation of that path stops there."""
+
+
 class HostRaises(Unsupported):
     """The host raises on this path (`raise ValueError(...)`): the path computes nothing to verify."""
 
@@ -130,8 +134,11 @@ class HostEvaluator:
         self.initial = dict(self.st.scope)
         self.none_defaults = self._none_defaults()
         self.st.python_vars = self._flag_params()
-        for stmt in fn.body:
-            self.exec(stmt)
+        try:
+            for stmt in fn.body:
+                self.exec(stmt)
+        except _Returned:
+            pass
         return self.st
 
     def _flag_params(self) -> set[str]:
@@ -247,6 +254,7 @@ class HostEvaluator:
                 if not all(isinstance(x, HostTensor) for x in items):
                     raise self.err("the operator returns something other than tensors", st)
                 self.st.returns = tuple(x.name for x in items)
+                raise _Returned  # the rest of the function does not run on this path
             case ast.If(test=test, body=body, orelse=orelse):
                 for s in body if self.decide(self.eval(test), st) else orelse:
                     self.exec(s)
