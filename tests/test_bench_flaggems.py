@@ -196,3 +196,16 @@ def test_conditional_definitions_are_read_and_a_shadowed_one_says_so(tmp_path):
     msgs = [fgsuite.entry_results(e, {})[0].message for e in (entries[0], entries[3])]
     assert msgs[0].endswith("cond.py:5: shadowed: the definition at line 10 is the one lifted")
     assert "defined inside `def f:`" in msgs[1]
+
+
+def test_a_timeout_is_located_at_the_function_it_lifts(tmp_path):
+    src = tmp_path / "k.py"
+    src.write_text(
+        "import triton\n\n\n@triton.jit\ndef slow(x_ptr):\n    pass\n\n\ndef host(x):\n    slow[(1,)](x)\n"
+    )
+    r = runner.timeout_result(runner.Job("k", str(src), "slow"), 5.0)
+    assert (r.status, r.line, r.kind) == ("unknown", 4, "kernel")
+    assert r.message == f"{src}:4: slow: no answer within the time limit of 5 s"
+    h = runner.timeout_result(runner.Job("h", str(src), "host"), 5.0)
+    assert (h.line, h.kind) == (9, "operator")
+    assert fgsuite.reason_key(r.to_json()) == "no answer within the time limit"

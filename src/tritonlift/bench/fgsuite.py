@@ -391,7 +391,8 @@ def reason_key(result: dict[str, Any]) -> str:
         text = re.sub(r"^\w+\[[^\]]*\]", "<out>[...]", " ".join(str(cx.get("reason", "")).split()))
         return "counterexample: " + _NUMBER.sub("#", text)
     _loc, text = split_location(result.get("message", ""))
-    text = re.sub(r"^\S+\.py: \S+: ", "", text)  # timeouts: "<file>: <name>: no answer within ..."
+    # timeouts: "[<file>: ]<name>: no answer within ..."
+    text = re.sub(r"^(\S+\.py: )?\S+: (?=no answer within)", "", text)
     for pattern, replacement in _KEY_RULES:
         if pattern.match(text):
             return pattern.sub(replacement, text) if "<" not in replacement else replacement
