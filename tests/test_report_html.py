@@ -131,6 +131,7 @@ def test_a_flaggems_33_report_shows_each_kernel_and_the_operator_level_result():
     ok["formula"] = "v = as_strided(x, (n,), (1,)); out = v.sum(dim=0)"
     bad = make_result("k_bad", "unsupported", "/pkg/ops/s.py", 7).to_json()
     bad["message"] = "/pkg/ops/s.py:7: tl.reduce is not modelled yet (planned)"
+    cut = make_result("k_cut", "refuted").to_json()  # no message: the counterexample's reason is shown
     host = make_result("s", "verified").to_json()
     host["kind"], host["formula"] = "operator", "[dim is None] out = x.sum()"
     host2 = make_result("s_dim", "unsupported").to_json()
@@ -151,12 +152,13 @@ def test_a_flaggems_33_report_shows_each_kernel_and_the_operator_level_result():
                 "reason": "x",
                 "formula": "",
                 "textbook": None,
-                "results": [ok, bad],
+                "results": [ok, bad, cut],
                 "operator_status": "unsupported",
                 "operator_results": [host, host2],
                 "kernels": [
                     {"name": "k_ok", "status": "verified", "via": ["s"]},
                     {"name": "k_bad", "status": "unsupported", "via": ["s"]},
+                    {"name": "k_cut", "status": "refuted", "via": ["s"]},
                 ],
             }
         ],
@@ -167,3 +169,4 @@ def test_a_flaggems_33_report_shows_each_kernel_and_the_operator_level_result():
     assert ">ops/s.py:7: tl.reduce is not modelled yet (planned)</span>" in page  # the package root dropped
     assert "[dim is None] out = x.sum()" in text and "ops/s.py:40: host call of len" in text
     assert "operator level (host code included)" in text
+    assert ">counterexample: the mask drops elements past 2^20</span>" in page

@@ -281,7 +281,9 @@ def _kernel_lines(op: dict[str, Any], root: str) -> str:
             text = "; ".join(r.get("formula", "") for r in rs if r.get("formula"))
             body = f"<code>{_e(_lines(text))}</code>" if text else ""
         else:
-            msg = next((r.get("message", "") for r in rs if r.get("status") != "verified"), "")
+            bad = next((r for r in rs if r.get("status") != "verified"), {})
+            cx = bad.get("counterexample") or {}
+            msg = bad.get("message", "") or (f"counterexample: {cx['reason']}" if cx.get("reason") else "")
             msg = msg.replace(root, "") if root else msg
             body = f'<span class="why" title="{_e(msg)}">{_e(_short(msg))}</span>' if msg else ""
         out.append(f'<div class="kl">{head}{body}</div>')

@@ -809,18 +809,29 @@ def _combine(
         except ValueError:
             texts = [_describe(d) for d in paths]
             conds.append(texts[0] if len(texts) == 1 else " or ".join(f"({t})" for t in texts))
-    shown = [
-        (c, p) for c, (_ps, _l, p) in zip(conds, cases, strict=True) if p.formula
-    ]  # failed cases: message
-    res.formula = "; ".join(f"[{c}] {p.formula}" for c, p in shown)
-    res.formula_raw = "; ".join(f"[{c}] {p.formula_raw}" for c, p in shown)
-    res.latex = r" \quad ".join(rf"\text{{{_latex_text(c)}}}:\ {p.latex}" for c, p in shown)
+    # the formulas shown: cases with the same formula (their code may differ, e.g. in the output's dtype) are
+    # one line under the union of their conditions, no condition when that covers every path; a failed case
+    # has no formula (its reason is in the message)
+    lines: dict[str, tuple[list[list[Decision]], LiftResult]] = {}
+    for ps, _l, p in cases:
+        if p.formula:
+            lines.setdefault(p.formula_raw, ([], p))[0].extend(ps)
+    shown = []
+    for ps, p in lines.values():
+        try:
+            c = paths_condition(ps)
+        except ValueError:
+            c = " or ".join(f"({_describe(d)})" for d in ps)
+        shown.append(("" if c == "True" else c, p))
+    res.formula = "; ".join(f"[{c}] {p.formula}" if c else p.formula for c, p in shown)
+    res.formula_raw = "; ".join(f"[{c}] {p.formula_raw}" if c else p.formula_raw for c, p in shown)
+    res.latex = r" \quad ".join(rf"\text{{{_latex_text(c)}}}:\ {p.latex}" if c else p.latex for c, p in shown)
     rules: list[str] = []
     for _ps, _l, p in cases:
         rules += [r for r in p.proof.rules if r not in rules]
     res.proof.rules = rules
     msgs = [
-        f"{len(cases)} groups of host paths with different formulas, each verified under its condition"
+        f"verified on each of {len(cases)} groups of host paths split by tests on Python values"
         if res.status == "verified"
         else ""
     ]
