@@ -295,12 +295,11 @@ def _operator_lines(op: dict[str, Any], root: str) -> str:
     out = []
     for r in op.get("operator_results", []):
         head = f'<span class="kname">{_e(r.get("name"))}</span> {_status(r.get("status"))}'
-        if r.get("status") == "verified" and r.get("formula"):
-            body = f"<code>{_e(_lines(r['formula']))}</code>"
-        else:
+        body = f"<code>{_e(_lines(r['formula']))}</code>" if r.get("formula") else ""
+        if r.get("status") != "verified":  # a partial result: the cases lifted (if any), then why not all
             msg = r.get("message", "")
             msg = msg.replace(root, "") if root else msg
-            body = f'<span class="why" title="{_e(msg)}">{_e(_short(msg, 160))}</span>' if msg else ""
+            body += f'<span class="why" title="{_e(msg)}">{_e(_short(msg, 160))}</span>' if msg else ""
         out.append(f'<div class="kl">{head}{body}</div>')
     return "".join(out) or _status(None)
 
