@@ -64,7 +64,9 @@ def test_every_jit_function_of_a_file_is_listed_with_a_role(root):
     relu = {e.name: e for e in flaggems.file_entries(root / "ops/relu.py", root)}
     assert relu["relu_forward"].role == "pointwise"
     topk = {e.name: e for e in flaggems.file_entries(root / "ops/topk.py", root)}
-    assert topk["topk_kernel_radix_tle"].role == "nested" and topk["topk_stage1_kernel"].scope == "sort"
+    # defined under a module-level `if HAS_TLE:`: read like any module-level function (and out of scope)
+    assert topk["topk_kernel_radix_tle"].role == "kernel" and topk["topk_kernel_radix_tle"].scope == "sort"
+    assert topk["topk_stage1_kernel"].scope == "sort"
     rand = flaggems.file_entries(root / "ops/rand.py", root)
     assert any(e.scope == "random" for e in rand)
 
@@ -179,3 +181,49 @@ def test_textbook_through_a_verified_operator_result():
     assert fgsuite.textbook_status([stage, final], [op]) is False
     op.status, op.formula = "verified", "out[()] = sum(x[k] for k in range(n))"
     assert fgsuite.textbook_status([stage, final], [op]) is False
+
+
+def test_conditional_definitions_are_read_and_a_shadowed_one_says_so(tmp_path):
+    src = tmp_path / "ops" / "cond.py"
+    src.parent.mkdir()
+    src.write_text(
+        "import triton\nimport triton.language as tl\n\n"
+        "if HAS_FAST:\n"
+        "    @triton.jit\n"
+        "    def k(x_ptr, n):\n"
+        "        tl.store(x_ptr, n)\n"
+        "else:\n"
+        "    @triton.jit\n"
+        "    def k(x_ptr, n):\n"
+        "        tl.store(x_ptr, n + 1)\n\n"
+        "try:\n"
+        "    @triton.jit\n"
+        "    def t(y_ptr):\n"
+        "        tl.store(y_ptr, 1.0)\n"
+        "except ImportError:\n"
+        "    pass\n\n"
+        "def f():\n"
+        "    @triton.jit\n"
+        "    def inner(z_ptr):\n"
+        "        tl.store(z_ptr, 2.0)\n"
+    )
+    entries = flaggems.file_entries(src, tmp_path)
+    roles = [(e.name, e.line, e.role) for e in entries]
+    assert roles == [("k", 5, "nested"), ("k", 9, "kernel"), ("t", 14, "kernel"), ("inner", 21, "nested")]
+    assert entries[0].nested_in == "shadowed: the definition at line 10 is the one lifted"
+    msgs = [fgsuite.entry_results(e, {})[0].message for e in (entries[0], entries[3])]
+    assert msgs[0].endswith("cond.py:5: shadowed: the definition at line 10 is the one lifted")
+    assert "defined inside `def f:`" in msgs[1]
+
+
+def test_a_timeout_is_located_at_the_function_it_lifts(tmp_path):
+    src = tmp_path / "k.py"
+    src.write_text(
+        "import triton\n\n\n@triton.jit\ndef slow(x_ptr):\n    pass\n\n\ndef host(x):\n    slow[(1,)](x)\n"
+    )
+    r = runner.timeout_result(runner.Job("k", str(src), "slow"), 5.0)
+    assert (r.status, r.line, r.kind) == ("unknown", 4, "kernel")
+    assert r.message == f"{src}:4: slow: no answer within the time limit of 5 s"
+    h = runner.timeout_result(runner.Job("h", str(src), "host"), 5.0)
+    assert (h.line, h.kind) == (9, "operator")
+    assert fgsuite.reason_key(r.to_json()) == "no answer within the time limit"

@@ -76,7 +76,8 @@ def test_the_page_parses_lists_every_operator_and_escapes_text():
     for cls in ("s-verified", "s-refuted", "s-unknown", "s-unsupported", "s-error"):
         assert cls in page
     for stage in ("frontend", "symbolic", "synthesis", "verification", "simplification"):
-        assert f"{stage} s</th>" in page
+        assert f'class="sw st-{stage}"' in page  # the legend of the per-stage bars
+        assert f'title="{stage} ' in page  # a bar segment with its seconds
 
 
 def test_the_page_fetches_nothing():
@@ -123,3 +124,49 @@ def test_a_flaggems_layout_report_renders():
     assert "a_kernel" in text and "pointwise" in text and "atomics" in text
     md = report.render_markdown(data)
     assert "| ops/a.py | p | 9 | pointwise | unsupported |" in md
+
+
+def test_a_flaggems_33_report_shows_each_kernel_and_the_operator_level_result():
+    ok = make_result("k_ok", "verified").to_json()
+    ok["formula"] = "v = as_strided(x, (n,), (1,)); out = v.sum(dim=0)"
+    bad = make_result("k_bad", "unsupported", "/pkg/ops/s.py", 7).to_json()
+    bad["message"] = "/pkg/ops/s.py:7: tl.reduce is not modelled yet (planned)"
+    cut = make_result("k_cut", "refuted").to_json()  # no message: the counterexample's reason is shown
+    host = make_result("s", "verified").to_json()
+    host["kind"], host["formula"] = "operator", "[dim is None] out = x.sum()"
+    host2 = make_result("s_dim", "unsupported").to_json()
+    host2["kind"], host2["message"] = "operator", "/pkg/ops/s.py:40: host call of len is not modelled"
+    data = {
+        "suite": "flaggems-33",
+        "layout": "flaggems-33",
+        "tool_version": "0",
+        "mode": "default",
+        "options": {},
+        "package": {"name": "flag-gems", "version": "5.0.2", "root": "/pkg"},
+        "summary": {"operators": 1, "unsupported": 1, "seconds": 1.0, "median_seconds": 0.1},
+        "operators": [
+            {
+                "name": "s",
+                "file": "ops/s.py",
+                "status": "unsupported",
+                "reason": "x",
+                "formula": "",
+                "textbook": None,
+                "results": [ok, bad, cut],
+                "operator_status": "unsupported",
+                "operator_results": [host, host2],
+                "kernels": [
+                    {"name": "k_ok", "status": "verified", "via": ["s"]},
+                    {"name": "k_bad", "status": "unsupported", "via": ["s"]},
+                    {"name": "k_cut", "status": "refuted", "via": ["s"]},
+                ],
+            }
+        ],
+    }
+    page = render_html(data)
+    text = "".join(parse(page).texts)
+    assert "v = as_strided(x, (n,), (1,))\nout = v.sum(dim=0)" in text  # one statement per line
+    assert ">ops/s.py:7: tl.reduce is not modelled yet (planned)</span>" in page  # the package root dropped
+    assert "[dim is None] out = x.sum()" in text and "ops/s.py:40: host call of len" in text
+    assert "operator level (host code included)" in text
+    assert ">counterexample: the mask drops elements past 2^20</span>" in page

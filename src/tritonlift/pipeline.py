@@ -26,15 +26,25 @@ from tritonlift.verify.check import SOLVER, Problem, verify
 class Clock:
     """Per-stage wall times of one lifted thing."""
 
-    def __init__(self) -> None:
+    ORDER = tuple(s for s in STAGES if s != "total")
+
+    def __init__(self, first: str = "symbolic") -> None:
         self.seconds = {s: 0.0 for s in STAGES}
         self.start = time.perf_counter()
         self.last = self.start
+        self.current = first  # the stage running now: the one after the last lap
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
         self.seconds[stage] += now - self.last
         self.last = now
+        self.current = self.ORDER[min(self.ORDER.index(stage) + 1, len(self.ORDER) - 1)]
+
+    def finish(self) -> dict[str, float]:
+        """The time since the last lap goes to the stage that was running (where a failure stopped the
+        lift, or simplification after a verification), then the totals."""
+        self.lap(self.current)
+        return self.done()
 
     def done(self) -> dict[str, float]:
         self.seconds["total"] = time.perf_counter() - self.start
@@ -59,7 +69,7 @@ def lift_targets(
 def lift_module_file(
     path: Path, options: Options, op: str | None = None, progress: Callable[[str], None] | None = None
 ) -> list[LiftResult]:
-    clock = Clock()
+    clock = Clock("frontend")
     try:
         module = load_module(path)
     except InputError as e:
@@ -86,6 +96,15 @@ def lift_module_file(
         from tritonlift.symbolic.host_eval import lift_operator
 
         out.append(lift_operator(module, host, options))
+    if module.pointwise() or module.aliases:  # hosts that call @pointwise_dynamic functions (operator level)
+        from tritonlift.symbolic.host_pointwise import lift_pointwise_operator, pointwise_hosts
+
+        for host in pointwise_hosts(module):
+            if op is not None and host.name != op:
+                continue
+            if progress:
+                progress(host.name)
+            out.append(lift_pointwise_operator(module, host, options))
     return out
 
 
@@ -254,8 +273,7 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
         res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"
     except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
-    clock.lap("simplification")
-    res.seconds = clock.done()
+    res.seconds = clock.finish()
     return res
 
 
@@ -304,8 +322,7 @@ def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> L
         res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"
     except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
-    clock.lap("simplification")
-    res.seconds = clock.done()
+    res.seconds = clock.finish()
     return res
 
 

@@ -28,8 +28,11 @@ OUT_OF_SCOPE = {
     "atomics": "atomics: the result depends on the order of concurrent updates",
     "sort": "sort/top-k/unique family: data-dependent permutations",
 }
-POINTWISE_TODO = "@pointwise_dynamic scalar body: the pipeline does not lift pointwise functions yet"
-NESTED_TODO = "jit function defined inside `{where}`: the front end reads module-level functions only"
+POINTWISE_TODO = "@pointwise_dynamic scalar body: the pipeline returned no result for it"
+NESTED_TODO = (
+    "jit function defined inside `{where}`: the front end reads module-level functions (and those under a "
+    "module-level if/try) only"
+)
 
 
 @dataclass
@@ -90,13 +93,17 @@ def plan_operators(root: Path, specs: Sequence[fg.OperatorSpec]) -> list[Operato
         kernels, missing = fg.operator_kernels(root, spec)
         hosts: list[tuple[str, str]] = []
         for k in kernels:
-            if (
-                k.kind == "kernel"
-                and k.via
-                and "." not in k.via[-1]
-                and (k.host_file, k.via[-1]) not in hosts
-            ):
-                hosts.append((k.host_file, k.via[-1]))
+            # a kernel's launching function is lifted operator-level (the host evaluator reads one function);
+            # a pointwise function's caller is lifted from the operator's own host function, whose same-file
+            # calls the pointwise host lifter evaluates inline (symbolic/host_pointwise.py)
+            if k.kind == "kernel" and k.via and "." not in k.via[-1]:
+                host = (k.host_file, k.via[-1])
+            elif k.kind == "pointwise" and k.via:
+                host = (spec.file, k.via[0])
+            else:
+                continue
+            if host not in hosts:
+                hosts.append(host)
         plans.append(OperatorPlan(spec, kernels, hosts, missing))
     return plans
 
@@ -179,6 +186,8 @@ def entry_results(entry: fg.JitEntry, got: dict[str, list[LiftResult]]) -> list[
     if entry.role == "pointwise":
         return [_synthetic(entry, "unsupported", f"{entry.path}:{entry.line}: {POINTWISE_TODO}", "pointwise")]
     if entry.role == "nested":
+        if entry.nested_in.startswith("shadowed:"):
+            return [_synthetic(entry, "unsupported", f"{entry.path}:{entry.line}: {entry.nested_in}")]
         where = entry.nested_in.split(" (line")[0]
         return [
             _synthetic(entry, "unsupported", f"{entry.path}:{entry.line}: {NESTED_TODO.format(where=where)}")
@@ -317,7 +326,13 @@ def build_all_report(
         "tool_version": tritonlift.__version__,
         "mode": main.mode,
         "options": main.options.to_json(),
-        "package": {"name": fg.DISTRIBUTION, "version": fg.installed_version(), "root": str(root)},
+        "package": {
+            "name": fg.DISTRIBUTION,
+            "version": fg.installed_version(),
+            "root": str(root),
+            "subpackages": list(fg.SUBPACKAGES),
+            "left_out": fg.LEFT_OUT,
+        },
         "summary": summary_of(items, main.seconds),
         "files": [
             {"file": f, "jit_functions": len(fi), **_counts(fi)}
@@ -376,7 +391,8 @@ def reason_key(result: dict[str, Any]) -> str:
         text = re.sub(r"^\w+\[[^\]]*\]", "<out>[...]", " ".join(str(cx.get("reason", "")).split()))
         return "counterexample: " + _NUMBER.sub("#", text)
     _loc, text = split_location(result.get("message", ""))
-    text = re.sub(r"^\S+\.py: \S+: ", "", text)  # timeouts: "<file>: <name>: no answer within ..."
+    # timeouts: "[<file>: ]<name>: no answer within ..."
+    text = re.sub(r"^(\S+\.py: )?\S+: (?=no answer within)", "", text)
     for pattern, replacement in _KEY_RULES:
         if pattern.match(text):
             return pattern.sub(replacement, text) if "<" not in replacement else replacement
@@ -387,6 +403,7 @@ def failure_histogram(items: Sequence[dict[str, Any]], root: Path | None) -> lis
     """Failure reasons sorted by how many jit functions each blocks, with example locations and the distinct
     messages grouped under each reason."""
     groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    out_of_scope: Counter[tuple[str, str]] = Counter()
     for i in items:
         if i["status"] == "verified" or i["role"] == "helper":
             continue
@@ -395,7 +412,10 @@ def failure_histogram(items: Sequence[dict[str, Any]], root: Path | None) -> lis
             continue
         loc, text = split_location(r["message"])
         where = short_location(loc, root) or f"{i['file']}:{i['line']}"
-        groups.setdefault((r["status"], reason_key(r)), []).append((f"{where} ({i['name']})", text))
+        key = (r["status"], reason_key(r))
+        groups.setdefault(key, []).append((f"{where} ({i['name']})", text))
+        if i.get("scope"):
+            out_of_scope[key] += 1
     rows = []
     for (status, key), hits in groups.items():
         shown = [t.replace(f"{root}/", "") if root is not None else t for _w, t in hits]
@@ -405,6 +425,7 @@ def failure_histogram(items: Sequence[dict[str, Any]], root: Path | None) -> lis
                 "status": status,
                 "reason": key,
                 "count": len(hits),
+                "out_of_scope": out_of_scope[(status, key)],  # of them, in an out-of-scope family
                 "examples": [w for w, _t in hits[:3]],
                 "variants": variants[:5],
             }
@@ -514,7 +535,16 @@ def build_33_report(root: Path, plans: Sequence[OperatorPlan], runs: Sequence[Mo
                 "textbook": sum(1 for i in its if i["textbook"]),
                 "kernels": sum(len(i["kernels"]) for i in its),
                 "kernels_verified": kernel_statuses.get("verified", 0),
+                # every host function of the operator verified at operator level (host code included)
                 "operator_level_verified": sum(1 for i in its if i["operator_status"] == "verified"),
+                # at least one of the operator's own host functions (e.g. sum's full reduction, not sum_dim)
+                "operator_level_partial": sum(
+                    1
+                    for i in its
+                    if any(
+                        r["status"] == "verified" and r["name"] in i["hosts"] for r in i["operator_results"]
+                    )
+                ),
             },
         )
 
@@ -570,8 +600,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report["layout"] == "flaggems-33":
         lines += [
             f"Lifted (every forward kernel verified): {s['lifted']}/{s['operators']}; in textbook form: "
-            f"{s['textbook']}; kernels verified {s['kernels_verified']}/{s['kernels']}; operator-level verified: "
-            f"{s['operator_level_verified']}.",
+            f"{s['textbook']}; kernels verified {s['kernels_verified']}/{s['kernels']}; operator level (host code "
+            f"included) verified for every host function: {s['operator_level_verified']}, for at least one: "
+            f"{s.get('operator_level_partial', 0)}.",
             "",
             "## Operators",
             "",
@@ -589,13 +620,17 @@ def render_markdown(report: dict[str, Any]) -> str:
                     op["status"],
                     ks,
                     f"`{op['formula']}`" if op["status"] == "verified" else op["reason"],
-                    op["operator_status"] or "—",
+                    _operator_cell(op),
                     _secs(sum(r["seconds"].get("total", 0.0) for r in op["results"])),
                 ]
             )
         lines += [""]
     else:
         lines += [
+            f"Sources: {', '.join(f'{p}/' for p in pkg.get('subpackages', []))} of the package"
+            + (f" ({pkg['left_out']})" if pkg.get("left_out") else "")
+            + ".",
+            "",
             f"{s['jit_functions']} jit functions in {s['files']} files; roles: "
             + ", ".join(f"{k} {v}" for k, v in s["roles"].items())
             + f"; out of scope: {s['out_of_scope']} ("
@@ -652,3 +687,14 @@ def render_markdown(report: dict[str, Any]) -> str:
             shown = ["—" if c is None else f"{c['status']} ({_secs(c['seconds'])} s)" for c in cells]
             lines += _row([op["name"], op["file"], *shown])
     return "\n".join(lines) + "\n"
+
+
+def _operator_cell(op: dict[str, Any]) -> str:
+    """The operator-level column of report.md: each host function's status, with its formula when verified."""
+    parts = []
+    for r in op.get("operator_results", []):
+        if r["status"] == "verified" and r.get("formula"):
+            parts.append(f"{r['name']}: `{r['formula']}`")
+        else:
+            parts.append(f"{r['name']}: {r['status']}")
+    return "; ".join(parts) or "—"

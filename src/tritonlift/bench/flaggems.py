@@ -22,7 +22,10 @@ from tritonlift.frontend.source import SourceModule, load_module, qualname
 PACKAGE = "flag_gems"
 DISTRIBUTION = "flag-gems"
 PINNED_VERSION = "5.0.2"
-SUBPACKAGES = ("ops", "fused")  # the operator sources; vendor backends and experimental_ops are left out
+# the operator sources: ops/, fused/ and experimental_ops/; the vendor backends under runtime/backend/ (copies of
+# the operators for other hardware) and utils/ (the library's own machinery) are left out
+SUBPACKAGES = ("ops", "fused", "experimental_ops")
+LEFT_OUT = "left out: runtime/backend/ (vendor copies of the operators for other hardware) and utils/"
 INSTALL_HINT = f"pip install --no-deps {DISTRIBUTION}=={PINNED_VERSION}"
 
 
@@ -193,6 +196,8 @@ def file_entries(path: Path, root: Path) -> list[JitEntry]:
         jf = module.jit.get(fn.name)
         if fn.name not in visible or (jf is not None and jf.node is not fn):
             role = "nested"
+            if jf is not None and jf.node is not fn:  # a conditional definition another branch redefines
+                where = f"shadowed: the definition at line {jf.node.lineno} is the one lifted"
         elif jf is not None and jf.is_pointwise:
             role = "pointwise"
         elif fn.name in used_by and fn.name not in launched:

@@ -31,8 +31,10 @@ th { background: #f6f8fa; position: sticky; top: 0; cursor: pointer; user-select
 th.sorted-asc::after { content: " \\25B2"; } th.sorted-desc::after { content: " \\25BC"; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre { font: 12.5px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+td.formula { min-width: 26em; max-width: 60em; }
 td.formula code { white-space: pre-wrap; word-break: break-word; }
-td.reason { color: #57606a; max-width: 40em; word-break: break-word; }
+td.reason { color: #57606a; min-width: 22em; max-width: 40em; word-break: break-word; }
+td.name { max-width: 16em; word-break: break-word; } td.file { max-width: 16em; word-break: break-all; }
 pre { background: #f6f8fa; padding: .6em; border-radius: 6px; overflow-x: auto; white-space: pre-wrap; }
 .status { font-weight: 600; padding: 0 .4em; border-radius: 4px; color: #fff; white-space: nowrap; }
 .s-verified { background: var(--verified); } .s-refuted { background: var(--refuted); }
@@ -45,6 +47,19 @@ tr.details > td { background: #fbfcfd; }
 .scope { color: #9a6700; font-size: .9em; }
 .muted { color: #57606a; }
 #filter { padding: .3em .5em; width: 22em; margin: .4em 0; }
+.kl { margin: 0 0 .25em; } .kl:last-child { margin-bottom: 0; }
+.kname { color: #57606a; font-size: .92em; }
+.kl code { white-space: pre-wrap; word-break: break-word; display: block; margin-left: .8em; }
+.kl .why { color: #57606a; display: block; margin-left: .8em; word-break: break-word; }
+td.kernels { min-width: 26em; max-width: 48em; }
+td.oplevel { min-width: 14em; max-width: 28em; }
+.bar { display: flex; width: 9em; height: .9em; background: #eaeef2; border-radius: 3px; overflow: hidden;
+       margin-top: .25em; }
+.bar span { display: block; height: 100%; }
+.st-frontend { background: #8c959f; } .st-symbolic { background: #0969da; } .st-synthesis { background: #bf8700; }
+.st-verification { background: #1a7f37; } .st-simplification { background: #8250df; }
+.legend span.sw { display: inline-block; width: .8em; height: .8em; border-radius: 2px; margin: 0 .25em 0 .8em;
+                  vertical-align: -.05em; }
 """
 
 JS = """
@@ -119,15 +134,19 @@ def _summary_cards(summary: dict[str, Any]) -> str:
         ("lifted", "lifted"),
         ("textbook", "textbook form"),
         ("kernels_verified", "kernels verified"),
-        ("operator_level_verified", "operator-level verified"),
+        ("operator_level_verified", "operator level: all hosts verified"),
+        ("operator_level_partial", "operator level: a host verified"),
         ("jit_functions", "jit functions"),
         ("files", "files"),
         ("out_of_scope", "out of scope"),
+        ("in_scope_verified", "in scope: verified"),
     ):
         if key in summary:
             value = summary[key]
             if key == "kernels_verified":
                 value = f"{value}/{summary.get('kernels', '?')}"
+            if key == "in_scope_verified" and "jit_functions" in summary:
+                value = f"{value}/{summary['jit_functions'] - summary.get('out_of_scope', 0)}"
             cards.append(f'<div class="card">{_e(label)}<b>{_e(value)}</b></div>')
     return '<div class="cards">' + "".join(cards) + "</div>"
 
@@ -145,16 +164,37 @@ def _ablation_table(ablations: dict[str, dict[str, Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+REASONS_SHOWN = 12  # failure reasons shown before the rest fold into a <details>
+
+
 def _reasons_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The failure reasons, most frequent first; those past the first REASONS_SHOWN fold away."""
     head = "".join(f"<th>{h}</th>" for h in ("count", "status", "reason", "examples"))
-    body = []
-    for row in rows:
-        examples = "<br>".join(_e(x) for x in row.get("examples", []))
-        body.append(
-            f'<tr><td class="num">{_e(row["count"])}</td><td>{_status(row["status"])}</td>'
-            f'<td><code>{_e(row["reason"])}</code></td><td class="muted">{examples}</td></tr>'
+
+    def table(part: Sequence[dict[str, Any]]) -> str:
+        body = []
+        for row in part:
+            examples = "<br>".join(_e(x) for x in row.get("examples", []))
+            oos = row.get("out_of_scope", 0)
+            note = (
+                f' <span class="scope">({"all" if oos == row["count"] else oos} out of scope)</span>'
+                if oos
+                else ""
+            )
+            body.append(
+                f'<tr><td class="num">{_e(row["count"])}</td><td>{_status(row["status"])}</td>'
+                f'<td><code>{_e(row["reason"])}</code>{note}</td><td class="muted">{examples}</td></tr>'
+            )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+    out = table(rows[:REASONS_SHOWN])
+    if len(rows) > REASONS_SHOWN:
+        rest = rows[REASONS_SHOWN:]
+        n = sum(int(r["count"]) for r in rest)
+        out += (
+            f"<details><summary>{len(rest)} more reasons ({n} jit functions)</summary>{table(rest)}</details>"
         )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return out
 
 
 def _result_block(r: dict[str, Any]) -> str:
@@ -190,14 +230,78 @@ def _columns(report: dict[str, Any]) -> list[str]:
     cols = ["name", "file"]
     if layout == "flaggems":
         cols += ["role", "scope"]
+    cols += ["status"]
+    cols += ["kernels: formula / reason"] if layout == "flaggems-33" else ["formula / reason"]
     if layout == "flaggems-33":
-        cols += ["kernels"]
-    cols += ["status", "formula / reason"]
-    if layout == "flaggems-33":
-        cols += ["operator-level", "textbook"]
-    cols += ["total s", *[f"{s} s" for s in STAGE_COLUMNS]]
+        cols += ["operator level (host code included)", "textbook"]
+    cols += ["total s", "stages"]
     cols += list(report.get("ablations", {}))
     return cols
+
+
+def _lines(formula: str) -> str:
+    """A formula of several statements (`a = ...; b = ...`) one statement per line, for reading."""
+    return "\n".join(part.strip() for part in formula.split("; "))
+
+
+def _short(text: str, limit: int = 220) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def _stage_bar(secs: dict[str, float]) -> str:
+    """Per-stage times as one stacked bar (hover: the seconds of each stage)."""
+    total = sum(secs.get(s, 0.0) for s in STAGE_COLUMNS)
+    spans = []
+    for s in STAGE_COLUMNS:
+        v = secs.get(s, 0.0)
+        if total > 0 and v > 0:
+            spans.append(
+                f'<span class="st-{s}" style="width:{100 * v / total:.1f}%" title="{s} {_secs(v)} s"></span>'
+            )
+    shown = ", ".join(f"{s} {_secs(secs.get(s, 0.0))}" for s in STAGE_COLUMNS)
+    return f'<div class="bar" title="{_e(shown)}">{"".join(spans)}</div>'
+
+
+def _legend() -> str:
+    items = "".join(f'<span class="sw st-{s}"></span>{_e(s)}' for s in STAGE_COLUMNS)
+    return f'<p class="muted legend">stages (seconds per stage on hover):{items}</p>'
+
+
+def _kernel_lines(op: dict[str, Any], root: str) -> str:
+    """One line per kernel the operator runs: its name, status, and formula (verified) or reason."""
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for r in op.get("results", []):
+        by_name.setdefault(r.get("name", ""), []).append(r)
+    out = []
+    for k in op.get("kernels", []):
+        rs = by_name.get(k["name"], [])
+        head = f'<span class="kname">{_e(k["name"])}</span> {_status(k["status"])}'
+        if k["status"] == "verified":
+            text = "; ".join(r.get("formula", "") for r in rs if r.get("formula"))
+            body = f"<code>{_e(_lines(text))}</code>" if text else ""
+        else:
+            bad = next((r for r in rs if r.get("status") != "verified"), {})
+            cx = bad.get("counterexample") or {}
+            msg = bad.get("message", "") or (f"counterexample: {cx['reason']}" if cx.get("reason") else "")
+            msg = msg.replace(root, "") if root else msg
+            body = f'<span class="why" title="{_e(msg)}">{_e(_short(msg))}</span>' if msg else ""
+        out.append(f'<div class="kl">{head}{body}</div>')
+    return "".join(out)
+
+
+def _operator_lines(op: dict[str, Any], root: str) -> str:
+    """The operator-level result of each host function: status and formula, or the reason."""
+    out = []
+    for r in op.get("operator_results", []):
+        head = f'<span class="kname">{_e(r.get("name"))}</span> {_status(r.get("status"))}'
+        body = f"<code>{_e(_lines(r['formula']))}</code>" if r.get("formula") else ""
+        if r.get("status") != "verified":  # a partial result: the cases lifted (if any), then why not all
+            msg = r.get("message", "")
+            msg = msg.replace(root, "") if root else msg
+            body += f'<span class="why" title="{_e(msg)}">{_e(_short(msg, 160))}</span>' if msg else ""
+        out.append(f'<div class="kl">{head}{body}</div>')
+    return "".join(out) or _status(None)
 
 
 def _op_rows(report: dict[str, Any], op: dict[str, Any], ncols: int) -> str:
@@ -205,29 +309,37 @@ def _op_rows(report: dict[str, Any], op: dict[str, Any], ncols: int) -> str:
     results = op.get("results", [])
     secs = _stage_seconds(results)
     where = f"{op.get('file', '')}:{op['line']}" if op.get("line") else op.get("file", "")
-    cells = [f"<td><b>{_e(op['name'])}</b></td>", f'<td class="muted">{_e(where)}</td>']
+    cells = [f'<td class="name"><b>{_e(op["name"])}</b></td>', f'<td class="muted file">{_e(where)}</td>']
     if layout == "flaggems":
         scope = op.get("scope") or ""
         cells += [f"<td>{_e(op.get('role', ''))}</td>", f'<td class="scope">{_e(scope)}</td>']
-    if layout == "flaggems-33":
-        ks = "<br>".join(f"{_e(k['name'])} {_status(k['status'])}" for k in op.get("kernels", []))
-        cells += [f'<td data-sort="{len(op.get("kernels", []))}">{ks}</td>']
     status = op.get("status", "")
     cells.append(
         f'<td data-sort="{STATUSES.index(status) if status in STATUSES else 9}">{_status(status)}</td>'
     )
-    formula = op.get("formula") or "  ".join(r.get("formula", "") for r in results if r.get("formula"))
-    if status == "verified" and formula:
-        cells.append(f'<td class="formula"><code>{_e(formula)}</code></td>')
-    else:
-        reason = op.get("reason") or next((r.get("message", "") for r in results if r.get("message")), "")
-        cells.append(f'<td class="reason">{_e(reason)}</td>')
+    root = (report.get("package") or {}).get("root", "")
+    root = root + "/" if root else ""
     if layout == "flaggems-33":
-        cells.append(f"<td>{_status(op.get('operator_status'))}</td>")
+        cells.append(
+            f'<td class="kernels" data-sort="{len(op.get("kernels", []))}">{_kernel_lines(op, root)}</td>'
+        )
+        ostatus = op.get("operator_status")
+        order = STATUSES.index(ostatus) if ostatus in STATUSES else 9
+        cells.append(f'<td class="oplevel" data-sort="{order}">{_operator_lines(op, root)}</td>')
         tb = op.get("textbook")
         cells.append(f"<td>{'—' if tb is None else ('yes' if tb else 'no')}</td>")
-    cells.append(f'<td class="num">{_secs(secs.get("total", 0.0))}</td>')
-    cells += [f'<td class="num">{_secs(secs.get(s, 0.0))}</td>' for s in STAGE_COLUMNS]
+    else:
+        formula = op.get("formula") or "; ".join(r.get("formula", "") for r in results if r.get("formula"))
+        if status == "verified" and formula:
+            cells.append(f'<td class="formula"><code>{_e(_lines(formula))}</code></td>')
+        else:
+            reason = op.get("reason") or next((r.get("message", "") for r in results if r.get("message")), "")
+            cells.append(f'<td class="reason">{_e(reason)}</td>')
+    total = secs.get("total", 0.0) + sum(
+        float(r.get("seconds", {}).get("total", 0.0)) for r in op.get("operator_results", [])
+    )
+    cells.append(f'<td class="num">{_secs(total)}</td>')
+    cells.append(f'<td data-sort="{total:.6f}">{_stage_bar(secs)}</td>')
     for mode in report.get("ablations", {}):
         c = op.get("ablations", {}).get(mode)
         if c is None:
@@ -286,13 +398,14 @@ def render_html(report: dict[str, Any]) -> str:
             _reasons_table(report["failure_reasons"]),
         ]
     cols = _columns(report)
-    numeric = {"total s", *[f"{s} s" for s in STAGE_COLUMNS]}
+    numeric = {"total s"}
     head = "".join(f'<th class="{"num" if c in numeric else ""}">{_e(c)}</th>' for c in cols)
     rows = "".join(_op_rows(report, op, len(cols)) for op in report.get("operators", []))
     parts += [
         "<h2>Results</h2>",
         "<p class='muted'>Click a column header to sort, a row to see its formulas, PyTorch code, "
         "counterexample and messages.</p>",
+        _legend(),
         '<input id="filter" type="search" placeholder="filter rows">',
         f'<table id="ops"><thead><tr>{head}</tr></thead>{rows}</table>',
         f"<script>{JS}</script>",

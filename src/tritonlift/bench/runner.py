@@ -201,12 +201,34 @@ class Job:
 JobEvent = Callable[[Job], None]
 
 
+def _where(job: Job) -> tuple[int, str]:
+    """The line and kind of the function a job lifts (0, "kernel" when it cannot be found)."""
+    if not job.op:
+        return 0, "kernel"
+    try:
+        from tritonlift.frontend.source import load_module_cached
+
+        module = load_module_cached(job.target)
+    except Exception:
+        return 0, "kernel"
+    fn = module.jit.get(job.op)
+    if fn is not None:
+        return fn.line, "pointwise" if fn.is_pointwise else "kernel"
+    for node in module.tree.body:
+        if getattr(node, "name", None) == job.op:
+            return node.lineno, "operator"
+    return 0, "kernel"
+
+
 def timeout_result(job: Job, seconds: float) -> LiftResult:
-    """The `unknown` result of a job killed at its time limit."""
+    """The `unknown` result of a job killed at its time limit, located at the function it lifts."""
     result = crash_result(job.target, "")
     result.name = job.op or result.name
     result.status = "unknown"
-    result.message = f"{job.target}: {job.op or 'file'}: no answer within the time limit of {seconds:g} s"
+    line, kind = _where(job)
+    result.line, result.kind = line, kind  # type: ignore[assignment]
+    where = f"{job.target}:{line}" if line else job.target
+    result.message = f"{where}: {job.op or 'file'}: no answer within the time limit of {seconds:g} s"
     result.seconds = {s: 0.0 for s in result.seconds}
     result.seconds["total"] = seconds
     return result

@@ -247,6 +247,30 @@ def _launches(fn: ast.FunctionDef, jit_names: set[str]) -> list[Launch]:
     return out
 
 
+def module_functions(tree: ast.Module) -> list[ast.FunctionDef]:
+    """Functions defined at module level, including those under a module-level `if`/`try` (conditional
+    definitions such as `if HAS_TLE:` or `try: ... except ImportError:`), in source order; where one name is
+    defined in several branches, the last definition is the one the module's tables keep."""
+    out: list[ast.FunctionDef] = []
+
+    def visit(stmts: list[ast.stmt]) -> None:
+        for node in stmts:
+            if isinstance(node, ast.FunctionDef):
+                out.append(node)
+            elif isinstance(node, ast.If):
+                visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                for h in node.handlers:
+                    visit(h.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+
+    visit(tree.body)
+    return out
+
+
 def parse_source(source: str, path: str) -> SourceModule:
     try:
         tree = ast.parse(source, filename=path)
@@ -259,7 +283,7 @@ def parse_source(source: str, path: str) -> SourceModule:
             constants[node.targets[0].id] = node.value
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
             constants[node.target.id] = node.value
-    funcs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    funcs = module_functions(tree)
     jit: dict[str, JitFunction] = {}
     for fn in funcs:
         decs = _decorators(fn, aliases)

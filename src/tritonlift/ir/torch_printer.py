@@ -69,7 +69,9 @@ def _rd(t, *idx):  # t[idx] with broadcast index tensors, clamped into range: gu
 def _view(t, shape, strides, offset):  # an input's view; past the end of its storage (reads there are
     # masked in the formula, so their values never matter) it reads zeros instead of raising
     have = t.untyped_storage().nbytes() // t.element_size()
-    need = offset + sum((n - 1) * s for n, s in zip(shape, strides)) + 1
+    need = offset + 1  # no builtin sum/max/abs in helpers: the lifted function may itself be called sum
+    for n, s in zip(shape, strides):
+        need += (n - 1) * s
     if 0 in shape or need <= have:
         return torch.as_strided(t, shape, strides, offset)
     flat = torch.as_strided(t, (have,), (1,), 0)
@@ -84,10 +86,10 @@ def _nz(b):  # an int divisor, 1 where it is 0: the formula has no value there, 
 def _width(lo, hi):  # the widest range(lo, hi) over all lanes, at least 1 (empty lanes are masked)
     w = hi - lo
     w = int(w.max()) if isinstance(w, torch.Tensor) else int(w)
-    return max(w, 1)""",
+    return w if w > 1 else 1""",
     "_tdiv": """
 def _tdiv(a, b):  # C division of Python ints: rounds toward zero
-    q = abs(a) // abs(b)
+    q = (a if a >= 0 else -a) // (b if b >= 0 else -b)
     return q if (a >= 0) == (b >= 0) else -q""",
     "_tmod": """
 def _tmod(a, b):  # C remainder of Python ints: the sign of the dividend
@@ -289,7 +291,8 @@ def _reduce(e: Expr, ctx: _AssignCtx) -> Code:
     view = f".view({ctx.view_shape(dim)})"
     if lo == ZERO and not hi_c.tensor:
         k = ctx.enter(str(e.attr))
-        ctx.emit(f"{k} = torch.arange(max({hi_c.text}, 1), device=_dev){view}")
+        hi_t = hi_c.text
+        ctx.emit(f"{k} = torch.arange(({hi_t}) if ({hi_t}) > 1 else 1, device=_dev){view}")
         bound = hi_c
     else:
         ctx.helpers.add("_width")

@@ -21,6 +21,36 @@ from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.symbolic.values import PtrBlock, scalar
 
 
+class _Returned(Exception):
+    """A `return` of the host function: evaluation of that path stops there."""
+
+
+class HostRaises(Unsupported):
+    """The host raises on this path (`raise ValueError(...)`): the path computes nothing to verify."""
+
+
+# Host values that compare without being numbers: `approximate == "tanh"`, `B.device != A.device`,
+# `mini is None` on a parameter that defaults to None. Each such test is an opaque boolean named by its
+# source text (ir.var of kind BOOL): a branch on it splits the host's paths, and each path's result holds
+# under that path's condition. Python numbers never reach this: they compare exactly.
+def opaque_condition(text: str) -> Expr:
+    return ir.var(text, Kind.BOOL)
+
+
+def is_opaque_condition(e: Expr) -> bool:
+    return e.op is Op.VAR and e.kind is Kind.BOOL
+
+
+# isinstance() on host values: what a tensor parameter, a scalar parameter and a Python number are (the
+# operator is lifted for real-valued tensors and real Python numbers: its float overload)
+_TENSOR_TYPES = ("torch.Tensor",)
+_REAL_TYPES = ("int", "float", "bool", "numbers.Number", "numbers.Real")
+_NON_REAL_TYPES = ("complex", "numbers.Complex", "str", "list", "tuple", "dict")
+# dtypes a `.to(...)` may name and still keep the values (reals: a float cast is an identity)
+_FLOAT_DTYPES = ("torch.float16", "torch.float32", "torch.float64", "torch.bfloat16", "torch.half",
+                 "torch.float", "torch.double")
+
+
 @dataclass
 class HostTensor:
     name: str  # the tensor's identity (parameter name or the variable it was allocated into)
@@ -66,6 +96,8 @@ class HostState:
     returns: tuple[str, ...] = ()
     allocs: list[Alloc] = field(default_factory=list)
     made_contiguous: list[str] = field(default_factory=list)  # parameters replaced by x.contiguous()
+    # parameters that hold Python flags (a True/False default): tests on them choose code, not sizes
+    python_vars: set[str] = field(default_factory=set)
     counter: int = 0
 
 
@@ -93,11 +125,36 @@ class HostEvaluator:
                 if t.shape is not None:
                     t.strides = tuple(ir.var(f"{a.arg}.stride({k})") for k in range(len(t.shape)))
                     self.st.facts += [ir.le(ir.ZERO, s) for s in t.shape]
+                    if a.arg not in self._rank_exact:
+                        # read off the highest index the host uses (x.shape[1], x.stride(1)): the host may accept
+                        # other ranks, which the result does not cover
+                        self._assume(f"{a.arg}.ndim == {len(t.shape)}")
             else:
                 self.st.scope[a.arg] = ir.var(a.arg, self._scalar_kind(a.arg))
-        for stmt in fn.body:
-            self.exec(stmt)
+        self.initial = dict(self.st.scope)
+        self.none_defaults = self._none_defaults()
+        self.st.python_vars = self._flag_params()
+        try:
+            for stmt in fn.body:
+                self.exec(stmt)
+        except _Returned:
+            pass
         return self.st
+
+    def _flag_params(self) -> set[str]:
+        a = self.host.node.args
+        pos = a.posonlyargs + a.args
+        pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults, strict=True))
+        pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
+        return {x.arg for x, d in pairs if isinstance(d, ast.Constant) and isinstance(d.value, bool)}
+
+    def _none_defaults(self) -> set[str]:
+        """Parameters whose default is None: `p is None` is an open question on them (an opaque condition)."""
+        a = self.host.node.args
+        pos = a.posonlyargs + a.args
+        pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults, strict=True))
+        pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
+        return {x.arg for x, d in pairs if isinstance(d, ast.Constant) and d.value is None}
 
     def _tensor_params(self) -> set[str]:
         names = set()
@@ -131,14 +188,19 @@ class HostEvaluator:
         return n in {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
 
     def _rank_shape(self, name: str) -> tuple[Expr, ...] | None:
+        """The shape of tensor parameter `name`, of the rank its uses need; a tuple unpacking `m, n = x.shape`
+        fixes the rank exactly (Python raises otherwise), other uses give a lower bound (see run())."""
         rank = -1
+        if not hasattr(self, "_rank_exact"):
+            self._rank_exact: set[str] = set()
         for node in ast.walk(self.host.node):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
                 v = node.value
                 if isinstance(v.value, ast.Name) and v.value.id == name and v.attr == "shape":
                     t = node.targets[0]
-                    if isinstance(t, ast.Tuple):
+                    if isinstance(t, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in t.elts):
                         rank = max(rank, len(t.elts))
+                        self._rank_exact.add(name)
             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
                 v = node.value
                 shape_of_name = isinstance(v.value, ast.Name) and v.value.id == name and v.attr == "shape"
@@ -192,11 +254,16 @@ class HostEvaluator:
                 if not all(isinstance(x, HostTensor) for x in items):
                     raise self.err("the operator returns something other than tensors", st)
                 self.st.returns = tuple(x.name for x in items)
+                raise _Returned  # the rest of the function does not run on this path
             case ast.If(test=test, body=body, orelse=orelse):
                 for s in body if self.decide(self.eval(test), st) else orelse:
                     self.exec(s)
             case ast.Pass():
                 return
+            case ast.Raise(exc=exc):
+                shown = ast.unparse(exc) if exc is not None else "raise"
+                shown = shown if len(shown) <= 80 else shown[:77] + "..."
+                raise HostRaises(f"the host raises {shown} on this path", self.host.file, st.lineno)
             case _:
                 raise self.err(f"host statement {type(st).__name__} is not modelled", st)
 
@@ -307,8 +374,24 @@ class HostEvaluator:
             case ast.UnaryOp(op=ast.USub(), operand=o):
                 v = self.eval(o)
                 return -v if isinstance(v, (int, float)) else ir.neg(v)
+            case ast.UnaryOp(op=ast.Not(), operand=o):
+                v = self.eval(o)
+                if isinstance(v, (bool, int)) and not isinstance(v, Expr):
+                    return not v
+                if isinstance(v, Expr) and v.kind is Kind.BOOL:
+                    return negate(v)
+                if isinstance(v, Expr) and v.kind is Kind.INT:  # `not keepdim`: Python's truth of a number
+                    return ir.compare(Op.EQ, v, ir.ZERO)
+                raise self.err("host `not` on a value that is not a condition", node)
+            case ast.BoolOp(op=op, values=values):
+                return self.boolop(op, values, node)
+            case ast.Compare(left=l_, ops=[ast.Is() | ast.IsNot() as op], comparators=[r_]):
+                return self.is_test(op, l_, r_, node)
             case ast.Compare(left=l_, ops=[op], comparators=[r_]):
-                return self.compare(op, self.eval(l_), self.eval(r_), node)
+                a, b = self.eval(l_), self.eval(r_)
+                if isinstance(op, (ast.Eq, ast.NotEq)) and (_non_number(a) or _non_number(b)):
+                    return self.opaque_compare(op, a, b, node)
+                return self.compare(op, a, b, node)
             case ast.Dict(keys=keys, values=vals):
                 return {self.eval(k): self.eval(v) for k, v in zip(keys, vals, strict=True) if k is not None}
             case ast.Call():
@@ -371,6 +454,8 @@ class HostEvaluator:
         if isinstance(op, (ast.Is, ast.IsNot)) and (a is None or b is None):
             test = self.is_none(b if a is None else a, node)
             return test if isinstance(op, ast.Is) else (not test if isinstance(test, bool) else ir.not_(test))
+        if isinstance(a, tuple) != isinstance(b, tuple):
+            raise self.err("host comparison of a list or tuple with a number is not modelled", node)
         if isinstance(a, tuple) and isinstance(b, tuple) and isinstance(op, ast.Eq):
             if len(a) != len(b):
                 return False
@@ -382,6 +467,106 @@ class HostEvaluator:
         if type(op) not in ops:
             raise self.err("host comparison is not modelled", node)
         return ir.compare(ops[type(op)], _e(a), _e(b))
+
+    def boolop(self, op: ast.boolop, values: list[ast.expr], node: ast.AST) -> Any:
+        """`a and b`, `a or b` on conditions, with Python's short-circuit: a symbolic operand is decided as a
+        host branch (each side is a path), so an operand is evaluated only where Python evaluates it
+        (`dim is None or len(dim) == 0`)."""
+        is_and = isinstance(op, ast.And)
+        for v_node in values:
+            v = self.eval(v_node)
+            if isinstance(v, Expr) and v.kind is Kind.BOOL:
+                v = self.decide(v, v_node)
+            elif not (isinstance(v, (bool, int)) and not isinstance(v, Expr)):
+                raise self.err("host `and`/`or` on a value that is not a condition", node)
+            if bool(v) != is_and:  # False in an `and`, True in an `or`: decides the whole test
+                return bool(v)
+        return is_and
+
+    def is_test(self, op: ast.cmpop, left: ast.expr, right: ast.expr, node: ast.AST) -> Any:
+        """`x is None` / `x is not None`: concrete on a value the host made; an opaque condition on a
+        parameter that defaults to None and still holds its argument."""
+        if not (isinstance(right, ast.Constant) and right.value is None):
+            same = self.dtype_test(self.eval(left), self.eval(right), node)
+            return same if isinstance(op, ast.Is) else (not same if isinstance(same, bool) else negate(same))
+        v = self.eval(left)
+        if v is None:
+            result: Any = True
+        elif (
+            isinstance(left, ast.Name)
+            and left.id in self.none_defaults
+            and self.st.scope.get(left.id) is self.initial.get(left.id)
+        ):
+            result = opaque_condition(f"{left.id} is None")
+        else:
+            result = False
+        if isinstance(op, ast.IsNot):
+            return (not result) if isinstance(result, bool) else negate(result)
+        return result
+
+    def dtype_test(self, a: Any, b: Any, node: ast.AST) -> Any:
+        """`x.dtype is torch.bool` / `x.dtype == torch.int64`: False for a tensor of a real floating dtype (the
+        float overload, an assumption); a test against a float dtype stays open (an opaque condition)."""
+        if (isinstance(b, tuple) and b[:1] == ("attr",)) or isinstance(b, Expr):
+            a, b = b, a
+        if isinstance(a, Expr) and a.op is Op.VAR and isinstance(b, tuple) and b[:1] == ("ref",):
+            assert isinstance(node, ast.Compare)  # a dtype the caller passed: an open question
+            return opaque_condition(f"{ast.unparse(node.left)} == {ast.unparse(node.comparators[0])}")
+        if not (isinstance(a, tuple) and a[:1] == ("attr",) and a[2] == "dtype"):
+            raise self.err("host `is` test other than `is None` or on a tensor's dtype", node)
+        if not (isinstance(b, tuple) and b[:1] == ("ref",) and str(b[1]).startswith("torch.")):
+            raise self.err("host test of a dtype against something that is not a torch dtype", node)
+        if b[1] in _FLOAT_DTYPES:
+            assert isinstance(node, ast.Compare)
+            return opaque_condition(f"{ast.unparse(node.left)} == {ast.unparse(node.comparators[0])}")
+        self._assume(f"{a[1]} has a real floating dtype")
+        return False
+
+    def opaque_compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
+        """`==`/`!=` between host values that are not numbers (strings, devices, dtypes): concrete when both
+        sides are Python constants, else an opaque condition named by the test's source text."""
+        if isinstance(a, (str, bytes, type(None))) and isinstance(b, (str, bytes, type(None))):
+            return (a == b) if isinstance(op, ast.Eq) else (a != b)
+        dtype_attr = [v for v in (a, b) if isinstance(v, tuple) and v[:1] == ("attr",) and v[2] == "dtype"]
+        torch_ref = [v for v in (a, b) if isinstance(v, tuple) and v[:1] == ("ref",) and str(v[1]).startswith("torch.")]
+        if dtype_attr and torch_ref:
+            same = self.dtype_test(a, b, node)
+            return same if isinstance(op, ast.Eq) else (not same if isinstance(same, bool) else negate(same))
+        assert isinstance(node, ast.Compare)
+        text = f"{ast.unparse(node.left)} == {ast.unparse(node.comparators[0])}"
+        c = opaque_condition(text)
+        return c if isinstance(op, ast.Eq) else negate(c)
+
+    def isinstance_test(self, value: Any, types: Any, node: ast.AST) -> bool:
+        """isinstance() for the float overload: tensors are torch.Tensor with a real dtype, scalar parameters
+        are real Python numbers (both stated as assumptions)."""
+        names = [t[1] for t in (types if isinstance(types, tuple) and types and types[0] != "ref" else (types,))
+                 if isinstance(t, tuple) and len(t) == 2 and t[0] == "ref"]
+        if not names:
+            raise self.err("isinstance() with a type that is not a name", node)
+        hits = []
+        for q in names:
+            if isinstance(value, HostTensor):
+                self._assume(f"{value.name} is a torch.Tensor with a real dtype")
+                hits.append(q in _TENSOR_TYPES)
+            elif isinstance(value, Expr) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+                if isinstance(value, Expr):
+                    self._assume(f"{_text(value)} is a real Python number, not a tensor")
+                if q in _TENSOR_TYPES or q in _NON_REAL_TYPES:
+                    hits.append(False)
+                elif q in _REAL_TYPES and isinstance(value, (int, float)):
+                    hits.append(isinstance(value, {"int": int, "float": float, "bool": bool}.get(q, (int, float))))
+                elif q in ("numbers.Number", "numbers.Real"):
+                    hits.append(True)
+                else:
+                    raise self.err(f"isinstance(..., {q}) on a host number is not modelled", node)
+            else:
+                raise self.err("isinstance() on this host value is not modelled", node)
+        return any(hits)
+
+    def _assume(self, text: str) -> None:
+        if text not in self.st.assumptions:
+            self.st.assumptions.append(text)
 
     def fresh(self, prefix: str) -> str:
         self.st.counter += 1
@@ -399,6 +584,8 @@ class HostEvaluator:
         if not (isinstance(f, tuple) and f[0] == "ref"):
             raise self.err(f"host call of {ast.unparse(node.func)} is not modelled", node)
         q = f[1]
+        if q == "isinstance" and len(args) == 2:
+            return self.isinstance_test(args[0], args[1], node)
         if q in ("torch.empty_like", "torch.zeros_like"):
             src = args[0]
             assert isinstance(src, HostTensor)
@@ -499,7 +686,41 @@ class HostEvaluator:
             return len(t.shape) if t.shape is not None else ir.var(f"{t.name}.ndim")
         if name == "is_contiguous":
             return ir.var(f"{t.name}.is_contiguous()", Kind.BOOL)
+        if name in ("is_complex", "is_floating_point") and not args:
+            self._assume(f"{t.name} is a torch.Tensor with a real dtype")
+            return name == "is_floating_point"
+        if name in ("broadcast_to", "expand") and args:
+            return self.broadcast(t, args[0] if len(args) == 1 and isinstance(args[0], tuple) else tuple(args), node)
+        if name == "to" and len(args) == 1 and not self._value_changing_to(args[0]):
+            self._assume("`.to(device or float dtype)` keeps the values (reals: a float cast is an identity)")
+            return t
         raise self.err(f"tensor method .{name}() is not modelled", node)
+
+    def broadcast(self, t: HostTensor, target: tuple[Any, ...], node: ast.AST) -> HostTensor:
+        """`t.broadcast_to(shape)`: a view of t's memory with the target shape; a dim of size 1 is read with
+        stride 0. torch raises unless each of t's dims (right-aligned) is 1 or the target's, so past this
+        call that holds (a fact, not an assumption)."""
+        if t.shape is None or t.strides is None:
+            raise self.err(f"broadcast_to of {t.name}, whose rank is unknown", node)
+        shape = tuple(_e(x) for x in target)
+        if len(shape) < len(t.shape) or any(s.kind is not Kind.INT for s in shape):
+            raise self.err("broadcast_to a shape of lower rank or with non-integer sizes", node)
+        lead = len(shape) - len(t.shape)
+        strides: list[Expr] = [ir.ZERO] * lead
+        for k, (have, st) in enumerate(zip(t.shape, t.strides, strict=True)):
+            want = shape[lead + k]
+            self.st.facts.append(ir.or_(ir.eq(have, want), ir.eq(have, ir.ONE)))
+            strides.append(ir.where(ir.eq(have, ir.ONE), ir.ZERO, st) if have != want else st)
+        return HostTensor(t.name, shape, tuple(strides), False, t.alloc)
+
+    @staticmethod
+    def _value_changing_to(arg: Any) -> bool:
+        """Whether `t.to(arg)` may change values: anything but a device, another tensor's dtype or a float dtype."""
+        if isinstance(arg, tuple) and len(arg) == 3 and arg[0] == "attr":
+            return False  # x.device, x.dtype (tensors of a real dtype)
+        if isinstance(arg, tuple) and len(arg) == 2 and arg[0] == "ref":
+            return arg[1] not in _FLOAT_DTYPES
+        return True
 
     def launch(self, node: ast.Call) -> None:
         sub = node.func
@@ -576,6 +797,13 @@ class HostEvaluator:
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 
 
+def _non_number(v: Any) -> bool:
+    """A host value that is not a number or a numeric expression: a string, None, a device or dtype attribute."""
+    if isinstance(v, (str, bytes)) or v is None:
+        return True
+    return isinstance(v, tuple) and bool(v) and v[0] in ("attr", "ref")
+
+
 def _e(v: Any) -> Expr:
     if isinstance(v, Expr):
         return v
@@ -636,87 +864,67 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     the first path (or given by --expect) and every path is verified against that same formula, under its
     own branch conditions: verified only when all are, refuted with the first failing path's counterexample.
     """
-    from tritonlift.pipeline import Clock, emit, own_candidate, unique
-    from tritonlift.symbolic.host_paths import describe, explore
-    from tritonlift.synth.operator import derive_operator
-    from tritonlift.verify.check import SOLVER, coverage, verify
+    from tritonlift.pipeline import Clock
+    from tritonlift.symbolic.host_paths import explore
 
     clock = Clock()
     res = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                      kernels=[ln.kernel for ln in host.launches], status="unknown")
     try:
-        def run_path(prefix: tuple[bool, ...]) -> tuple[HostState, Decider]:
+        def run_path(prefix: tuple[bool, ...]) -> tuple[Any, Decider]:
             decider = Decider(prefix)
-            return HostEvaluator(module, host, decider, options.invariant_patterns and not options.baseline).run(), decider
-
-        paths = explore(run_path, host.file, host.line)
-        clock.lap("symbolic")
-        problems = []
-        for st, decisions in paths:
+            ev = HostEvaluator(module, host, decider, options.invariant_patterns and not options.baseline)
             try:
-                problems.append((derive_operator(host, st, options), decisions))
-            except LiftError as e:
-                if len(paths) > 1:
-                    e.message = f"on the host path where {describe(decisions)}: {e.message}"
-                raise
-        first = problems[0][0]
-        synthesis: dict = {}
-        if options.expect is not None:
-            ref = _with_expected(first, options.expect)
+                return ev.run(), decider
+            except HostRaises as e:  # a path that raises computes nothing: left out, and said so
+                return e, decider
+            except LiftError as e:  # a path the evaluator cannot follow: that path's (group's) result
+                return (e, ev.st.python_vars), decider
+
+        explored = explore(run_path, host.file, host.line)
+        paths = [(st, d) for st, d in explored if isinstance(st, HostState)]
+        raising = [(e, d) for e, d in explored if isinstance(e, HostRaises)]
+        failed = [(f[0], f[1], d) for f, d in explored if isinstance(f, tuple)]
+        if not paths:
+            raise (failed[0][0] if failed else raising[0][0])
+        clock.lap("symbolic")
+        # paths that differ in a test on Python values (`weight is None`, `approximate == "tanh"`) may compute
+        # different things: each group of paths gets its own formula, shown under its condition; paths that
+        # differ only in size tests must all satisfy one formula
+        flags = paths[0][0].python_vars
+        groups: dict[tuple, list[tuple[HostState, list]]] = {}
+        for st, decisions in paths:
+            groups.setdefault(_python_key(decisions, st.python_vars), []).append((st, decisions))
+        failures: dict[tuple, tuple[LiftError, list]] = {}
+        for e, pv, decisions in failed:
+            failures.setdefault(_python_key(decisions, pv), (e, decisions))
+        if len(groups) == 1 and (not failures or set(failures) == set(groups)):
+            if failures:  # the only group has a path the evaluator cannot follow
+                raise next(iter(failures.values()))[0]
+            _lift_group(host, paths, raising, options, clock, res)
         else:
-            from tritonlift.synth.search import synthesize
+            from tritonlift.symbolic.host_pointwise import combine_cases
 
-            ref, stats = synthesize(first, options)
-            synthesis = stats.to_json()
-        checked = [(ref, problems[0][1])]
-        checked += [(_with_expected(p, options.expect) if options.expect is not None else with_formula(p, ref.formula),
-                     d) for p, d in problems[1:]]
-        clock.lap("synthesis")
-        outcomes = []
-        for problem, decisions in checked:
-            o = verify(problem, options.solver_timeout_ms, options.seed)
-            if len(checked) > 1 and o.message:
-                o.message = f"on the host path where {describe(decisions)}: {o.message}"
-            if o.status == "refuted" and o.counterexample is not None and len(checked) > 1:
-                o.counterexample.reason += f" (host path where {describe(decisions)})"
-            outcomes.append(o)
-            if o.status == "refuted":
-                break  # a replayed counterexample on one path refutes the operator
-        # refuted (any path) > unknown (any path) > verified (every path)
-        outcome = next((o for o in outcomes if o.status == "refuted"), None) or next(
-            (o for o in outcomes if o.status != "verified"), outcomes[0])
-        obligations = sum(o.obligations for o in outcomes)
-        assert outcome is not None
-        clock.lap("verification")
-        res.status = outcome.status  # type: ignore[assignment]
-        res.counterexample = outcome.counterexample
-        res.message = outcome.message
-        if outcome.status == "verified" and len(checked) > 1:
-            res.message = f"verified on each of {len(checked)} host paths: " + "; ".join(
-                describe(d) for _, d in checked)
-        launched = [spec for st, _d in paths for spec in st.launches]
-        res.proof = Proof(solver=SOLVER, obligations=obligations, synthesis=synthesis,
-                          invariants=unique([i for spec in launched for i in spec.invariants]))
-        if outcome.status == "unknown":
-            from tritonlift.synth.search import unknown_note
-
-            res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
-        # a refutation is a fault of the operator itself when an allocated output stays unwritten, or when a
-        # host path other than the one the formula was derived on disagrees with it
-        faulty = outcome.status == "refuted" and outcome.counterexample is not None and (
-            outcome.counterexample.kernel_value == "not written" or outcomes.index(outcome) > 0)
-        if outcome.status == "refuted" and not faulty and options.expect is None:
-            # the derived formula is wrong at some write; an unwritten allocated element is still a fault
-            for problem, decisions in checked:
-                hole = coverage(problem, options.solver_timeout_ms)
-                if hole is not None and hole.status == "refuted" and hole.counterexample is not None:
-                    if len(checked) > 1:
-                        hole.counterexample.reason += f" (host path where {describe(decisions)})"
-                    res.counterexample, res.message, faulty = hole.counterexample, "", True
-                    break
-        own_candidate(res, options, genuine=faulty)
-        emit(res, ref.formula, options)
-        res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes)])
+            cases = []
+            for key, group in groups.items():
+                part = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
+                                  kernels=res.kernels, status="unknown")
+                try:
+                    if key in failures:
+                        raise failures[key][0]
+                    params = _lift_group(host, group, [], options, clock, part)
+                except LiftError as e:
+                    part.status = e.status  # type: ignore[assignment]
+                    part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
+                    params = None
+                cases.append(([_python_decisions(d, flags) for _st, d in group], params, part))
+            for key, (e, decisions) in failures.items():
+                if key not in groups:  # every path of this group stopped the evaluator
+                    part = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
+                                      kernels=res.kernels, status=e.status)  # type: ignore[arg-type]
+                    part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
+                    cases.append(([_python_decisions(decisions, flags)], None, part))
+            combine_cases(res, cases, [(e, _python_decisions(d, flags)) for e, d in raising])
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
@@ -724,9 +932,108 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
         from tritonlift.pipeline import internal_error
 
         res.status, res.message = "unknown", internal_error(host.file, host.line, e)
-    clock.lap("simplification")
-    res.seconds = clock.done()
+    res.seconds = clock.finish()
     return res
+
+
+def _is_python_test(e: Expr, flags: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
+    """A condition on Python values only (opaque tests, tests of flag parameters, combined with not/and/or),
+    no sizes."""
+    if is_opaque_condition(e):
+        return True
+    if e.op in (Op.NOT, Op.AND, Op.OR):
+        return all(_is_python_test(a, flags) for a in e.args)
+    free = {str(n.attr) for n in ir.walk(e) if n.op is Op.VAR}
+    return bool(free) and free <= set(flags)
+
+
+def _python_decisions(decisions: list, flags: set[str] = frozenset()) -> list:  # type: ignore[assignment]
+    return [d for d in decisions if d.free and _is_python_test(d.cond, flags)]
+
+
+def _python_key(decisions: list, flags: set[str] = frozenset()) -> tuple:  # type: ignore[assignment]
+    return tuple((d.cond, d.taken) for d in _python_decisions(decisions, flags))
+
+
+def _lift_group(
+    host: HostFunction, paths: list, raising: list, options: Options, clock: Any, res: LiftResult
+) -> tuple:
+    """One formula for a group of host paths: derived on the first (or --expect), verified on each; fills
+    `res` and returns the formula's parameters."""
+    from tritonlift.pipeline import emit, own_candidate, unique
+    from tritonlift.symbolic.host_paths import describe
+    from tritonlift.synth.operator import derive_operator
+    from tritonlift.verify.check import SOLVER, coverage, verify
+
+    problems = []
+    for st, decisions in paths:
+        try:
+            problems.append((derive_operator(host, st, options), decisions))
+        except LiftError as e:
+            if len(paths) > 1:
+                e.message = f"on the host path where {describe(decisions)}: {e.message}"
+            raise
+    first = problems[0][0]
+    synthesis: dict = {}
+    if options.expect is not None:
+        ref = _with_expected(first, options.expect)
+    else:
+        from tritonlift.synth.search import synthesize
+
+        ref, stats = synthesize(first, options)
+        synthesis = stats.to_json()
+    checked = [(ref, problems[0][1])]
+    checked += [(_with_expected(p, options.expect) if options.expect is not None else with_formula(p, ref.formula),
+                 d) for p, d in problems[1:]]
+    clock.lap("synthesis")
+    outcomes = []
+    for problem, decisions in checked:
+        o = verify(problem, options.solver_timeout_ms, options.seed)
+        if len(checked) > 1 and o.message:
+            o.message = f"on the host path where {describe(decisions)}: {o.message}"
+        if o.status == "refuted" and o.counterexample is not None and len(checked) > 1:
+            o.counterexample.reason += f" (host path where {describe(decisions)})"
+        outcomes.append(o)
+        if o.status == "refuted":
+            break  # a replayed counterexample on one path refutes the operator
+    # refuted (any path) > unknown (any path) > verified (every path)
+    outcome = next((o for o in outcomes if o.status == "refuted"), None) or next(
+        (o for o in outcomes if o.status != "verified"), outcomes[0])
+    obligations = sum(o.obligations for o in outcomes)
+    assert outcome is not None
+    clock.lap("verification")
+    res.status = outcome.status  # type: ignore[assignment]
+    res.counterexample = outcome.counterexample
+    res.message = outcome.message
+    if outcome.status == "verified" and len(checked) > 1:
+        res.message = f"verified on each of {len(checked)} host paths: " + "; ".join(
+            describe(d) for _, d in checked)
+    launched = [spec for st, _d in paths for spec in st.launches]
+    res.proof = Proof(solver=SOLVER, obligations=obligations, synthesis=synthesis,
+                      invariants=unique([i for spec in launched for i in spec.invariants]))
+    if outcome.status == "unknown":
+        from tritonlift.synth.search import unknown_note
+
+        res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
+    # a refutation is a fault of the operator itself when an allocated output stays unwritten, or when a
+    # host path other than the one the formula was derived on disagrees with it
+    faulty = outcome.status == "refuted" and outcome.counterexample is not None and (
+        outcome.counterexample.kernel_value == "not written" or outcomes.index(outcome) > 0)
+    if outcome.status == "refuted" and not faulty and options.expect is None:
+        # the derived formula is wrong at some write; an unwritten allocated element is still a fault
+        for problem, decisions in checked:
+            hole = coverage(problem, options.solver_timeout_ms)
+            if hole is not None and hole.status == "refuted" and hole.counterexample is not None:
+                if len(checked) > 1:
+                    hole.counterexample.reason += f" (host path where {describe(decisions)})"
+                res.counterexample, res.message, faulty = hole.counterexample, "", True
+                break
+    own_candidate(res, options, genuine=faulty)
+    emit(res, ref.formula, options)
+    clock.lap("simplification")
+    res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes)]) + [
+        f"the host raises where {describe(d)} ({e.located()}): no result there" for e, d in raising]
+    return ref.formula.params
 
 
 def _merged_assumptions(checked: list[tuple[Any, Any]]) -> list[str]:

@@ -105,4 +105,20 @@ def explore(run_path, file: str, line: int) -> list:
 def describe(decisions: list[Decision]) -> str:
     from tritonlift.ir.printer import to_text
 
-    return " and ".join(to_text(d.fact) for d in decisions if d.free) or "the only path"
+    def literal(e: Expr, positive: bool) -> str | None:
+        # an opaque test on host values (`dtype is None`, `mode == 'x'`): its source text, or its negation
+        if e.op is Op.NOT:
+            return literal(e.args[0], not positive)
+        if e.op is Op.VAR and e.kind is ir.Kind.BOOL:
+            text = str(e.attr)
+            if positive:
+                return text
+            if text.endswith(" is None"):
+                return text[: -len(" is None")] + " is not None"
+            return text.replace(" == ", " != ", 1) if text.count(" == ") == 1 else f"not ({text})"
+        return None
+
+    def shown(d: Decision) -> str:
+        return literal(d.cond, d.taken) or to_text(d.fact)
+
+    return " and ".join(shown(d) for d in decisions if d.free) or "the only path"
