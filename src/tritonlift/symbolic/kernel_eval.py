@@ -128,6 +128,7 @@ class KernelEvaluator:
         self.depth = 0
         self.loops: list[Expr] = []  # trip counts of the loops that store (see KernelSpec.loops)
         self.side: list[tuple[Expr, Expr, str]] = []  # side conditions of pattern instances (KernelSpec.side)
+        self.facts: list[Expr] = []  # what the language guarantees (a tl.arange is never empty)
 
     # -- errors ------------------------------------------------------------------------------------
     def unsupported(self, what: str, node: ast.AST | None = None) -> Unsupported:
@@ -162,7 +163,7 @@ class KernelEvaluator:
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,
-            loops=self.loops, side=self.side,
+            loops=self.loops, side=self.side, facts=list(dict.fromkeys(self.facts)),
         )
 
     # -- statements --------------------------------------------------------------------------------
@@ -865,6 +866,8 @@ class KernelEvaluator:
                 lo, hi = arg(0, "start"), arg(1, "end")
                 lo_e, hi_e = self.shape_arg(lo, node)[0], self.shape_arg(hi, node)[0]
                 size = ir.sub(hi_e, lo_e)
+                if not size.is_const:  # Triton compiles tl.arange(lo, hi) only for hi - lo a power of 2 >= 1
+                    self.facts.append(ir.le(ir.ONE, size))
                 return Block((size,), ir.add(lo_e, lane(0)))
             case "load":
                 return self.load(arg(0, "pointer"), arg(1, "mask"), arg(2, "other"), node)
