@@ -507,8 +507,8 @@ class KernelEvaluator:
         if isinstance(base, (Block, PtrBlock)) and a == "shape":
             return tuple(int(s.value) if s.is_const else s for s in base.shape)
         if isinstance(base, (Block, PtrBlock)) and a in ("to", "T", "logical_and", "logical_or"):
-            if a == "T":
-                raise self.unsupported("transposes are not modelled yet (planned)", node)
+            if a == "T":  # x.T: the reversed order of the dimensions
+                return self.permute(base, (), node)
             return ("method", base, a)
         if isinstance(base, DType) and a.startswith("is_"):
             return ("method", base, a)
@@ -731,6 +731,17 @@ class KernelEvaluator:
             raise self.unsupported("isinstance in kernels", node)
         raise self.unsupported(f"call of {qual} is not modelled", node)
 
+    def permute(self, v: Any, dims: tuple, node: ast.AST) -> Tile:
+        """tl.trans / tl.permute / .T: dimension d of the result is dimension dims[d] of the input (no dims:
+        the reversed order, a plain transpose for 2-D); lane k of the input becomes lane dims.index(k)."""
+        t = to_tile(v, self.line)
+        dims = dims or tuple(reversed(range(t.rank)))
+        if not all(isinstance(d, int) for d in dims) or sorted(dims) != list(range(t.rank)):
+            raise self.unsupported(f"tl.trans/permute order {dims} is not a permutation of {t.rank} dimensions", node)
+        shape = tuple(t.shape[d] for d in dims)
+        e = shift_lanes(tile_expr(t), {old: new for new, old in enumerate(dims)})
+        return PtrBlock(shape, t.base, e) if isinstance(t, PtrBlock) else Block(shape, e)
+
     def method(self, base: Any, name: str, node: ast.Call) -> Any:
         args = [self.eval(a) for a in node.args]
         kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
@@ -928,6 +939,13 @@ class KernelEvaluator:
                 return PtrBlock(shape, t.base, e) if isinstance(t, PtrBlock) else Block(shape, e)
             case "constexpr":
                 return arg(0, "value")
+            case "trans" | "permute":
+                dims = args[1:] if len(args) > 1 else kwargs.get("dims", ())
+                if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+                    dims = dims[0]
+                if name == "permute" and not dims:
+                    raise self.unsupported("tl.permute needs the order of the dimensions", node)
+                return self.permute(arg(0, "input"), tuple(dims), node)
             case "dot":
                 return self.dot(args, kwargs, node)
         if name in SPECIAL:

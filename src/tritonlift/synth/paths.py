@@ -48,13 +48,14 @@ def _atoms(c: Expr, out: list[Expr]) -> None:
 
 
 def constexpr_atoms(spec: KernelSpec, constexprs: set[str]) -> list[Expr]:
-    """The atoms of the `where` conditions in the stores that mention constexprs only."""
+    """The atoms of the `where` conditions and store masks that mention constexprs only."""
     conds: list[Expr] = []
     for st in spec.stores:
         for x in (st.offset, st.value, st.mask):
             for n in ir.walk(x):
                 if n.op is Op.WHERE:
                     _atoms(n.args[0], conds)
+        _atoms(st.mask, conds)  # a store under `if FLAG:` carries the branch in its mask
     out = []
     for a in conds:
         names = {str(n.attr) for n in ir.walk(a) if n.op is Op.VAR}
@@ -72,8 +73,14 @@ def specialise(spec: KernelSpec, pick: dict[Expr, bool], settle: bool = True) ->
     stores = []
     for st in spec.stores:
         value = ir.substitute(st.value, sub)
-        stores.append(replace(st, offset=ir.substitute(st.offset, sub), value=settle_bounds(value, facts) if settle else value,
-                              mask=ir.substitute(st.mask, sub)))
+        stores.append(
+            replace(
+                st,
+                offset=ir.substitute(st.offset, sub),
+                value=settle_bounds(value, facts) if settle else value,
+                mask=ir.substitute(st.mask, sub),
+            )
+        )
     return replace(spec, stores=stores, facts=facts)
 
 
@@ -89,7 +96,9 @@ def settle_bounds(e: Expr, facts: list[Expr], timeout_ms: int = 2000) -> Expr:
             return b
         if (b, lo) not in cache:
             cache[(b, lo)] = b
-            names = sorted({str(n.attr) for n in ir.walk(b) if n.op is Op.VAR and not str(n.attr).startswith("_")})
+            names = sorted(
+                {str(n.attr) for n in ir.walk(b) if n.op is Op.VAR and not str(n.attr).startswith("_")}
+            )
             for v in names:
                 same = ir.or_(ir.eq(b, ir.var(v)), ir.and_(ir.le(b, lo), ir.le(ir.var(v), lo)))
                 if prove(facts, same, timeout_ms):

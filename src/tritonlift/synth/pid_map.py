@@ -63,8 +63,11 @@ def deep_norm(e: Expr) -> Expr:
 
 
 def _pid_axes(e: Expr) -> set[int]:
-    return {int(str(n.attr)[len(PID_PREFIX):]) for n in ir.walk(e)
-            if n.op is Op.VAR and str(n.attr).startswith(PID_PREFIX)}
+    return {
+        int(str(n.attr)[len(PID_PREFIX) :])
+        for n in ir.walk(e)
+        if n.op is Op.VAR and str(n.attr).startswith(PID_PREFIX)
+    }
 
 
 def _is_pid_only(e: Expr) -> bool:
@@ -81,7 +84,7 @@ def _tile_terms(st: Store) -> dict[int, tuple[Expr, Expr]]:
         for ln, other in (n.args, n.args[::-1]):
             if ln.op is not Op.VAR or not str(ln.attr).startswith(LANE_PREFIX) or other.op is not Op.MUL:
                 continue
-            d = int(str(ln.attr)[len(LANE_PREFIX):])
+            d = int(str(ln.attr)[len(LANE_PREFIX) :])
             for p, e in (other.args, other.args[::-1]):
                 if d < len(st.shape) and norm(e) == norm(st.shape[d]) and _is_pid_only(p):
                     out[d] = (deep_norm(p), norm(e))
@@ -119,7 +122,10 @@ def tile_box(spec: KernelSpec) -> tuple[Expr, Expr] | None:
 
 
 def regrid(
-    spec: KernelSpec, constexprs: set[str], facts: list[Expr] | None = None, timeout_ms: int = 5000,
+    spec: KernelSpec,
+    constexprs: set[str],
+    facts: list[Expr] | None = None,
+    timeout_ms: int = 5000,
     box: tuple[Expr, Expr] | None = None,
 ) -> Regrid | None:
     """The spec over tiles when its program ids are a proved bijection onto them, else None.
@@ -148,10 +154,20 @@ def regrid(
         launch = [b0 if free[0] else spec.grid[0], b1 if free[1] else spec.grid[1]]
     fixed = {spec.grid[k]: launch[k] for k in range(m) if free[k]}  # the launch chosen for a free grid
     parts = (deep_norm(ir.substitute(parts[0], fixed)), deep_norm(ir.substitute(parts[1], fixed)))
-    syms = sorted({str(n.attr) for x in (*parts, b0, b1, *launch) for n in ir.walk(x)
-                   if n.op is Op.VAR and not str(n.attr).startswith((PID_PREFIX, LANE_PREFIX))})
+    syms = sorted(
+        {
+            str(n.attr)
+            for x in (*parts, b0, b1, *launch)
+            for n in ir.walk(x)
+            if n.op is Op.VAR and not str(n.attr).startswith((PID_PREFIX, LANE_PREFIX))
+        }
+    )
     # hypotheses: what the spec states, block extents >= 1, constexprs in the map >= 1, box sizes >= 0
-    base = list(spec.facts) + list(facts or []) + [ir.le(ir.ONE, x) for st in spec.stores for x in st.shape if not x.is_const]
+    base = (
+        list(spec.facts)
+        + list(facts or [])
+        + [ir.le(ir.ONE, x) for st in spec.stores for x in st.shape if not x.is_const]
+    )
     extra = [ir.le(ir.ONE, ir.var(s)) for s in syms if s in constexprs]
     extra += [ir.le(ir.ZERO, b0), ir.le(ir.ZERO, b1)]
     needed = [f for f in extra if not prove(base, f, timeout_ms)]
@@ -183,14 +199,30 @@ def regrid(
     if stores is None:
         return None
     shift = {pid(k): pid(k - m + 2) for k in range(m, len(spec.axes))}  # other axes after the two tile axes
-    stores = [replace(st, offset=ir.substitute(st.offset, shift), value=ir.substitute(st.value, shift),
-                      mask=ir.substitute(st.mask, shift)) for st in stores]
+    stores = [
+        replace(
+            st,
+            offset=ir.substitute(st.offset, shift),
+            value=ir.substitute(st.value, shift),
+            mask=ir.substitute(st.mask, shift),
+        )
+        for st in stores
+    ]
     rename = {ir.var(_TILE + "0"): pid(0), ir.var(_TILE + "1"): pid(1)}
-    stores = [replace(st, offset=ir.substitute(st.offset, rename), value=ir.substitute(st.value, rename),
-                      mask=ir.substitute(st.mask, rename)) for st in stores]
+    stores = [
+        replace(
+            st,
+            offset=ir.substitute(st.offset, rename),
+            value=ir.substitute(st.value, rename),
+            mask=ir.substitute(st.mask, rename),
+        )
+        for st in stores
+    ]
     new = replace(spec, grid=(b0, b1, *spec.grid[m:]), stores=stores, facts=[*spec.facts, *needed])
     grid_text = " x ".join(f"[0, {to_text(g)})" for g in launch)
-    said = [f"program ids: a proved bijection of {grid_text} onto the {to_text(b0)} x {to_text(b1)} tiles ({how})"]
+    said = [
+        f"program ids: a proved bijection of {grid_text} onto the {to_text(b0)} x {to_text(b1)} tiles ({how})"
+    ]
     said += [f"assumed {to_text(f)}" for f in needed]
     return Regrid(new, (*launch, *spec.grid[m:]), needed, said)
 
@@ -228,7 +260,9 @@ def _fold_where(n: Expr) -> Expr | None:
     return None
 
 
-def _cases(parts: tuple[Expr, ...], hyps: list[Expr], timeout_ms: int) -> list[tuple[list[Expr], dict[Expr, Expr]]] | None:
+def _cases(
+    parts: tuple[Expr, ...], hyps: list[Expr], timeout_ms: int
+) -> list[tuple[list[Expr], dict[Expr, Expr]]] | None:
     """The feasible truth values of the map's program-id-free `where` conditions (a constexpr branch such as
     `GROUP_M == 1`), as literals and a substitution; None when there are too many."""
     conds = _conditions(parts)
@@ -250,7 +284,9 @@ def _specialise(e: Expr, pick: dict[Expr, Expr]) -> Expr:
 _FORMS: dict[tuple, list[_Form]] = {}
 
 
-def _forms(parts: tuple[Expr, ...], m: int, launch: list[Expr], hyps: list[Expr], timeout_ms: int) -> list[_Form]:
+def _forms(
+    parts: tuple[Expr, ...], m: int, launch: list[Expr], hyps: list[Expr], timeout_ms: int
+) -> list[_Form]:
     """The map as it is; over l = p0 + p1 * G0 when it reads a 2-D grid only through l; then split at each
     divisor D free of the program id: x = q * D + r. (Computed once per map: into and one-to-one share it.)"""
     key = (parts, m, tuple(launch), tuple(hyps))
@@ -268,22 +304,44 @@ def _make_forms(parts: tuple[Expr, ...], m: int, launch: list[Expr], hyps: list[
     x, size = pid(0), launch[0]
     if m == 2:
         x, size = ir.var("_lin"), ir.mul(launch[0], launch[1])
-        flat = tuple(deep_norm(ir.substitute(p, {pid(0): ir.sub(x, ir.mul(pid(1), launch[0]))})) for p in parts)
+        flat = tuple(
+            deep_norm(ir.substitute(p, {pid(0): ir.sub(x, ir.mul(pid(1), launch[0]))})) for p in parts
+        )
         if any(1 in _pid_axes(p) for p in flat):
             return
         parts = flat
-        yield _Form(parts, [ir.le(ir.ZERO, x), ir.lt(x, size)], [str(x.attr)], how="over the row-major index of the grid")
+        yield _Form(
+            parts,
+            [ir.le(ir.ZERO, x), ir.lt(x, size)],
+            [str(x.attr)],
+            how="over the row-major index of the grid",
+        )
     ranges = [ir.le(ir.ZERO, x), ir.lt(x, size)]
     for d in _divisors(parts, x)[:3]:
         if not prove([*hyps, *ranges], ir.le(ir.ONE, d), timeout_ms):
             continue
         q, r = ir.var("_q"), ir.var("_r")
-        split = [ir.le(ir.ZERO, q), ir.le(ir.ZERO, r), ir.lt(r, d), ir.lt(ir.add(ir.mul(q, d), r), size), ir.le(ir.ONE, d)]
+        split = [
+            ir.le(ir.ZERO, q),
+            ir.le(ir.ZERO, r),
+            ir.lt(r, d),
+            ir.lt(ir.add(ir.mul(q, d), r), size),
+            ir.le(ir.ONE, d),
+        ]
         at = ir.add(ir.mul(q, d), r)
         moved = tuple(deep_norm(ir.substitute(p, {x: at})) for p in parts)
-        skip = frozenset(n for p in moved for n in ir.walk(p) if n.op in ir.INT_DIV_OPS and q not in ir.walk(n.args[0]))
-        qr = tuple(_by_branch(simplify_divmod(p, [*hyps, *split], min(timeout_ms, 1000), skip), [*hyps, *split], q,
-                              min(timeout_ms, 1000)) for p in moved)
+        skip = frozenset(
+            n for p in moved for n in ir.walk(p) if n.op in ir.INT_DIV_OPS and q not in ir.walk(n.args[0])
+        )
+        qr = tuple(
+            _by_branch(
+                simplify_divmod(p, [*hyps, *split], min(timeout_ms, 1000), skip),
+                [*hyps, *split],
+                q,
+                min(timeout_ms, 1000),
+            )
+            for p in moved
+        )
         if any(n == x for p in qr for n in ir.walk(p)):
             continue
         how = "over the row-major index of the grid, " if m == 2 else ""
@@ -296,7 +354,9 @@ def _by_branch(e: Expr, facts: list[Expr], q: Expr, timeout_ms: int) -> Expr:
     proved by z3. In a partial last group, `grid_m % GROUP_M` is grid_m - q * GROUP_M, say."""
     if e.op is Op.WHERE:
         c, a, b = e.args
-        return ir.where(c, _by_branch(a, [*facts, c], q, timeout_ms), _by_branch(b, [*facts, ir.not_(c)], q, timeout_ms))
+        return ir.where(
+            c, _by_branch(a, [*facts, c], q, timeout_ms), _by_branch(b, [*facts, ir.not_(c)], q, timeout_ms)
+        )
     if e.op in (Op.TRUNCDIV, Op.TRUNCMOD, Op.FLOORDIV, Op.MOD) and q not in ir.walk(e) and not _pid_axes(e):
         x, d = e.args
         conds = [ir.le(ir.ONE, d), ir.le(ir.mul(q, d), x), ir.lt(x, ir.add(ir.mul(q, d), d))]
@@ -310,8 +370,14 @@ def _by_branch(e: Expr, facts: list[Expr], q: Expr, timeout_ms: int) -> Expr:
     return ir.rebuild(e, tuple(_by_branch(a, facts, q, timeout_ms) for a in e.args))
 
 
-def _into(parts: tuple[Expr, Expr], box: tuple[Expr, Expr], m: int, launch: list[Expr], hyps: list[Expr],
-          timeout_ms: int) -> bool:
+def _into(
+    parts: tuple[Expr, Expr],
+    box: tuple[Expr, Expr],
+    m: int,
+    launch: list[Expr],
+    hyps: list[Expr],
+    timeout_ms: int,
+) -> bool:
     """p in the grid => P(p) in the box, per case; the first form of the map that z3 proves it on."""
     cases = _cases(parts, hyps, timeout_ms)
     if cases is None:
@@ -319,11 +385,20 @@ def _into(parts: tuple[Expr, Expr], box: tuple[Expr, Expr], m: int, launch: list
     for lits, pick in cases:
         case = tuple(_specialise(p, pick) for p in parts)
         forms = _forms(case, m, launch, [*hyps, *lits], timeout_ms)
-        if any(n.op in ir.INT_DIV_OPS for p in case for n in ir.walk(p)):  # the split forms first: z3 likes them
+        if any(
+            n.op in ir.INT_DIV_OPS for p in case for n in ir.walk(p)
+        ):  # the split forms first: z3 likes them
             forms = [f for f in forms if f.q is not None] + [f for f in forms if f.q is None]
         for form in forms:
-            into = ir.and_(*(f for p, b in zip(form.parts, box, strict=True) for f in (ir.le(ir.ZERO, p), ir.lt(p, b))))
-            if prove([*hyps, *lits, *form.facts], into, timeout_ms, _RLIMIT if form.q is not None else _RLIMIT_QUICK):
+            into = ir.and_(
+                *(f for p, b in zip(form.parts, box, strict=True) for f in (ir.le(ir.ZERO, p), ir.lt(p, b)))
+            )
+            if prove(
+                [*hyps, *lits, *form.facts],
+                into,
+                timeout_ms,
+                _RLIMIT if form.q is not None else _RLIMIT_QUICK,
+            ):
                 break
         else:
             return False
@@ -338,7 +413,9 @@ def _same(parts: tuple[Expr, ...], left: dict[str, str], right: dict[str, str]) 
     return [ir.eq(_copy(p, left), _copy(p, right)) for p in parts]
 
 
-def one_to_one(parts: tuple[Expr, ...], m: int, launch: list[Expr], hyps: list[Expr], timeout_ms: int) -> str | None:
+def one_to_one(
+    parts: tuple[Expr, ...], m: int, launch: list[Expr], hyps: list[Expr], timeout_ms: int
+) -> str | None:
     """How P is proved one-to-one on the grid [0, launch_0) (x [0, launch_1)), or None."""
     cases = _cases(parts, hyps, timeout_ms)
     if cases is None:
@@ -353,7 +430,9 @@ def one_to_one(parts: tuple[Expr, ...], m: int, launch: list[Expr], hyps: list[E
     return "; ".join(dict.fromkeys(hows)) if hows else None
 
 
-def _one_to_one_case(parts: tuple[Expr, ...], m: int, launch: list[Expr], hyps: list[Expr], timeout_ms: int) -> str | None:
+def _one_to_one_case(
+    parts: tuple[Expr, ...], m: int, launch: list[Expr], hyps: list[Expr], timeout_ms: int
+) -> str | None:
     divides = any(n.op in ir.INT_DIV_OPS for p in parts for n in ir.walk(p))
     last: _Form | None = None
     for form in _forms(parts, m, launch, hyps, timeout_ms):
@@ -365,16 +444,29 @@ def _one_to_one_case(parts: tuple[Expr, ...], m: int, launch: list[Expr], hyps: 
         a = {"_q": "_q_a", "_r": "_r_a"}
         b = {"_q": "_q_b", "_r": "_r_b"}
         both = [_copy(f, a) for f in form.facts] + [_copy(f, b) for f in form.facts]
-        if not prove([*hyps, *both, *_same(form.parts, a, b)], ir.eq(ir.var("_q_a"), ir.var("_q_b")), timeout_ms, _RLIMIT):
+        if not prove(
+            [*hyps, *both, *_same(form.parts, a, b)],
+            ir.eq(ir.var("_q_a"), ir.var("_q_b")),
+            timeout_ms,
+            _RLIMIT,
+        ):
             continue
         b_same_q = {"_q": "_q_a", "_r": "_r_b"}
         both = [_copy(f, a) for f in form.facts] + [_copy(f, b_same_q) for f in form.facts]
         same = _same(form.parts, a, b_same_q)
         goal = ir.eq(ir.var("_r_a"), ir.var("_r_b"))
-        if prove([*hyps, *both, *_freeze(same, {"_r_a", "_r_b"}, [*hyps, *both], timeout_ms)], goal, timeout_ms, _RLIMIT) \
-                or prove([*hyps, *both, *same], goal, timeout_ms, _RLIMIT):
+        if prove(
+            [*hyps, *both, *_freeze(same, {"_r_a", "_r_b"}, [*hyps, *both], timeout_ms)],
+            goal,
+            timeout_ms,
+            _RLIMIT,
+        ) or prove([*hyps, *both, *same], goal, timeout_ms, _RLIMIT):
             return f"one-to-one {form.how}: the quotient and then the remainder are fixed by the tile"
-    if last is not None and divides and _injective(last.parts, last.xs, last.facts, hyps, timeout_ms, _RLIMIT):
+    if (
+        last is not None
+        and divides
+        and _injective(last.parts, last.xs, last.facts, hyps, timeout_ms, _RLIMIT)
+    ):
         return "one-to-one" + (f" {last.how}" if last.how else "")
     return None
 
@@ -388,8 +480,11 @@ def _freeze(claims: list[Expr], moving: set[str], facts: list[Expr], timeout_ms:
     kept: list[Expr] = []
 
     def go(e: Expr) -> Expr:
-        if e.kind is Kind.INT and e.op not in (Op.VAR, Op.CONST) and not any(
-                n.op is Op.VAR and str(n.attr) in moving for n in ir.walk(e)):
+        if (
+            e.kind is Kind.INT
+            and e.op not in (Op.VAR, Op.CONST)
+            and not any(n.op is Op.VAR and str(n.attr) in moving for n in ir.walk(e))
+        ):
             if e not in fresh:
                 v = ir.var(f"_f{len(fresh)}")
                 fresh[e] = v
@@ -406,8 +501,9 @@ def _freeze(claims: list[Expr], moving: set[str], facts: list[Expr], timeout_ms:
     return [*out, *kept]
 
 
-def _injective(parts: tuple[Expr, ...], xs: list[str], ranges: list[Expr], hyps: list[Expr], timeout_ms: int,
-               rlimit: int) -> bool:
+def _injective(
+    parts: tuple[Expr, ...], xs: list[str], ranges: list[Expr], hyps: list[Expr], timeout_ms: int, rlimit: int
+) -> bool:
     """z3: P(x) = P(y) for x, y in range => x = y (the variables xs renamed per copy)."""
     left = {x: f"{x}_a" for x in xs}
     right = {x: f"{x}_b" for x in xs}
@@ -484,7 +580,9 @@ def _split(e: Expr, parts: tuple[Expr, Expr], axes: set[int]) -> Expr | None:
     return None
 
 
-def _abstract(e: Expr, parts: tuple[Expr, Expr], axes: set[int], memo: dict[Expr, Expr | None]) -> Expr | None:
+def _abstract(
+    e: Expr, parts: tuple[Expr, Expr], axes: set[int], memo: dict[Expr, Expr | None]
+) -> Expr | None:
     """e with every mapped program id read through P_0 / P_1 as u / v; None if one is read otherwise."""
     if e in memo:
         return memo[e]
@@ -500,7 +598,9 @@ def _abstract(e: Expr, parts: tuple[Expr, Expr], axes: set[int], memo: dict[Expr
     return out
 
 
-def _over_tiles(stores: list[Store], parts: tuple[Expr, Expr], m: int, fixed: dict[Expr, Expr]) -> list[Store] | None:
+def _over_tiles(
+    stores: list[Store], parts: tuple[Expr, Expr], m: int, fixed: dict[Expr, Expr]
+) -> list[Store] | None:
     """Each store with the tile coordinates (u, v) read where the program ids were read through P."""
     axes = set(range(m))
     memo: dict[Expr, Expr | None] = {}

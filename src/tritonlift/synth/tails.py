@@ -135,8 +135,12 @@ def join_tails(spec: KernelSpec, facts: list[Expr], sizes: list[str]) -> KernelS
                 for j in sums:
                     if i == j:
                         continue
-                    got = _join(terms[i], terms[j], [*hyps, *(ir.le(ir.ONE, ir.var(a.split()[0])) for a in assumed)],
-                                sizes)
+                    got = _join(
+                        terms[i],
+                        terms[j],
+                        [*hyps, *(ir.le(ir.ONE, ir.var(a.split()[0])) for a in assumed)],
+                        sizes,
+                    )
                     if got is None:
                         continue
                     joined, more = got
@@ -156,12 +160,18 @@ def join_tails(spec: KernelSpec, facts: list[Expr], sizes: list[str]) -> KernelS
             value = new
         said.extend(a for a in assumed if a not in said)
         stores.append(replace(st, value=value))
-    if not said and all(a.value == b.value for a, b in zip(stores, spec.stores, strict=True)):
+    if all(a.value == b.value for a, b in zip(stores, spec.stores, strict=True)):
         return spec
     extra = [ir.le(ir.ONE, ir.var(a.split()[0])) for a in said]
     why = "a loop over full tiles and its peeled last tile are one sum only then"
-    return replace(spec, stores=stores, facts=[*spec.facts, *extra],
-                   assumptions=[*spec.assumptions, *(f"{a} ({why})" for a in said)])
+    note = "a loop over full tiles and its peeled last tile joined into one sum (pattern sum-concat)"
+    return replace(
+        spec,
+        stores=stores,
+        facts=[*spec.facts, *extra],
+        notes=[*spec.notes, note],
+        assumptions=[*spec.assumptions, *(f"{a} ({why})" for a in said)],
+    )
 
 
 __all__ = ["join_tails"]
