@@ -372,3 +372,52 @@ def test_batched_dot_shares_the_batch_lane(tmp_path):
     crossed = good.replace("B_v[i, l, k]", "B_v[0, l, k]")  # a batch read from batch 0 only
     r = _lift(p, crossed)
     assert r.status == "refuted" and r.counterexample is not None
+
+
+# ---- a packed lower triangle of tiles (FlagGems' syrk): row by a square root, then a mirrored store
+
+
+TRIANGLE = """
+@triton.jit
+def sym_kernel(A, S, M, stride_am, stride_an, stride_sm, stride_sn, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    pid_f = pid.to(tl.float32)
+    pid_m = tl.floor((tl.sqrt(8.0 * pid_f + 1.0) - 1.0) / 2.0).to(tl.int32)
+    tri_start = pid_m * (pid_m + 1) // 2
+    pid_m = tl.where(tri_start > pid, pid_m - 1, pid_m)
+    next_tri_start = (pid_m + 1) * (pid_m + 2) // 2
+    pid_m = tl.where(next_tri_start <= pid, pid_m + 1, pid_m)
+    tri_start = pid_m * (pid_m + 1) // 2
+    pid_n = pid - tri_start
+    rm = pid_m * BLOCK + tl.arange(0, BLOCK)
+    rn = pid_n * BLOCK + tl.arange(0, BLOCK)
+    mask = (rm < M)[:, None] & (rn < M)[None, :]
+    a = tl.load(A + rm[:, None] * stride_am + rn[None, :] * stride_an, mask=mask, other=0.0)
+    at = tl.load(A + rn[None, :] * stride_am + rm[:, None] * stride_an, mask=mask, other=0.0)
+    out = a + at
+    tl.store(S + rm[:, None] * stride_sm + rn[None, :] * stride_sn, out, mask=mask)
+{mirror}
+"""
+MIRROR = """    if pid_m > pid_n:
+        mask_t = (rn < M)[:, None] & (rm < M)[None, :]
+        tl.store(S + rn[:, None] * stride_sm + rm[None, :] * stride_sn, tl.trans(out), mask=mask_t)
+"""
+SYM = (
+    "S_v = as_strided(S, (M, M), (stride_sm, stride_sn)); A_v = as_strided(A, (M, M), (stride_am, stride_an)); "
+    "S_v[i, j] = A_v[i, j] + A_v[j, i]"
+)
+
+
+def test_packed_triangle_with_a_mirrored_store(tmp_path):
+    p = _write(tmp_path, TRIANGLE.format(mirror=MIRROR))
+    rg = _regrid(p)
+    assert rg is not None and "lower triangle" in rg.assumptions[0], rg and rg.assumptions
+    assert any("float32 rounding" in a for a in rg.assumptions)
+    r = _lift(p, SYM)
+    assert r.status == "verified", r.message
+
+
+def test_packed_triangle_without_the_mirror_leaves_tiles_unwritten(tmp_path):
+    p = _write(tmp_path, TRIANGLE.format(mirror=""))
+    r = _lift(p, SYM)
+    assert r.status != "verified", r.message

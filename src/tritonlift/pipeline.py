@@ -208,7 +208,8 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
         clock.lap("symbolic")
         constexprs = {p.name for p in fn.params if p.constexpr}
         box = tile_box(most_masked(spec, constexprs))  # a path's masks may name the tiles the others leave open
-        rg = regrid(spec, constexprs, timeout_ms=min(options.solver_timeout_ms, 5000), box=box)
+        why: list[str] = []
+        rg = regrid(spec, constexprs, timeout_ms=min(options.solver_timeout_ms, 5000), box=box, why=why)
         spec = rg.spec if rg is not None else spec  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
         branches = paths(spec, constexprs)  # constexpr flags left symbolic: every path (synth/paths)
         if branches:
@@ -216,7 +217,12 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
             branches = [branches[k], *branches[:k], *branches[k + 1:]]
             spec = branches[0].spec
         spec = join_tails(spec, [], _sizes(fn, spec))  # a K loop and its peeled last tile: one sum (synth/tails)
-        deriv = derive_kernel(spec, params)
+        try:
+            deriv = derive_kernel(spec, params)
+        except Unknown as e:
+            if why and "cannot invert the index map" in e.message:
+                raise Unknown(f"program ids: {why[0]}") from None
+            raise
         if rg is not None:
             deriv = replace(deriv, formula=restate(deriv.formula, rg))
         formula, deriv = _expected(options, deriv, spec)
@@ -276,6 +282,7 @@ def _other_paths(
     from tritonlift.symbolic.values import GRID_PREFIX
 
     n = outcome.obligations
+    failed: list[tuple[object, Outcome]] = []
     for path in branches[1:]:
         spec = path.spec
         fixed = {g: deriv.grid[k] for k, g in enumerate(spec.grid)
@@ -289,9 +296,18 @@ def _other_paths(
         out = verify(problem, options.solver_timeout_ms, options.seed)
         n += out.obligations
         if out.status != "verified":
-            out.message = f"on the constexpr path {path.text}: {out.message}".rstrip(": ")
-            out.obligations = n
-            return out
+            tags = sorted({str(x.attr) for st in spec.stores for x in ir.walk(st.value) if x.op is ir.Op.UNDEF})
+            undefined = (f"its loads without other= ({', '.join(t.replace('@', ' at line ') for t in tags)}) leave "
+                         "masked-off lanes undefined and the stored value uses them") if tags else ""
+            out.message = "; ".join(m for m in (f"on the constexpr path {path.text}", out.message, undefined) if m)
+            failed.append((path, out))
+    if failed:  # the worst path decides (refuted before unknown); every path is reported
+        rank = {"refuted": 0, "unknown": 1}
+        path, out = min(failed, key=lambda po: rank.get(po[1].status, 2))
+        good = len(branches) - len(failed)
+        out.message += f" ({good} of {len(branches)} constexpr paths verified; not: {'; '.join(p.text for p, _ in failed)})"
+        out.obligations = n
+        return out
     said = f"verified on each of the {len(branches)} constexpr paths ({'; '.join(b.text for b in branches)})"
     return replace(outcome, obligations=n, assumptions=[*outcome.assumptions, said])
 

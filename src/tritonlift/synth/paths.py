@@ -139,8 +139,16 @@ def _masked(spec: KernelSpec) -> int:
 
 
 def most_masked(spec: KernelSpec, constexprs: set[str]) -> KernelSpec:
-    found = paths(spec, constexprs, settle=False)
-    return found[0].spec if found else spec
+    """The specialisation with the most comparisons, feasible or not: only its masks are read (for the box
+    of tiles a program-id map must be onto, which synth/pid_map then proves for every path at once)."""
+    atoms = constexpr_atoms(spec, constexprs)
+    if not atoms or len(atoms) > MAX_ATOMS:
+        return spec
+    options = [
+        specialise(spec, dict(zip(atoms, values, strict=True)), settle=False)
+        for values in itertools.product((False, True), repeat=len(atoms))
+    ]
+    return max(options, key=_masked)
 
 
 __all__ = ["Path", "constexpr_atoms", "most_masked", "paths", "settle_bounds", "specialise"]

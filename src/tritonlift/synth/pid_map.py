@@ -28,7 +28,10 @@ to a kernel; a map that is not one-to-one (or not onto) keeps the spec as it was
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+
+import z3
 
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
@@ -37,9 +40,67 @@ from tritonlift.ir.poly import Poly, _key, divide_mono, norm, poly, unpoly
 from tritonlift.ir.printer import to_text
 from tritonlift.symbolic.spec import KernelSpec, Store
 from tritonlift.symbolic.values import GRID_PREFIX, LANE_PREFIX, PID_PREFIX, lane, pid
-from tritonlift.synth.guards import prove, simplify_divmod
+from tritonlift.synth.guards import prove as _prove_int
+from tritonlift.synth.guards import simplify_divmod
+from tritonlift.verify.z3_backend import Z3Ctx, math_axioms
 
 REDUCE_OPS = (Op.SUM, Op.PROD, Op.RMAX, Op.RMIN)
+_MATH = (Op.SQRT, Op.FLOOR, Op.CEIL)
+
+
+def prove(hyps: list[Expr], goal: Expr, timeout_ms: int, rlimit: int = 5_000_000) -> bool:
+    """guards.prove, with the facts of the real functions in a program-id map (a row found through a
+    square root, say: sqrt(x) >= 0 and sqrt(x)^2 = x for x >= 0; floor(x) is the integer below x)."""
+    if not any(n.op in _MATH for e in (*hyps, goal) for n in ir.walk(e)):
+        return _prove_int(hyps, goal, timeout_ms, rlimit)
+    return _check(hyps, goal, timeout_ms, rlimit) == "proved"
+
+
+def _check(hyps: list[Expr], goal: Expr, timeout_ms: int, rlimit: int = 5_000_000) -> str:
+    """proved | refuted (z3 found a model of hyps and not goal) | unknown."""
+    # an integer cast of floor(y) (exact: floor(y) is an integer) becomes an integer symbol r with
+    # r <= y < r + 1, and sqrt(x) a real symbol s >= 0 with s * s = x for x >= 0: the same claim, stated
+    # through the definitions z3's nonlinear arithmetic reasons with best
+    named: dict[Expr, Expr] = {}
+    defs: list[Expr] = []
+
+    def name(n: Expr) -> Expr | None:
+        if n.op is Op.CAST and n.kind is Kind.INT and n.args[0].op is Op.FLOOR:
+            if n not in named:
+                r, y = ir.var(f"_floor{len(named)}"), n.args[0].args[0]
+                named[n] = r
+                defs.extend([ir.le(ir.to_real(r), y), ir.lt(y, ir.add(ir.to_real(r), ir.const(1.0)))])
+            return named[n]
+        if n.op is Op.SQRT:
+            if n not in named:
+                v, x = ir.var(f"_sqrt{len(named)}", Kind.REAL), n.args[0]
+                named[n] = v
+                defs.extend(
+                    [ir.le(ir.const(0.0), v), ir.or_(ir.lt(x, ir.const(0.0)), ir.eq(ir.mul(v, v), x))]
+                )
+            return named[n]
+        return None
+
+    hyps = [ir.transform(h, name) for h in hyps]
+    goal = ir.transform(goal, name)
+    hyps = [*hyps, *(ir.transform(d, name) for d in defs)]
+    cx = Z3Ctx({})
+    s = z3.Solver()
+    s.set(timeout=max(timeout_ms, 10_000))
+    s.set("rlimit", rlimit)
+    for h in hyps:
+        s.add(cx(h))
+    s.add(z3.Not(cx(goal)))
+    s.add(*math_axioms(cx))
+    for op, args, term in cx.math_terms:
+        if op is Op.FLOOR:
+            s.add(term == z3.ToReal(z3.ToInt(args[0])))
+        elif op is Op.CEIL:
+            s.add(term == -z3.ToReal(z3.ToInt(-args[0])))
+    r = s.check()
+    return "proved" if r == z3.unsat else "refuted" if r == z3.sat else "unknown"
+
+
 _TILE = "_u"  # tile coordinates while the real program ids are still around
 _RLIMIT = 30_000_000  # per one-to-one query: the maps seen need well under this
 _RLIMIT_QUICK = 2_000_000  # the first, direct attempt: a plain map is proved well under this
@@ -101,14 +162,19 @@ def _box_extent(st: Store, p: Expr, e: Expr, d: int) -> Expr | None:
 
 
 def _terms_and_boxes(spec: KernelSpec) -> tuple[dict[int, tuple[Expr, Expr]], dict[int, Expr]] | None:
+    """The tile coordinates (P_0, P_1) of the first store that has both, and the box its masks bound. Another
+    store may write the tile of (P_1, P_0) (a mirrored store): its coordinates must be P's, in some order."""
     terms: dict[int, tuple[Expr, Expr]] = {}
     boxes: dict[int, Expr] = {}
     for st in spec.stores:
-        for d, (p, e) in _tile_terms(st).items():
-            if terms.setdefault(d, (p, e)) != (p, e):
-                return None
+        own = _tile_terms(st)
+        if not terms and sorted(own) == [0, 1]:
+            terms = dict(own)
+        elif terms and any(p not in (terms[0][0], terms[1][0]) for p, _e in own.values()):
+            return None
+        for d, (p, e) in own.items():
             b = _box_extent(st, p, e, d)
-            if b is not None:
+            if b is not None and terms and p == terms[d][0]:
                 boxes.setdefault(d, b)
     return terms, boxes
 
@@ -127,10 +193,12 @@ def regrid(
     facts: list[Expr] | None = None,
     timeout_ms: int = 5000,
     box: tuple[Expr, Expr] | None = None,
+    why: list[str] | None = None,
 ) -> Regrid | None:
     """The spec over tiles when its program ids are a proved bijection onto them, else None.
     `facts`: what the caller knows besides the spec's own facts (the host's shapes, say); `box`: the tile
-    box when the caller knows it and the masks do not state it (a path whose stores are unmasked)."""
+    box when the caller knows it and the masks do not state it (a path whose stores are unmasked); `why`
+    receives, when the stores do write tiles P * BLOCK + lane but no bijection was proved, the reason."""
     found = _terms_and_boxes(spec)
     if found is None:
         return None
@@ -147,9 +215,50 @@ def regrid(
     if m == 2 and parts == (pid(0), pid(1)):
         return None  # already a grid of tiles
     b0, b1 = boxes[0], boxes[1]
+    reasons: list[str] = []
+    for image in _images(b0, b1, m):
+        out = _regrid_onto(spec, constexprs, facts, timeout_ms, parts, m, b0, b1, image, reasons)
+        if out is not None:
+            return out
+    if why is not None and reasons:
+        why.append(f"the tile coordinates the stores write {reasons[0]}")
+    return None
+
+
+@dataclass(frozen=True)
+class _Image:
+    """The tiles a map may be onto: the box, or one triangle of a square box (a symmetric product written
+    once per pair of tiles, then mirrored); `within(u, v)` says which tiles, `size` how many there are."""
+
+    name: str
+    within: Callable[[Expr, Expr], Expr]
+    size: Expr
+
+
+def _images(b0: Expr, b1: Expr, m: int) -> list[_Image]:
+    out = [_Image("", lambda u, v: ir.TRUE, norm(ir.mul(b0, b1)))]
+    if m == 1 and norm(b0) == norm(b1):
+        tri = ir.arith(Op.TRUNCDIV, ir.mul(b0, ir.add(b0, ir.ONE)), ir.const(2))
+        out.append(_Image("the lower triangle pid_n <= pid_m of ", lambda u, v: ir.le(v, u), tri))
+        out.append(_Image("the upper triangle pid_m <= pid_n of ", lambda u, v: ir.le(u, v), tri))
+    return out
+
+
+def _regrid_onto(
+    spec: KernelSpec,
+    constexprs: set[str],
+    facts: list[Expr] | None,
+    timeout_ms: int,
+    parts: tuple[Expr, Expr],
+    m: int,
+    b0: Expr,
+    b1: Expr,
+    image: _Image,
+    reasons: list[str],
+) -> Regrid | None:
     free = [spec.grid[k].op is Op.VAR and str(spec.grid[k].attr).startswith(GRID_PREFIX) for k in range(m)]
     if m == 1:
-        launch = [norm(ir.mul(b0, b1)) if free[0] else spec.grid[0]]
+        launch = [image.size if free[0] else spec.grid[0]]
     else:
         launch = [b0 if free[0] else spec.grid[0], b1 if free[1] else spec.grid[1]]
     fixed = {spec.grid[k]: launch[k] for k in range(m) if free[k]}  # the launch chosen for a free grid
@@ -170,13 +279,16 @@ def regrid(
     )
     extra = [ir.le(ir.ONE, ir.var(s)) for s in syms if s in constexprs]
     extra += [ir.le(ir.ZERO, b0), ir.le(ir.ZERO, b1)]
-    needed = [f for f in extra if not prove(base, f, timeout_ms)]
+    needed = [f for f in dict.fromkeys(extra) if not prove(base, f, timeout_ms)]
     hyps = base + needed
     size = launch[0] if m == 1 else ir.mul(launch[0], launch[1])
-    if not prove(hyps, ir.eq(size, ir.mul(b0, b1)), timeout_ms):
+    if not prove(hyps, ir.eq(size, image.size), timeout_ms):
+        reasons.append(
+            f"come from a grid of {to_text(size)} programs, not one per tile ({to_text(image.size)})"
+        )
         return None
     # the proofs below run over the grid as the box extents state it (proved equal to the launch)
-    same_grid = [norm(ir.mul(b0, b1))] if m == 1 else [b0, b1]
+    same_grid = [image.size] if m == 1 else [b0, b1]
     if m == 2 and not prove(hyps, ir.and_(ir.eq(launch[0], b0), ir.eq(launch[1], b1)), timeout_ms):
         return None
     # the box extents as plain symbols from here on (cdiv(M, BLOCK_M) -> _s0): a claim proved for every
@@ -188,42 +300,46 @@ def regrid(
     g_launch = [gen(x) for x in same_grid]
     g_box = (gen(b0), gen(b1))
     g_hyps = [gen(h) for h in hyps] + [ir.le(ir.ZERO, x) for x in g_box]  # proved or assumed above
-    if not _into(g_parts, g_box, m, g_launch, g_hyps, timeout_ms):
+    if not _into(g_parts, g_box, image.within, m, g_launch, g_hyps, timeout_ms):
+        reasons.append(
+            f"are not proved to lie in the {to_text(b0)} x {to_text(b1)} tiles for every program id"
+        )
         return None
     how = one_to_one(g_parts, m, g_launch, g_hyps, timeout_ms)
     if how is None:
+        reasons.append("are not proved one-to-one: two programs may write one tile, and another tile none")
         return None
     for extent, sym in ext.items():
         how = how.replace(to_text(sym), to_text(extent))
     stores = _over_tiles(spec.stores, parts, m, fixed)
     if stores is None:
+        reasons.append("are a bijection, but the stores read the program ids otherwise too")
         return None
+    u, v = ir.var(_TILE + "0"), ir.var(_TILE + "1")
     shift = {pid(k): pid(k - m + 2) for k in range(m, len(spec.axes))}  # other axes after the two tile axes
+    rename = {u: pid(0), v: pid(1)}
+    within = image.within(u, v)  # the tiles no program writes are masked off
     stores = [
         replace(
             st,
-            offset=ir.substitute(st.offset, shift),
-            value=ir.substitute(st.value, shift),
-            mask=ir.substitute(st.mask, shift),
-        )
-        for st in stores
-    ]
-    rename = {ir.var(_TILE + "0"): pid(0), ir.var(_TILE + "1"): pid(1)}
-    stores = [
-        replace(
-            st,
-            offset=ir.substitute(st.offset, rename),
-            value=ir.substitute(st.value, rename),
-            mask=ir.substitute(st.mask, rename),
+            offset=ir.substitute(ir.substitute(st.offset, shift), rename),
+            value=ir.substitute(ir.substitute(st.value, shift), rename),
+            mask=ir.substitute(ir.substitute(ir.and_(within, st.mask), shift), rename),
         )
         for st in stores
     ]
     new = replace(spec, grid=(b0, b1, *spec.grid[m:]), stores=stores, facts=[*spec.facts, *needed])
     grid_text = " x ".join(f"[0, {to_text(g)})" for g in launch)
     said = [
-        f"program ids: a proved bijection of {grid_text} onto the {to_text(b0)} x {to_text(b1)} tiles ({how})"
+        f"program ids: a proved bijection of {grid_text} onto {image.name}the {to_text(b0)} x {to_text(b1)} tiles"
+        f" ({how})"
     ]
     said += [f"assumed {to_text(f)}" for f in needed]
+    if any(n.op in _MATH for x in parts for n in ir.walk(x)):
+        said.append(
+            "the tile coordinates' real arithmetic (sqrt, floor) taken as exact: float32 rounding of the "
+            "program id's arithmetic is outside the proof"
+        )
     return Regrid(new, (*launch, *spec.grid[m:]), needed, said)
 
 
@@ -373,6 +489,7 @@ def _by_branch(e: Expr, facts: list[Expr], q: Expr, timeout_ms: int) -> Expr:
 def _into(
     parts: tuple[Expr, Expr],
     box: tuple[Expr, Expr],
+    within: Callable[[Expr, Expr], Expr],
     m: int,
     launch: list[Expr],
     hyps: list[Expr],
@@ -382,20 +499,30 @@ def _into(
     cases = _cases(parts, hyps, timeout_ms)
     if cases is None:
         return False
+
+    def into_of(form: _Form) -> Expr:
+        bounds = [f for p, b in zip(form.parts, box, strict=True) for f in (ir.le(ir.ZERO, p), ir.lt(p, b))]
+        return ir.and_(*bounds, within(form.parts[0], form.parts[1]))
+
     for lits, pick in cases:
         case = tuple(_specialise(p, pick) for p in parts)
         forms = _forms(case, m, launch, [*hyps, *lits], timeout_ms)
+        first = into_of(forms[0])
+        verdict = _check([*hyps, *lits, *forms[0].facts], first, timeout_ms, _RLIMIT_QUICK)
+        if verdict == "refuted":
+            return False  # a program id outside the tiles: no other form of the map changes that
+        if verdict == "proved":
+            continue
         if any(
             n.op in ir.INT_DIV_OPS for p in case for n in ir.walk(p)
         ):  # the split forms first: z3 likes them
-            forms = [f for f in forms if f.q is not None] + [f for f in forms if f.q is None]
+            forms = [f for f in forms if f.q is not None] + [f for f in forms[1:] if f.q is None]
+        else:
+            forms = forms[1:]
         for form in forms:
-            into = ir.and_(
-                *(f for p, b in zip(form.parts, box, strict=True) for f in (ir.le(ir.ZERO, p), ir.lt(p, b)))
-            )
             if prove(
                 [*hyps, *lits, *form.facts],
-                into,
+                into_of(form),
                 timeout_ms,
                 _RLIMIT if form.q is not None else _RLIMIT_QUICK,
             ):
