@@ -421,3 +421,15 @@ def test_packed_triangle_without_the_mirror_leaves_tiles_unwritten(tmp_path):
     p = _write(tmp_path, TRIANGLE.format(mirror=""))
     r = _lift(p, SYM)
     assert r.status != "verified", r.message
+
+
+def test_trans_of_a_3d_block_needs_its_order(tmp_path):
+    body = """
+    @triton.jit
+    def t3_kernel(X, Y, A: tl.constexpr):
+        a = tl.arange(0, A)
+        x = tl.load(X + a[:, None, None] * (A * A) + a[None, :, None] * A + a[None, None, :])
+        tl.store(Y + a[:, None, None] * (A * A) + a[None, :, None] * A + a[None, None, :], tl.trans(x))
+    """
+    r = _lift(_write(tmp_path, body))
+    assert r.status == "unsupported" and "2-D block" in r.message, r.message

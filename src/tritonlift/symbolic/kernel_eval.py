@@ -732,10 +732,12 @@ class KernelEvaluator:
         raise self.unsupported(f"call of {qual} is not modelled", node)
 
     def permute(self, v: Any, dims: tuple, node: ast.AST) -> Tile:
-        """tl.trans / tl.permute / .T: dimension d of the result is dimension dims[d] of the input (no dims:
-        the reversed order, a plain transpose for 2-D); lane k of the input becomes lane dims.index(k)."""
+        """tl.trans / tl.permute / .T: dimension d of the result is dimension dims[d] of the input (no dims: a
+        2-D transpose, as Triton's (1, 0) default); lane k of the input becomes lane dims.index(k)."""
         t = to_tile(v, self.line)
-        dims = dims or tuple(reversed(range(t.rank)))
+        if not dims and t.rank != 2:
+            raise self.unsupported(f"tl.trans without an order of the dimensions needs a 2-D block, not {t.rank}-D", node)
+        dims = dims or (1, 0)
         if not all(isinstance(d, int) for d in dims) or sorted(dims) != list(range(t.rank)):
             raise self.unsupported(f"tl.trans/permute order {dims} is not a permutation of {t.rank} dimensions", node)
         shape = tuple(t.shape[d] for d in dims)
