@@ -433,3 +433,14 @@ def test_trans_of_a_3d_block_needs_its_order(tmp_path):
     """
     r = _lift(_write(tmp_path, body))
     assert r.status == "unsupported" and "2-D block" in r.message, r.message
+
+
+def test_a_map_that_starts_past_the_first_tile_says_why(tmp_path):
+    # stream-K's second wave: tile_id = pid + T (the first T tiles were another kernel's)
+    mapping = "    pid_m = (pid + T) // grid_n\n    pid_n = (pid + T) % grid_n\n"
+    body = GROUPED.format(map=mapping).replace("GROUP_M: tl.constexpr):", "GROUP_M: tl.constexpr, T=0):")
+    r = _lift(_write(tmp_path, body))
+    assert r.status == "unknown", r.message
+    assert "program ids: the tile coordinates the stores write are not proved to lie in" in r.message, (
+        r.message
+    )
