@@ -430,3 +430,24 @@ def test_the_pointwise_operators_verify(root: Path) -> None:
     bad = [f"{c.kernel}: {r.status} {r.message}" for c in POINTWISE
            for r in [lifted(root, c.file, c.kernel)] if r.status != "verified"]
     assert not bad, bad
+
+
+@pytest.mark.parametrize("transposed_b", [False, True])
+def test_mm_general(root: Path, transposed_b: bool) -> None:
+    g = torch.Generator().manual_seed(SEED)
+    a = rand(g, 37, 29)
+    b = rand(g, 23, 29).T if transposed_b else rand(g, 29, 23)  # a column-major B: the strides carry it
+    c = torch.full((37, 23), float("nan"))
+    call(torch_fn(root, "ops/mm.py", "mm_kernel_general"), A=a, B=b, C=c, M=37, N=23, K=29,
+         stride_am=a.stride(0), stride_ak=a.stride(1), stride_bk=b.stride(0), stride_bn=b.stride(1),
+         stride_cm=c.stride(0), stride_cn=c.stride(1), BLOCK_M=16, BLOCK_N=8, BLOCK_K=8, GROUP_M=3)
+    close(c, a @ b)
+
+
+def test_mm_syrk(root: Path) -> None:
+    g = torch.Generator().manual_seed(SEED)
+    a = rand(g, 21, 13)
+    c = torch.full((21, 21), float("nan"))
+    call(torch_fn(root, "ops/mm.py", "mm_kernel_syrk"), A=a, C=c, M=21, K=13, stride_am=a.stride(0),
+         stride_ak=a.stride(1), stride_cm=c.stride(0), stride_cn=c.stride(1), BLOCK_M=8, BLOCK_K=4)
+    close(c, a @ a.T)

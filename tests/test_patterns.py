@@ -133,6 +133,8 @@ WRONG: list[tuple[str, str, dict]] = [
         "masked lanes -inf",
         {"update": lambda m, s, t: (m.env.min(s[0], z3.If(t < m.E, m.h(t), m.env.ninf)),)},
     ),
+    ("sum-concat", "the tail starts one past the loop's end", {"update": lambda m, s, t: (s[0] + m.f(m.a + t + 1),)}),
+    ("sum-concat", "closed form one element short", {"closed": lambda m, T: (m.S(m.a + T - 1),)}),
     ("write-tiles", "tiles of B - 1 addresses", {"address": lambda m, t, lane: t * (m.B - 1) + lane}),
     ("write-tiles", "shifted by one", {"address": lambda m, t, lane: t * m.B + lane + 1}),
 ]

@@ -18,9 +18,11 @@ from tritonlift.symbolic.kernel_eval import KernelEvaluator, grid_symbols
 from tritonlift.symbolic.params import classify, grid_rank
 from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.synth.derive import Derivation, StoreMap, Witness, derive_kernel
-from tritonlift.synth.pid_map import regrid, restate
+from tritonlift.synth.paths import most_masked, paths
+from tritonlift.synth.pid_map import regrid, restate, tile_box
 from tritonlift.synth.search import synthesize, unknown_note
-from tritonlift.verify.check import SOLVER, Problem, verify
+from tritonlift.synth.tails import join_tails
+from tritonlift.verify.check import SOLVER, Outcome, Problem, verify
 
 
 class Clock:
@@ -242,9 +244,23 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
     try:
         spec, params = kernel_spec(module, fn, options.invariant_patterns and not options.baseline)
         clock.lap("symbolic")
-        rg = regrid(spec, {p.name for p in fn.params if p.constexpr}, timeout_ms=min(options.solver_timeout_ms, 5000))
+        constexprs = {p.name for p in fn.params if p.constexpr}
+        box = tile_box(most_masked(spec, constexprs))  # a path's masks may name the tiles the others leave open
+        why: list[str] = []
+        rg = regrid(spec, constexprs, timeout_ms=min(options.solver_timeout_ms, 5000), box=box, why=why)
         spec = rg.spec if rg is not None else spec  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
-        deriv = derive_kernel(spec, params)
+        branches = paths(spec, constexprs)  # constexpr flags left symbolic: every path (synth/paths)
+        if branches:
+            k = _reference(branches, params, _sizes(fn, spec))
+            branches = [branches[k], *branches[:k], *branches[k + 1:]]
+            spec = branches[0].spec
+        spec = join_tails(spec, [], _sizes(fn, spec))  # a K loop and its peeled last tile: one sum (synth/tails)
+        try:
+            deriv = derive_kernel(spec, params)
+        except Unknown as e:
+            if why and "cannot invert the index map" in e.message:
+                raise Unknown(f"program ids: {why[0]}") from None
+            raise
         if rg is not None:
             deriv = replace(deriv, formula=restate(deriv.formula, rg))
         formula, deriv = _expected(options, deriv, spec)
@@ -255,6 +271,8 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
             formula, synthesis = problem.formula, stats.to_json()
         clock.lap("synthesis")
         outcome = verify(problem, options.solver_timeout_ms, options.seed)
+        if outcome.status == "verified" and len(branches) > 1:
+            outcome = _other_paths(branches, formula, deriv, params, options, _sizes(fn, spec), outcome)
         clock.lap("verification")
         res.status = outcome.status  # type: ignore[assignment]
         res.counterexample = outcome.counterexample
@@ -275,6 +293,68 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
     res.seconds = clock.finish()
     return res
+
+
+def _reference(branches: list, params: tuple[Param, ...], sizes: list[str]) -> int:
+    """The constexpr path to derive the formula from: the most masked one whose derivation reads no undefined
+    value (a masked load without other= that the formula would have to mention), else the most masked one."""
+    from tritonlift.ir.expr import Op, walk
+
+    for k, path in enumerate(branches):
+        try:
+            d = derive_kernel(join_tails(path.spec, [], sizes), params)
+        except LiftError:
+            continue
+        if not any(n.op is Op.UNDEF for a in d.formula.assigns for n in walk(a.body)):
+            return k
+    return 0
+
+
+def _other_paths(
+    branches: list, formula: Formula, deriv: Derivation, params: tuple[Param, ...], options: Options,
+    sizes: list[str], outcome: Outcome,
+) -> Outcome:
+    """The formula verified on the first (most masked) constexpr path, checked on every other path, launched
+    with the same grid (a free grid axis the first path's masks fixed is fixed alike): the first path that
+    fails decides the outcome."""
+    from tritonlift.ir import expr as ir
+    from tritonlift.symbolic.values import GRID_PREFIX
+
+    n = outcome.obligations
+    failed: list[tuple[object, Outcome]] = []
+    for path in branches[1:]:
+        spec = path.spec
+        fixed = {g: deriv.grid[k] for k, g in enumerate(spec.grid)
+                 if g.op is ir.Op.VAR and str(g.attr).startswith(GRID_PREFIX) and deriv.grid[k] != g}
+        stores = [replace(st, offset=ir.substitute(st.offset, fixed), value=ir.substitute(st.value, fixed),
+                          mask=ir.substitute(st.mask, fixed)) for st in spec.stores]
+        spec = replace(spec, grid=tuple(ir.substitute(g, fixed) for g in spec.grid), stores=stores)
+        spec = join_tails(spec, [], sizes)
+        own = _onto(formula, derive_kernel(spec, (*params,)))
+        problem = Problem(spec, formula, deriv.grid, own.store_maps, own.witnesses, [*spec.facts, *own.facts])
+        out = verify(problem, options.solver_timeout_ms, options.seed)
+        n += out.obligations
+        if out.status != "verified":
+            tags = sorted({str(x.attr) for st in spec.stores for x in ir.walk(st.value) if x.op is ir.Op.UNDEF})
+            undefined = (f"its loads without other= ({', '.join(t.replace('@', ' at line ') for t in tags)}) leave "
+                         "masked-off lanes undefined and the stored value uses them") if tags else ""
+            out.message = "; ".join(m for m in (f"on the constexpr path {path.text}", out.message, undefined) if m)
+            failed.append((path, out))
+    if failed:  # the worst path decides (refuted before unknown); every path is reported
+        rank = {"refuted": 0, "unknown": 1}
+        path, out = min(failed, key=lambda po: rank.get(po[1].status, 2))
+        good = len(branches) - len(failed)
+        out.message += f" ({good} of {len(branches)} constexpr paths verified; not: {'; '.join(p.text for p, _ in failed)})"
+        out.obligations = n
+        return out
+    said = f"verified on each of the {len(branches)} constexpr paths ({'; '.join(b.text for b in branches)})"
+    return replace(outcome, obligations=n, assumptions=[*outcome.assumptions, said])
+
+
+def _sizes(fn: JitFunction, spec: KernelSpec) -> list[str]:
+    """The integer scalar arguments that are not constexprs: the sizes a precondition may name."""
+    constexprs = {p.name for p in fn.params if p.constexpr}
+    return [n for n, k in spec.scalars.items() if k is Kind.INT and n not in constexprs]
 
 
 def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> LiftResult:
@@ -344,9 +424,14 @@ def _expected(options: Options, deriv: Derivation, spec: KernelSpec) -> tuple[Fo
         raise InputError(f"cannot parse the expected formula: {e}") from None
     formula = Formula(formula.name, formula.params, formula.tensors, formula.assigns, formula.returns,
                       formula.allocs, derived.assumptions)
-    # map the derivation's hints onto the expected formula's outputs, by pointer
+    return formula, _onto(formula, deriv)
+
+
+def _onto(formula: Formula, deriv: Derivation) -> Derivation:
+    """The derivation's hints (which element each store lane writes, which lane writes each element) mapped
+    onto another formula over the same pointers."""
     by_base = {t.base: t.name for t in formula.tensors}
-    rename = {t.name: by_base.get(t.base, t.name) for t in derived.tensors}
+    rename = {t.name: by_base.get(t.base, t.name) for t in deriv.formula.tensors}
     expected_assign = {a.target: a for a in formula.assigns}
     maps, wits = [], []
     for sm in deriv.store_maps:
@@ -356,7 +441,7 @@ def _expected(options: Options, deriv: Derivation, spec: KernelSpec) -> tuple[Fo
         if len(expected_assign[tgt].index) != len(sm.index):
             raise Unknown(f"the expected formula gives {tgt} another rank than the kernel writes")
         maps.append(StoreMap(sm.store, tgt, sm.index))
-    own = {a.target: a for a in derived.assigns}
+    own = {a.target: a for a in deriv.formula.assigns}
     from tritonlift.ir import expr as ir
 
     for w in deriv.witnesses:
@@ -364,7 +449,7 @@ def _expected(options: Options, deriv: Derivation, spec: KernelSpec) -> tuple[Fo
         old, new = own[w.target].index, expected_assign[tgt].index
         sub = {ir.var(o): ir.var(n) for o, n in zip(old, new, strict=True)}
         wits.append(Witness(w.store, tgt, {k: ir.substitute(v, sub) for k, v in w.values.items()}))
-    return formula, Derivation(formula, deriv.grid, maps, wits, deriv.facts)
+    return Derivation(formula, deriv.grid, maps, wits, deriv.facts)
 
 
 def emit(

@@ -15,7 +15,8 @@ What it recognises (axes are index variables in the order: target index, then bo
 - sum / prod / max / min over a full axis -> `.sum(dim=d)`, `.prod`, `.amax`, `.amin`;
 - row operators over a full axis: mean, variance, logsumexp, softmax, log_softmax (any dim), layer_norm and
   rms_norm (the last dim, as PyTorch's normalized_shape);
-- `sum(A[i, k] * B[k, j] for k)` -> `A @ B` (and `A @ x`, `x @ A`, `x @ y`) for 1-d and 2-d operands.
+- `sum(A[i, k] * B[k, j] for k)` -> `A @ B` (and `A @ x`, `x @ A`, `x @ y`) for 1-d and 2-d operands;
+  batched, `sum(A[b, i, k] * B[b, k, j] for k)` -> `A @ B` for 3-d operands (torch.matmul's batch axis).
 
 `is_textbook(formula)` is true when every assignment has a whole-tensor form: no explicit index binder is left.
 """
@@ -343,6 +344,9 @@ def _matmul(e: Expr, s: _Scope) -> TForm | None:
     if inner is None:
         return None
     k = str(e.attr)
+    batched = _batched(e.args[2].args, k, inner)
+    if batched is not None:
+        return batched
     a, b = (_form(x, inner) for x in e.args[2].args)
     if not isinstance(a, Ref) or not isinstance(b, Ref):
         return None
@@ -354,6 +358,30 @@ def _matmul(e: Expr, s: _Scope) -> TForm | None:
         if left.axes[-1:] == (k,) and right.axes[:1] == (k,) and len(left.axes) <= 2 and len(right.axes) <= 2:
             axes = left.axes[:-1] + right.axes[1:]
             if s.ordered(axes) and len(set(axes)) == len(axes):
+                return MatMul(left, right, axes)
+    return None
+
+
+def _batched(factors: tuple[Expr, ...], k: str, s: _Scope) -> TForm | None:
+    """A[b, i, k] * B[b, k, j] summed over k: A @ B for 3-d operands (torch.matmul's shared batch axis)."""
+    refs = []
+    for x in factors:
+        if x.op is not Op.READ or len(x.args) != 3:
+            return None
+        names = tuple(str(a.attr) for a in x.args if a.op is Op.VAR and a.attr in s.extents)
+        try:
+            decl = s.formula.tensor(str(x.attr))
+        except KeyError:
+            return None
+        if len(names) != 3 or len(set(names)) != 3 or decl.ndim != 3:
+            return None
+        if not all(s.same(d, s.extents[n]) for d, n in zip(decl.shape, names, strict=True)):
+            return None
+        refs.append(Ref(decl.name, names))
+    for left, right in ((refs[0], refs[1]), (refs[1], refs[0])):
+        if left.axes[0] == right.axes[0] and left.axes[2] == k == right.axes[1]:
+            axes = (left.axes[0], left.axes[1], right.axes[2])
+            if s.ordered(axes) and len(set(axes)) == 3:
                 return MatMul(left, right, axes)
     return None
 
@@ -457,6 +485,8 @@ class Lowering:
             case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)) if self._is_align(items):
                 return len(items)
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                if self.ndim(a) == self.ndim(b) == 3:  # batched
+                    return 3
                 return self.ndim(a) + self.ndim(b) - 2
             case ast.BinOp(left=a, right=b) | ast.Compare(left=a, comparators=[b]):
                 return max(self.ndim(a), self.ndim(b))
@@ -496,6 +526,8 @@ class Lowering:
                 r = self._dim_of(node)
                 return self.size(inner, d if r is None or d < r else d + 1)
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                if self.ndim(a) == self.ndim(b) == 3:  # batched: (batch, rows of a, columns of b)
+                    return self.size(b, 2) if d == 2 else self.size(a, d)
                 return self.size(a, 0) if d == 0 and self.ndim(a) == 2 else self.size(b, self.ndim(b) - 1)
             case ast.BinOp() | ast.Compare() | ast.UnaryOp() | ast.Call():
                 n = self.ndim(node)
@@ -546,6 +578,8 @@ class Lowering:
                 k = self.fresh("k")
                 ai = ([idx[0]] if self.ndim(a) == 2 else []) + [k]
                 bi = [k] + ([idx[-1]] if self.ndim(b) == 2 else [])
+                if self.ndim(a) == self.ndim(b) == 3:  # batched
+                    ai, bi = [idx[0], idx[1], k], [idx[0], k, idx[2]]
                 prod = ast.BinOp(left=self.index(a, ai), op=ast.Mult(), right=self.index(b, bi))
                 gen = self._gen(prod, k, self.size(a, self.ndim(a) - 1))
                 return ast.Call(func=ast.Name(id="sum", ctx=load), args=[gen], keywords=[])

@@ -129,6 +129,7 @@ class KernelEvaluator:
         self.depth = 0
         self.loops: list[Expr] = []  # trip counts of the loops that store (see KernelSpec.loops)
         self.side: list[tuple[Expr, Expr, str]] = []  # side conditions of pattern instances (KernelSpec.side)
+        self.facts: list[Expr] = []  # what the language guarantees (a tl.arange is never empty)
 
     # -- errors ------------------------------------------------------------------------------------
     def unsupported(self, what: str, node: ast.AST | None = None) -> Unsupported:
@@ -163,7 +164,7 @@ class KernelEvaluator:
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,
-            invariants=self.invariants, loops=self.loops, side=self.side,
+            invariants=self.invariants, loops=self.loops, side=self.side, facts=list(dict.fromkeys(self.facts)),
         )
 
     # -- statements --------------------------------------------------------------------------------
@@ -509,8 +510,8 @@ class KernelEvaluator:
         if isinstance(base, (Block, PtrBlock)) and a == "shape":
             return tuple(int(s.value) if s.is_const else s for s in base.shape)
         if isinstance(base, (Block, PtrBlock)) and a in ("to", "T", "logical_and", "logical_or"):
-            if a == "T":
-                raise self.unsupported("transposes are not modelled yet (planned)", node)
+            if a == "T":  # x.T: the reversed order of the dimensions
+                return self.permute(base, (), node)
             return ("method", base, a)
         if isinstance(base, DType) and a.startswith("is_"):
             return ("method", base, a)
@@ -733,6 +734,19 @@ class KernelEvaluator:
             raise self.unsupported("isinstance in kernels", node)
         raise self.unsupported(f"call of {qual} is not modelled", node)
 
+    def permute(self, v: Any, dims: tuple, node: ast.AST) -> Tile:
+        """tl.trans / tl.permute / .T: dimension d of the result is dimension dims[d] of the input (no dims: a
+        2-D transpose, as Triton's (1, 0) default); lane k of the input becomes lane dims.index(k)."""
+        t = to_tile(v, self.line)
+        if not dims and t.rank != 2:
+            raise self.unsupported(f"tl.trans without an order of the dimensions needs a 2-D block, not {t.rank}-D", node)
+        dims = dims or (1, 0)
+        if not all(isinstance(d, int) for d in dims) or sorted(dims) != list(range(t.rank)):
+            raise self.unsupported(f"tl.trans/permute order {dims} is not a permutation of {t.rank} dimensions", node)
+        shape = tuple(t.shape[d] for d in dims)
+        e = shift_lanes(tile_expr(t), {old: new for new, old in enumerate(dims)})
+        return PtrBlock(shape, t.base, e) if isinstance(t, PtrBlock) else Block(shape, e)
+
     def method(self, base: Any, name: str, node: ast.Call) -> Any:
         args = [self.eval(a) for a in node.args]
         kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
@@ -868,6 +882,8 @@ class KernelEvaluator:
                 lo, hi = arg(0, "start"), arg(1, "end")
                 lo_e, hi_e = self.shape_arg(lo, node)[0], self.shape_arg(hi, node)[0]
                 size = ir.sub(hi_e, lo_e)
+                if not size.is_const:  # Triton compiles tl.arange(lo, hi) only for hi - lo a power of 2 >= 1
+                    self.facts.append(ir.le(ir.ONE, size))
                 return Block((size,), ir.add(lo_e, lane(0)))
             case "load":
                 return self.load(arg(0, "pointer"), arg(1, "mask"), arg(2, "other"), node)
@@ -930,6 +946,13 @@ class KernelEvaluator:
                 return PtrBlock(shape, t.base, e) if isinstance(t, PtrBlock) else Block(shape, e)
             case "constexpr":
                 return arg(0, "value")
+            case "trans" | "permute":
+                dims = args[1:] if len(args) > 1 else kwargs.get("dims", ())
+                if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+                    dims = dims[0]
+                if name == "permute" and not dims:
+                    raise self.unsupported("tl.permute needs the order of the dimensions", node)
+                return self.permute(arg(0, "input"), tuple(dims), node)
             case "dot":
                 return self.dot(args, kwargs, node)
         if name in SPECIAL:

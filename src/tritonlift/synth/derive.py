@@ -173,15 +173,17 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
             values.setdefault(pid(ax), ir.ZERO)
         decl = TensorDecl(out_name, tuple(shape), tuple(d.stride for d in acc.dims), base, acc.offset)
         tensors[out_name] = decl
+        own: dict[int, dict[Expr, Expr]] = {}
         for n in nums:
             s = spec.stores[n]
             a = dec(s.offset, s.shape) if n != nums[0] else acc
             if [d.stride for d in a.dims] != [d.stride for d in acc.dims]:
                 raise Unknown(f"stores to {base} use different layouts")
             store_maps.append(StoreMap(n, out_name, tuple(d.index for d in a.dims)))
-        witnesses += [Witness(n, out_name, values) for n in nums]
+            own[n] = _own_values(a, idx_vars, s, len(grid)) if n != nums[0] else values
+        witnesses += [Witness(n, out_name, own[n]) for n in nums]
         last = spec.stores[nums[-1]]
-        pending_reads.append((last, values))
+        pending_reads.append((last, own[nums[-1]]))
         assigns.append(Assign(out_name, idx_names, ir.TRUE))  # body filled below
     # input views from every read of every stored value
     reads: dict[str, list[tuple[Access, Store]]] = {}
@@ -237,6 +239,21 @@ def _fused_lanes(spec: KernelSpec) -> set[int]:
         merge_lane_dims(decompose(s.offset, s.shape), s.shape, fits)
         out = lanes if out is None else out & lanes
     return out or set()
+
+
+def _own_values(acc: Access, idx_vars: tuple[Expr, ...], store: Store, axes: int) -> dict[Expr, Expr]:
+    """The program ids and lanes by which this store writes element (i..): another store to the same output
+    may write it from other lanes (a mirrored tile: its rows come from the lanes the first store's columns
+    came from)."""
+    values: dict[Expr, Expr] = {}
+    for d, v in zip(acc.dims, idx_vars, strict=True):
+        if has_index_var(d.index):
+            values.update(_solve(d.index, v, store.shape))
+    for ax in range(len(store.shape)):
+        values.setdefault(lane(ax), ir.ZERO)
+    for ax in range(axes):
+        values.setdefault(pid(ax), ir.ZERO)
+    return values
 
 
 def _lane_facts(spec: KernelSpec) -> list[Expr]:

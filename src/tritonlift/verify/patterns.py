@@ -893,6 +893,25 @@ MASK_MIN = Pattern(
 )
 
 
+def _setup_concat(env: Env) -> Model:
+    f = env.func("f", env.I, env.R)
+    a = env.int("a")
+    return _model(env, f=f, a=a, S=env.sum("S", f), hyps=[a >= 0])
+
+
+SUM_CONCAT = Pattern(
+    "sum-concat",
+    "acc' = acc + f(a + t)",
+    "acc_T = Σ_{k<a+T} f(k)  (acc_0 = Σ_{k<a} f(k), a >= 0)",
+    _setup_concat,
+    init=lambda m: (m.S(m.a),),
+    update=lambda m, s, t: (s[0] + m.f(m.a + t),),
+    closed=lambda m, T: (m.S(m.a + T),),
+    hints=lambda m, s, T: [m.env.unfold(m.S, m.a + T)],
+    statement="Σ_{k<a} f(k) + Σ_{l<n} f(a + l) = Σ_{k<a+n} f(k)  (a, n >= 0: a loop and its peeled last tile)",
+)
+
+
 # ----------------------------------------------------------------------------------------------------
 # write loops
 
@@ -931,6 +950,7 @@ PATTERNS: dict[str, Pattern] = {
         MASK_PROD,
         MASK_MAX,
         MASK_MIN,
+        SUM_CONCAT,
         WRITE_TILES,
     )
 }
