@@ -38,6 +38,39 @@ CASES = [
         ("i", "j"),
         "out = layer_norm(x, (N,), eps=eps)",
     ),
+    (
+        "layer_norm((x[i, k] for k in range(N)), eps)[j] * b[j] + b[j]",
+        (M, N),
+        ("i", "j"),
+        "out = layer_norm(x, (N,), weight=b, bias=b, eps=eps)",
+    ),
+    (
+        "layer_norm((x[i, k] for k in range(N)), eps)[j] + b[j]",
+        (M, N),
+        ("i", "j"),
+        "out = layer_norm(x, (N,), bias=b, eps=eps)",
+    ),
+    (
+        "rms_norm((x[i, k] for k in range(N)), eps)[j] * b[j]",
+        (M, N),
+        ("i", "j"),
+        "out = rms_norm(x, (N,), weight=b, eps=eps)",
+    ),
+    (  # rms_norm has no bias: the sum stays a sum
+        "rms_norm((x[i, k] for k in range(N)), eps)[j] + b[j]",
+        (M, N),
+        ("i", "j"),
+        "out = rms_norm(x, (N,), eps=eps) + b",
+    ),
+    (  # a factor along the rows is no weight
+        "layer_norm((x[i, k] for k in range(N)), eps)[j] * s[i]",
+        (M, N),
+        ("i", "j"),
+        "out = layer_norm(x, (N,), eps=eps) * s[:, None]",
+    ),
+    ("normalize((x[i, k] for k in range(N)), eps)[j]", (M, N), ("i", "j"), "out = normalize(x, dim=1, eps=eps)"),
+    ("std(x[i, k] for k in range(N))", (M,), ("i",), "out = x.std(dim=1, correction=0)"),
+    ("variance(x[k, i] for k in range(M))", (N,), ("i",), "out = x.var(dim=0, correction=0)"),
     ("sum(A[i, k] * B[k, j] for k in range(K))", (M, N), ("i", "j"), "out = A @ B"),
     ("sum(A[i, k] * v[k] for k in range(K))", (M,), ("i",), "out = A @ v"),
 ]
@@ -73,3 +106,19 @@ def test_stays_indexed_when_the_pattern_does_not_apply_exactly(text, shape, inde
 def test_assumed_equal_sizes_count_as_the_same_extent():
     f = _formula("sum(A[i, k] * v[k] for k in range(K))", (N,), ("i",), assumptions=("N == M",))
     assert formula_line(f, whole=True) == "out = A @ v"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "out = x.var(dim=1)",  # PyTorch's default is correction=1: not the population variance
+        "out = x.std(dim=1, correction=1)",
+        "out = rms_norm(x, (N,), bias=b, eps=eps)",
+        "out = normalize(x, dim=1, weight=b, eps=eps)",
+        "out = layer_norm(x, (N,), weight=x, eps=eps)",  # a weight is a vector
+    ],
+)
+def test_text_forms_that_mean_something_else_are_refused(text):
+    f = _formula("std(x[i, k] for k in range(N))", (M,), ("i",))
+    with pytest.raises(ValueError):
+        parse_formula(text, name="f", params=f.params, tensors={t.name: t for t in f.tensors}, kinds=KINDS)

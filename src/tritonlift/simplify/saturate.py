@@ -9,6 +9,7 @@ from functools import cache
 from egglog import (
     EGraph,
     Ruleset,
+    String,
     back_off,
     eq,
     get_callable_args,
@@ -70,6 +71,7 @@ def _fact_rules() -> list[object]:
     """Sign facts for side conditions: exp, sigmoid and positive constants are > 0, and so on up."""
     a, b, v = egg_var("a", Term), egg_var("b", Term), egg_var("v", Term)
     c = egg_var("c", F64)
+    k, lo, hi = egg_var("k", String), egg_var("lo", Term), egg_var("hi", Term)
     pos, nonneg = t.pos, t.nonneg
     out: list[object] = [
         rule(eq(v).to(t.exp(a)), name="fact_exp_pos").then(pos(v)),
@@ -87,6 +89,11 @@ def _fact_rules() -> list[object]:
         rule(eq(v).to(a / b), pos(a), pos(b), name="fact_div_pos").then(pos(v)),
         rule(eq(v).to(t.sqrt(a)), pos(a), name="fact_sqrt_pos").then(pos(v)),
         rule(eq(v).to(t.sqrt(a)), name="fact_sqrt_nonneg").then(nonneg(v)),
+        rule(eq(v).to(a / b), nonneg(a), pos(b), name="fact_div_nonneg").then(nonneg(v)),
+        rule(eq(v).to(t.rsum(k, lo, hi, a)), nonneg(a), name="fact_sum_nonneg").then(nonneg(v)),
+        rule(eq(v).to(t.rmax(k, lo, hi, a)), nonneg(a), name="fact_max_nonneg").then(nonneg(v)),
+        rule(eq(v).to(t.maximum(a, b)), nonneg(a), name="fact_maximum_nonneg").then(nonneg(v)),
+        rule(eq(v).to(t.maximum(a, b)), pos(a), name="fact_maximum_pos").then(pos(v)),
     ]
     return out
 
