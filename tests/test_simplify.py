@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tritonlift.ir.expr import ONE, mem, var
 from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
 from tritonlift.ir.parse import parse_expr
@@ -96,3 +98,78 @@ def test_pipeline_keeps_raw_and_records_rules():
     assert "exp" in r.formula_raw and "silu_div" in r.proof.rules
     assert "torch.nn.functional.silu" in r.torch
     assert r.seconds["simplification"] > 0
+
+
+# --- textbook forms of the usual kernel spellings, end to end (simplifier, then the whole-tensor text) ----
+
+M, N = var("M"), var("N")
+
+
+def _row_formula(text: str, out_index=("i", "j")) -> Formula:
+    """Rows of x (M, N) with a weight w and bias b (N,), scalar eps, lo, hi."""
+    from tritonlift.ir.expr import Kind
+
+    kinds = {n: Kind.REAL for n in ("eps", "lo", "hi")}
+    body = parse_expr(text, kinds)
+    shape = (M, N) if len(out_index) == 2 else (M,)
+    tensors = (
+        TensorDecl("x", (M, N), (N, ONE), "x"),
+        TensorDecl("w", (N,), (ONE,), "w"),
+        TensorDecl("b", (N,), (ONE,), "b"),
+        TensorDecl("out", shape, (N, ONE)[2 - len(shape) :], "out"),
+    )
+    params = (*(Param(t, "tensor") for t in ("x", "w", "b", "out")), *(Param(n, "float") for n in kinds))
+    return Formula("f", params, tensors, (Assign("out", out_index, body),))
+
+
+MEAN = "sum(x[i, k] for k in range(N)) / float(N)"
+VAR = f"sum((x[i, k] - {MEAN.replace('k', 'k2')}) * (x[i, k] - {MEAN.replace('k', 'k2')}) for k in range(N)) / float(N)"
+TEXTBOOK = [
+    (  # FlagGems' layer_norm: rstd = 1 / sqrt(var + eps), y = (x - mean) * rstd * w + b
+        f"(x[i, j] - {MEAN}) * (1.0 / sqrt({VAR} + eps)) * w[j] + b[j]",
+        ("i", "j"),
+        "out = layer_norm(x, (N,), weight=w, bias=b, eps=eps)",
+    ),
+    (  # the weight first, the division last
+        f"w[j] * (x[i, j] - {MEAN}) / sqrt({VAR} + eps)",
+        ("i", "j"),
+        "out = layer_norm(x, (N,), weight=w, eps=eps)",
+    ),
+    (
+        "x[i, j] * rsqrt(sum(x[i, k] * x[i, k] for k in range(N)) / float(N) + eps) * w[j]",
+        ("i", "j"),
+        "out = rms_norm(x, (N,), weight=w, eps=eps)",
+    ),
+    (
+        "x[i, j] / maximum(sqrt(sum(x[i, k] * x[i, k] for k in range(N))), eps)",
+        ("i", "j"),
+        "out = normalize(x, dim=1, eps=eps)",
+    ),
+    (f"sqrt({VAR})", ("i",), "out = x.std(dim=1, correction=0)"),
+    (  # E[x^2] - E[x]^2, clamped at 0 (FlagGems' std does this)
+        f"sqrt(maximum(sum(x[i, k] * x[i, k] for k in range(N)) / float(N) - ({MEAN}) * ({MEAN}), 0.0))",
+        ("i",),
+        "out = x.std(dim=1, correction=0)",
+    ),
+    (  # FlagGems' sigmoid: 1 / (1 + exp2(-x * log2(e)))
+        "1.0 / (1.0 + exp2(-x[i, j] * 1.4426950408889634))",
+        ("i", "j"),
+        "out = sigmoid(x)",
+    ),
+    ("minimum(hi, maximum(lo, x[i, j]))", ("i", "j"), "out = clamp(x, lo, hi)"),  # FlagGems' clamp
+    (  # logsumexp with the max shift
+        "max(x[i, k] for k in range(N)) + log(sum(exp(x[i, k] - max(x[i, k2] for k2 in range(N))) for k in range(N)))",
+        ("i",),
+        "out = x.logsumexp(dim=1)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "index", "want"), TEXTBOOK, ids=[c[2] for c in TEXTBOOK])
+def test_kernel_spellings_come_back_in_textbook_form(text, index, want):
+    from tritonlift.simplify.engine import agrees
+
+    f = _row_formula(text, index)
+    out = simplify_formula(f, Budget(seconds=10.0))
+    assert formula_line(out.formula, whole=True) == want, (formula_line(out.formula), out.notes)
+    assert agrees(f.assigns[0].body, out.formula.assigns[0].body, points=10)

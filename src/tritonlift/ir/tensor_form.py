@@ -420,21 +420,25 @@ def _reduce(e: Expr, s: _Scope) -> TForm | None:
         body = Ref(body.name, body.axes[::-1])
     if body is None or k not in body.axes:
         return None
-    dim = body.axes.index(k)
     extra = e.args[3:]
     if e.op not in ROW_MAP_OPS:
-        return Reduce(e.op, body, dim, hi, tuple(a for a in body.axes if a != k))
+        return Reduce(e.op, body, body.axes.index(k), hi, tuple(a for a in body.axes if a != k))
     at, rest = extra[0], extra[1:]
     if at.op is not Op.VAR or at.attr not in s.extents or at.attr in body.axes:
         return None
     if not s.same(s.extents[str(at.attr)], hi) or any(free_vars(x) & inner.extents.keys() for x in rest):
         return None
-    axes = tuple(str(at.attr) if a == k else a for a in body.axes)
-    if not s.ordered(axes):
-        return None
-    if e.op in (Op.LAYER_NORM, Op.RMS_NORM) and dim != len(axes) - 1:
-        return None  # PyTorch normalises the trailing dimensions only
-    return Reduce(e.op, body, dim, hi, axes, tuple(rest))
+    # x[k, j] over k at i: the row runs along dim 0 of x itself (not of x.T)
+    candidates = [body] + ([Ref(body.name, body.axes[::-1])] if isinstance(body, Ref) and body.transposed else [])
+    for b in candidates:
+        axes = tuple(str(at.attr) if a == k else a for a in b.axes)
+        dim = b.axes.index(k)
+        if not s.ordered(axes):
+            continue
+        if e.op in (Op.LAYER_NORM, Op.RMS_NORM) and dim != len(axes) - 1:
+            return None  # PyTorch normalises the trailing dimensions only
+        return Reduce(e.op, b, dim, hi, axes, tuple(rest))
+    return None
 
 
 def _matmul(e: Expr, s: _Scope) -> TForm | None:

@@ -50,7 +50,38 @@ def rules_markdown() -> str:
     ]
     for c in APPROX_CONSTANTS:
         lines.append(f"| {approx_rule_name(c)} | `{c.var}` | `{c.value!r}` | {c.doc} |")
+    lines += [
+        "",
+        "## Whole-tensor notation (ir/tensor_form.py)",
+        "",
+        "After the rules, an assignment whose every read indexes a whole tensor by the output's own indices",
+        "(extents equal, or equal under the result's assumptions such as `x.shape == y.shape`) is shown as a",
+        "whole-tensor expression; otherwise it stays indexed. These are notations, not rewrites: each reads",
+        "back (`--expect`) into exactly the indexed formula, and the torch code computes it with the PyTorch",
+        "call shown (`tests/test_ir_tensor_form.py`, `tests/test_ir_torch.py`).",
+        "",
+        "| indexed | shown | PyTorch |",
+        "|---|---|---|",
+    ]
+    for indexed, shown, torch in NOTATIONS:
+        lines.append(f"| {_cell(indexed)} | {_cell(shown)} | {_cell(torch)} |")
     return "\n".join(lines) + "\n"
+
+
+NOTATIONS = (
+    ("out[i, j] = x[i, j] + b[j] * s[i]", "out = x + b * s[:, None]", "x + b * s[:, None]"),
+    ("out[i, j] = x[j, i]", "out = x.T", "x.T"),
+    ("out[i] = sum(x[i, k] for k in range(n))", "out = x.sum(dim=1)", "torch.sum(x, dim=1)"),
+    ("out[i] = max(x[k, i] for k in range(m))", "out = x.amax(dim=0)", "x.amax(dim=0), -inf on an empty dim"),
+    ("out[i] = variance(x[i, k] for k in range(n))", "out = x.var(dim=1, correction=0)", "torch.var(x, dim=1, correction=0)"),
+    ("out[i] = std(x[i, k] for k in range(n))", "out = x.std(dim=1, correction=0)", "torch.std(x, dim=1, correction=0)"),
+    ("out[i, j] = softmax(x[i, k] for k in range(n))[j]", "out = softmax(x, dim=1)", "torch.softmax(x, dim=1)"),
+    ("out[i, j] = normalize((x[i, k] for k in range(n)), e)[j]", "out = normalize(x, dim=1, eps=e)", "torch.nn.functional.normalize(x, p=2.0, dim=1, eps=e)"),
+    ("out[i, j] = layer_norm((x[i, k] for k in range(n)), e)[j] * w[j] + b[j]", "out = layer_norm(x, (n,), weight=w, bias=b, eps=e)", "torch.nn.functional.layer_norm(x, (n,), w, b, eps=e)"),
+    ("out[i, j] = rms_norm((x[i, k] for k in range(n)), e)[j] * w[j]", "out = rms_norm(x, (n,), weight=w, eps=e)", "torch.nn.functional.rms_norm(x, (n,), w, eps=e)"),
+    ("out[i, j] = sum(A[i, k] * B[k, j] for k in range(K))", "out = A @ B", "A @ B (also A @ v, v @ A, u @ v)"),
+    ("o = as_strided(o_ptr, (M,), (1,)); o[i] = x[i] + 1.0", "o_ptr.view(M) = ...", "a kernel's view of its pointer's memory in C order, shown inline"),
+)  # fmt: skip
 
 
 def main(argv: list[str]) -> None:

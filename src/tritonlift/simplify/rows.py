@@ -164,7 +164,7 @@ def _shift(e: Expr, ctx: RowContext) -> Expr | None:
             parts = _shifted(lse.args[2], lse.attr)
             if (
                 parts is not None
-                and parts[1] == m
+                and alpha_eq(parts[1], m)
                 and _is_max_of(m, lse.attr, lse.args[0], lse.args[1], parts[0])
             ):
                 ctx.applied.append("logsumexp_shift")
@@ -318,6 +318,20 @@ def _variance_moments(e: Expr, ctx: RowContext) -> Expr | None:
     return None
 
 
+def _nonneg_row(e: Expr, ctx: RowContext) -> Expr | None:
+    """relu(v) and maximum(v, 0.0) are v for a variance or std v (a mean of squares is >= 0)."""
+    if e.op is Op.RELU:
+        v = e.args[0]
+    elif e.op is Op.MAXIMUM and const(0.0) in e.args:
+        v = e.args[1] if e.args[0] == const(0.0) else e.args[0]
+    else:
+        return None
+    if v.op in (Op.VARIANCE, Op.STD):
+        ctx.applied.append("nonneg_row")
+        return v
+    return None
+
+
 def _clamp_order(e: Expr, ctx: RowContext) -> Expr | None:
     """clamp(lo, x, hi) -> clamp(x, lo, hi) when lo has no index and x has (the same value: max commutes)."""
     if e.op is Op.CLAMP and not _indexed(e.args[0]) and _indexed(e.args[1]):
@@ -331,8 +345,8 @@ def _indexed(e: Expr) -> bool:
 
 
 RECOGNISERS: tuple[Callable[[Expr, RowContext], Expr | None], ...] = (
-    _logsumexp, _softmax, _log_softmax, _shift, _mean, _variance, _variance_moments, _std, _norms, _normalize,
-    _clamp_order,
+    _logsumexp, _softmax, _log_softmax, _shift, _mean, _variance, _variance_moments, _nonneg_row, _std, _norms,
+    _normalize, _clamp_order,
 )  # fmt: skip
 
 

@@ -240,6 +240,14 @@ RULES: tuple[Rule, ...] = (
         doc="E[x^2] - E[x]^2; n > 0 wherever the left side is defined (it divides by n)",
     ),
     R(
+        "nonneg_row",
+        "rows",
+        "relu(variance(x[i, k] for k in range(n)))",
+        "variance(x[i, k] for k in range(n))",
+        engine="rows",
+        doc="also maximum(v, 0.0), and for std: a mean of squares is >= 0 (FlagGems' std clamps it at 0)",
+    ),
+    R(
         "std",
         "rows",
         "sqrt(variance(x[i, k] for k in range(n)))",
