@@ -11,7 +11,7 @@ from tritonlift.ir.printer import formula_line
 from tritonlift.ir.tensor_form import is_textbook, is_textbook_text
 
 M, N, K = var("M"), var("N"), var("K")
-SHAPES = {"x": (M, N), "y": (M, N), "b": (N,), "s": (M,), "A": (M, K), "B": (K, N), "v": (K,), "t": (N, M)}
+SHAPES = {"x": (M, N), "y": (M, N), "b": (N,), "s": (M,), "A": (M, K), "B": (K, N), "v": (K,), "t": (N, M), "z": (M, K, N)}
 KINDS = {"eps": Kind.REAL, "alpha": Kind.REAL}
 
 
@@ -31,6 +31,8 @@ CASES = [
     ("t[j, i]", (M, N), ("i", "j"), "out = t.T"),
     ("sum(x[i, k] for k in range(N))", (M,), ("i",), "out = x.sum(dim=1)"),
     ("max(x[k, i] for k in range(M))", (N,), ("i",), "out = x.amax(dim=0)"),
+    ("sum(z[i, k, j] for k in range(K))", (M, N), ("i", "j"), "out = z.sum(dim=1)"),
+    ("softmax(z[i, j, k] for k in range(N))[l]", (M, K, N), ("i", "j", "l"), "out = softmax(z, dim=2)"),
     ("softmax(x[i, k] for k in range(N))[j]", (M, N), ("i", "j"), "out = softmax(x, dim=1)"),
     (
         "layer_norm((x[i, k] for k in range(N)), eps)[j]",
@@ -83,8 +85,10 @@ def test_whole_tensor_text_and_round_trip(text, shape, index, want):
     assert is_textbook(f) and is_textbook_text(want)
     back = parse_formula(want, name="f", params=f.params, tensors={t.name: t for t in f.tensors}, kinds=KINDS)
     # read back up to the names of the indices: the indexed text of both agrees after renaming
-    renamed = formula_line(back).replace("i1", "i").replace("i2", "j")
-    assert renamed.replace("k2", "k").replace("k3", "k") == formula_line(f), renamed
+    renamed = formula_line(back).replace("i1", "i").replace("i2", "j").replace("i3", "l")
+    for k in ("k2", "k3", "k4"):
+        renamed = renamed.replace(k, "k")
+    assert renamed == formula_line(f), renamed
 
 
 NOT_WHOLE = [
@@ -93,6 +97,7 @@ NOT_WHOLE = [
     ("x[0, j]", (M, N), ("i", "j")),  # a fixed row
     ("x[i, j] * float(i)", (M, N), ("i", "j")),  # the index itself is a value
     ("sum(A[i, k] * v[k] for k in range(K))", (N,), ("i",)),  # out's extent is not A's
+    ("sum(z[j, k, i] for k in range(K))", (N, M), ("i", "j")),  # what is left is z's dims swapped
 ]
 
 

@@ -45,6 +45,10 @@ def lift_targets(
     targets: list[str], options: Options, op: str | None, progress: Callable[[str], None] | None
 ) -> list[LiftResult]:
     results: list[LiftResult] = []
+    if options.simplify:  # the simplifier's one-time start (egglog), not charged to the first result
+        from tritonlift.simplify.engine import warm_up
+
+        warm_up()
     for target in targets:
         try:
             files = resolve_target(target)

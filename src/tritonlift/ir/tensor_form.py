@@ -342,7 +342,9 @@ def _form(e: Expr, s: _Scope) -> TForm | None:
     return None
 
 
-def _read(e: Expr, s: _Scope) -> TForm | None:
+def _read(e: Expr, s: _Scope, any_order: bool = False) -> TForm | None:
+    """A whole tensor read at its own indices; with `any_order`, in whatever order they come (the
+    caller checks the order of what is left after a reduction over one of them)."""
     try:
         decl = s.formula.tensor(str(e.attr))
     except KeyError:
@@ -352,7 +354,7 @@ def _read(e: Expr, s: _Scope) -> TForm | None:
         return None
     if not all(s.same(d, s.extents[n]) for d, n in zip(decl.shape, names, strict=True)):
         return None
-    if s.ordered(names):
+    if s.ordered(names) or any_order:
         return Ref(decl.name, names)
     if len(names) == 2 and s.ordered(names[::-1]):
         return Ref(decl.name, names[::-1], transposed=True)
@@ -415,14 +417,16 @@ def _reduce(e: Expr, s: _Scope) -> TForm | None:
     if inner is None:
         return None
     k, hi = str(e.attr), e.args[1]
-    body = _form(e.args[2], inner)
-    if isinstance(body, Ref) and body.transposed and e.op not in ROW_MAP_OPS:  # x[k, i] over k: dim 0 of x
-        body = Ref(body.name, body.axes[::-1])
+    if e.args[2].op is Op.READ:  # x[i, k, j] over k: dim 1 of x itself, whatever the order of its indices
+        body = _read(e.args[2], inner, any_order=True)
+    else:
+        body = _form(e.args[2], inner)
     if body is None or k not in body.axes:
         return None
     extra = e.args[3:]
     if e.op not in ROW_MAP_OPS:
-        return Reduce(e.op, body, body.axes.index(k), hi, tuple(a for a in body.axes if a != k))
+        rest = tuple(a for a in body.axes if a != k)
+        return Reduce(e.op, body, body.axes.index(k), hi, rest) if s.ordered(rest) else None
     at, rest = extra[0], extra[1:]
     if at.op is not Op.VAR or at.attr not in s.extents or at.attr in body.axes:
         return None
