@@ -51,6 +51,17 @@ def test_plain_formulas_stay_as_they_are():
     assert simplify_formula(f).formula.assigns == f.assigns
 
 
+def test_saturation_is_skipped_where_no_rule_can_fire():
+    from tritonlift.simplify.engine import may_rewrite
+
+    assert not may_rewrite(parse_expr("x[i] * 2.0 + x[0] * x[1] / x[2]"))
+    assert may_rewrite(parse_expr("x[i] * x[1] + x[2] * x[i]"))  # a shared factor
+    assert may_rewrite(parse_expr("1.0 / (1.0 + exp2(-x[i] * 1.4426950408889634))"))  # exp2 -> exp -> sigmoid
+    assert not may_rewrite(parse_expr("1.0 / (1.0 + exp2(x[i]))"))  # no product for exp2_log2e: nothing
+    out = simplify_formula(_formula("x[i] * 2.0 + x[0] * x[1]"))
+    assert out.formula.assigns == _formula("x[i] * 2.0 + x[0] * x[1]").assigns
+
+
 def test_exhausted_budget_returns_the_input():
     f = _formula("0.5 * x[i] * (1.0 + erf(x[i] * 0.7071067811865476))")
     out = simplify_formula(f, Budget(seconds=0.0))
@@ -60,7 +71,8 @@ def test_exhausted_budget_returns_the_input():
 def test_node_budget_stops_early_and_keeps_an_equal_formula():
     from tritonlift.simplify.engine import agrees
 
-    product = " * ".join(f"x[{k}]" for k in range(9))
+    # exp(a) * exp(b) somewhere in the product: a rule may fire, so saturation runs (and explodes)
+    product = " * ".join(["exp(x[0])", *(f"x[{k}]" for k in range(9)), "exp(x[1])"])
     f = _formula(f"{product} + {product.replace('x', 'y')}")
     out = simplify_formula(f, Budget(seconds=5.0, max_nodes=50))
     assert any("budget spent (nodes)" in note for note in out.notes), out.notes
@@ -72,7 +84,7 @@ def test_time_budget_holds():
     product grows factorially under associativity and commutativity. Both stay near their budget."""
     import time
 
-    product = " * ".join(f"x[{k}]" for k in range(12))
+    product = " * ".join(["exp(x[0])", *(f"x[{k}]" for k in range(12)), "exp(x[1])"])
     for text in ("1.0 / sqrt(x[i] * x[i] + x[0])", f"{product} + {product.replace('x', 'y')}"):
         start = time.perf_counter()
         out = simplify_formula(_formula(text), Budget(seconds=0.5, max_nodes=10**9))
