@@ -120,6 +120,13 @@ RULES: tuple[Rule, ...] = (
     R("relu_maximum_left", "activations", "maximum(0.0, a)", "relu(a)"),
     R("leaky_relu_where", "activations", "where(a > 0.0, a, a * s)", "leaky_relu(a, s)"),
     R("leaky_relu_where_ge", "activations", "where(a >= 0.0, a, a * s)", "leaky_relu(a, s)"),
+    R(
+        "leaky_relu_maxmin",
+        "activations",
+        "maximum(a, 0.0) + s * minimum(a, 0.0)",
+        "leaky_relu(a, s)",
+        doc="the positive part plus s times the negative part",
+    ),
     R("clamp", "activations", "minimum(maximum(a, b), c)", "clamp(a, b, c)"),
     R("softplus", "activations", "log(1.0 + exp(a))", "softplus(a)"),
     R("rsqrt_recip", "activations", "1.0 / sqrt(a)", "rsqrt(a)", doc="rsqrt is 1/sqrt by definition"),
