@@ -127,3 +127,35 @@ def test_text_forms_that_mean_something_else_are_refused(text):
     f = _formula("std(x[i, k] for k in range(N))", (M,), ("i",))
     with pytest.raises(ValueError):
         parse_formula(text, name="f", params=f.params, tensors={t.name: t for t in f.tensors}, kinds=KINDS)
+
+
+def test_kernel_views_shown_inline_read_back():
+    """`out_ptr.view(M) = inp_ptr.view(M, N).sum(dim=1)`: views of pointer memory in C order, inline."""
+    from tritonlift.ir.expr import read
+    from tritonlift.ir.printer import contiguous_strides
+
+    params = (Param("inp_ptr", "tensor"), Param("out_ptr", "tensor"), Param("M", "int"), Param("N", "int"))
+    inp = TensorDecl("inp", (M, N), (N, ONE), "inp_ptr")
+    out = TensorDecl("out", (M,), (ONE,), "out_ptr")
+    body = parse_expr("sum(inp[i, k] for k in range(N)) + inp[i, 0]")  # indexed: declarations stay
+    f = Formula("k", params, (out, inp), (Assign("out", ("i",), body),))
+    assert formula_line(f, whole=True) == (
+        "out = out_ptr.view(M); inp = inp_ptr.view(M, N); out[i] = sum(inp[i, k] for k in range(N)) + inp[i, 0]"
+    )
+    whole = Formula("k", params, (out, inp), (Assign("out", ("i",), parse_expr("sum(inp[i, k] for k in range(N))")),))
+    text = formula_line(whole, whole=True)
+    assert text == "out_ptr.view(M) = inp_ptr.view(M, N).sum(dim=1)"
+    assert is_textbook_text(text) and not is_textbook_text(formula_line(f, whole=True))
+    back = parse_formula(text, name="k", params=params, tensors={})
+    (a,) = back.assigns
+    views = {t.name: t for t in back.tensors}
+    assert views[a.target].base == "out_ptr" and views[a.target].shape == (M,)
+    src = next(t for t in back.tensors if t.base == "inp_ptr")
+    assert src.shape == (M, N) and src.strides == contiguous_strides((M, N)) == (N, ONE)
+    assert a.body.op.name == "SUM" and a.body.args[2] == read(src.name, var(a.index[0]), var(a.body.attr))
+    # the same view twice is one declaration; a strided view stays declared
+    twice = parse_formula("o_ptr.view(M) = x_ptr.view(M) * x_ptr.view(M)", name="k",
+                          params=(Param("x_ptr", "tensor"), Param("o_ptr", "tensor")), tensors={})  # fmt: skip
+    assert len(twice.tensors) == 2
+    assert is_textbook_text("x = as_strided(x_ptr, (M, N), (s0, s1)); o_ptr.view(M) = x.sum(dim=1)")
+    assert not is_textbook_text("o = o_ptr.view(M); o[i] = x[i]")
