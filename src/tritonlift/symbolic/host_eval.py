@@ -138,7 +138,7 @@ class HostEvaluator:
         a = self.host.node.args
         return n in {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
 
-    def _rank_shape(self, name: str) -> tuple[Expr, ...] | None:
+    def _rank_shape(self, name: str, asserted: bool = True) -> tuple[Expr, ...] | None:
         rank = -1
         for node in ast.walk(self.host.node):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute):
@@ -157,7 +157,7 @@ class HostEvaluator:
                 method_of_name = isinstance(f.value, ast.Name) and f.value.id == name and f.attr in ("stride", "size")
                 if method_of_name and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, int):
                     rank = max(rank, node.args[0].value + 1)
-        if rank < 0:
+        if rank < 0 and asserted:
             rank = self._asserted_rank(name)
         if rank < 0:
             return None
@@ -179,19 +179,10 @@ class HostEvaluator:
                     return len(it.elts)
                 other = _shape_of(it)
                 if other is not None and other != name:
-                    shape = self._rank_shape_direct(other)
+                    shape = self._rank_shape(other, asserted=False)  # from other's own uses only
                     if shape is not None:
                         return len(shape)
         return -1
-
-    def _rank_shape_direct(self, name: str) -> tuple[Expr, ...] | None:
-        """_rank_shape from the tensor's own uses only (no assertion relating it to another tensor)."""
-        saved = self._asserted_rank
-        self._asserted_rank = lambda _name: -1  # type: ignore[method-assign]
-        try:
-            return self._rank_shape(name)
-        finally:
-            self._asserted_rank = saved  # type: ignore[method-assign]
 
     def _scalar_kind(self, name: str) -> Kind:
         fn = self.host.node
