@@ -309,11 +309,6 @@ def _preload() -> None:
 
 
 def _worker_main(conn: Any, options: Options) -> None:
-    if options.simplify:  # the simplifier's one-time start, before any job's clock runs
-        with contextlib.suppress(Exception):
-            from tritonlift.simplify.engine import warm_up
-
-            warm_up()
     while True:
         try:
             job = conn.recv()

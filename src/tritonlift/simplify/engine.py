@@ -152,10 +152,11 @@ def _shares_a_factor(e: Expr) -> bool:
     return bool(left & right)
 
 
+@cache
 def warm_up() -> None:
     """Import egglog, declare the rules and import the printers once in this process (about 1-2 s), so that
-    the first formula's `seconds.simplification` measures that formula only (the CLI and bench workers call
-    it before their first job)."""
+    the first formula's `seconds.simplification` measures that formula only (pipeline.lift_module_file calls
+    it before its clock starts; later calls cost nothing)."""
     import tritonlift.ir.latex
     import tritonlift.ir.tensor_form
     import tritonlift.ir.torch_printer  # noqa: F401 (the printers that render the result: imported once)
