@@ -11,7 +11,7 @@ from tritonlift.ir.printer import formula_line
 from tritonlift.ir.tensor_form import is_textbook, is_textbook_text
 
 M, N, K = var("M"), var("N"), var("K")
-SHAPES = {"x": (M, N), "y": (M, N), "b": (N,), "s": (M,), "A": (M, K), "B": (K, N), "v": (K,), "t": (N, M), "z": (M, K, N)}
+SHAPES = {"x": (M, N), "y": (M, N), "b": (N,), "s": (M,), "A": (M, K), "B": (K, N), "v": (K,), "t": (N, M), "z": (M, K, N), "P": (M, N, K), "Q": (M, K, N)}
 KINDS = {"eps": Kind.REAL, "alpha": Kind.REAL}
 
 
@@ -75,6 +75,7 @@ CASES = [
     ("variance(x[k, i] for k in range(M))", (N,), ("i",), "out = x.var(dim=0, correction=0)"),
     ("sum(A[i, k] * B[k, j] for k in range(K))", (M, N), ("i", "j"), "out = A @ B"),
     ("sum(A[i, k] * v[k] for k in range(K))", (M,), ("i",), "out = A @ v"),
+    ("sum(P[i, j, k] * Q[i, k, l] for k in range(K))", (M, N, N), ("i", "j", "l"), "out = P @ Q"),
 ]
 
 

@@ -574,3 +574,33 @@ def np_index(shape: torch.Size) -> list[tuple[int, ...]]:
     import itertools
 
     return list(itertools.product(*(range(d) for d in shape)))
+
+
+def test_batched_matmul_is_one_at_sign() -> None:
+    from tritonlift.ir.parse import parse_expr
+    from tritonlift.ir.printer import contiguous_strides
+
+    def own(t: str) -> TensorDecl:
+        return TensorDecl(t, tuple(var(f"{t}.shape[{d}]") for d in range(3)), tuple(var(f"{t}.stride({d})") for d in range(3)), t)  # fmt: skip
+
+    shape = (var("P.shape[0]"), var("P.shape[1]"), var("Q.shape[2]"))
+    body = parse_expr("sum(P[i, j, k] * Q[i, k, l] for k in range(P.shape[2]))")
+    f = Formula(
+        name="bmm",
+        params=tensor_params("P", "Q"),
+        tensors=(own("P"), own("Q"), TensorDecl("out", shape, contiguous_strides(shape), "out")),
+        assigns=(Assign("out", ("i", "j", "l"), body),),
+        returns=("out",),
+        allocs=(Alloc("out", shape, dtype_like="P"),),
+        assumptions=("Q.shape[0] == P.shape[0]", "Q.shape[1] == P.shape[2]"),
+    )  # fmt: skip
+    src = formula_torch(f, real_dtype="float64", whole=True)
+    assert "out.copy_(P @ Q)" in src, src
+    gen = torch.Generator().manual_seed(3)
+    p, q = torch.randn(2, 3, 4, generator=gen, dtype=torch.float64), torch.randn(2, 4, 5, generator=gen, dtype=torch.float64)
+    got = compile_formula(f, real_dtype="float64", whole=True)(p, q)
+    sizes = {"P.shape[0]": 2, "P.shape[1]": 3, "P.shape[2]": 4, "Q.shape[2]": 5}
+    for idx in np_index(got.shape):
+        env = Env(vars={**dict(zip(("i", "j", "l"), idx, strict=True)), **sizes},
+                  read=lambda name, ix: float({"P": p, "Q": q}[name][ix]))  # fmt: skip
+        assert got[idx].item() == pytest.approx(evaluate(body, env), rel=1e-9, abs=1e-9)

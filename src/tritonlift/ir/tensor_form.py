@@ -455,7 +455,8 @@ def _matmul(e: Expr, s: _Scope) -> TForm | None:
     k = str(e.attr)
     a, b = (_form(x, inner) for x in e.args[2].args)
     if not isinstance(a, Ref) or not isinstance(b, Ref):
-        return None
+        return _batched_matmul(e, s, inner, k)
+
     def spellings(r: Ref) -> list[Ref]:  # x and x.T are both candidates for a 2-d operand
         return [r] + ([Ref(r.name, r.axes[::-1], not r.transposed)] if len(r.axes) == 2 else [])
 
@@ -464,6 +465,22 @@ def _matmul(e: Expr, s: _Scope) -> TForm | None:
         if left.axes[-1:] == (k,) and right.axes[:1] == (k,) and len(left.axes) <= 2 and len(right.axes) <= 2:
             axes = left.axes[:-1] + right.axes[1:]
             if s.ordered(axes) and len(set(axes)) == len(axes):
+                return MatMul(left, right, axes)
+    return _batched_matmul(e, s, inner, k)
+
+
+def _batched_matmul(e: Expr, s: _Scope, inner: _Scope, k: str) -> TForm | None:
+    """sum(A[b, i, k] * B[b, k, j] for k): A @ B with one batch dimension (torch.bmm's layout)."""
+    reads = e.args[2].args
+    if not all(x.op is Op.READ and len(x.args) == 3 for x in reads):
+        return None
+    a, b = (_read(x, inner, any_order=True) for x in reads)
+    if not isinstance(a, Ref) or not isinstance(b, Ref):
+        return None
+    for left, right in ((a, b), (b, a)):
+        if left.axes[2] == k and right.axes[1] == k and left.axes[0] == right.axes[0]:
+            axes = (left.axes[0], left.axes[1], right.axes[2])
+            if s.ordered(axes) and len(set(axes)) == 3:
                 return MatMul(left, right, axes)
     return None
 
@@ -579,6 +596,8 @@ class Lowering:
             case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)) if self._is_align(items):
                 return len(items)
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                if self.ndim(a) == self.ndim(b) == 3:
+                    return 3  # batched: (B, M, K) @ (B, K, N)
                 return self.ndim(a) + self.ndim(b) - 2
             case ast.BinOp(left=a, right=b) | ast.Compare(left=a, comparators=[b]):
                 return max(self.ndim(a), self.ndim(b))
@@ -618,6 +637,8 @@ class Lowering:
                 r = self._dim_of(node)
                 return self.size(inner, d if r is None or d < r else d + 1)
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
+                if self.ndim(a) == self.ndim(b) == 3:
+                    return self.size(a, d) if d < 2 else self.size(b, 2)
                 return self.size(a, 0) if d == 0 and self.ndim(a) == 2 else self.size(b, self.ndim(b) - 1)
             case ast.BinOp() | ast.Compare() | ast.UnaryOp() | ast.Call():
                 n = self.ndim(node)
@@ -666,8 +687,13 @@ class Lowering:
                 )
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
                 k = self.fresh("k")
-                ai = ([idx[0]] if self.ndim(a) == 2 else []) + [k]
-                bi = [k] + ([idx[-1]] if self.ndim(b) == 2 else [])
+                if self.ndim(a) == self.ndim(b) == 3:
+                    ai, bi = [idx[0], idx[1], k], [idx[0], k, idx[2]]
+                elif self.ndim(a) > 2 or self.ndim(b) > 2:
+                    raise self.fail(node, "@ takes 1-d and 2-d operands, or two 3-d ones (a batch)")
+                else:
+                    ai = ([idx[0]] if self.ndim(a) == 2 else []) + [k]
+                    bi = [k] + ([idx[-1]] if self.ndim(b) == 2 else [])
                 prod = ast.BinOp(left=self.index(a, ai), op=ast.Mult(), right=self.index(b, bi))
                 gen = self._gen(prod, k, self.size(a, self.ndim(a) - 1))
                 return ast.Call(func=ast.Name(id="sum", ctx=load), args=[gen], keywords=[])
