@@ -30,11 +30,20 @@ class Clock:
         self.seconds = {s: 0.0 for s in STAGES}
         self.start = time.perf_counter()
         self.last = self.start
+        self.stage = "frontend"  # the last stage lapped
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
         self.seconds[stage] += now - self.last
         self.last = now
+        self.stage = stage
+
+    def finish(self) -> None:
+        """Lap the stage in progress: the one after the last lapped (simplification after verification; the
+        verification itself when it raised)."""
+        order = STAGES[: STAGES.index("total")]
+        at = order.index(self.stage) if self.stage in order else len(order) - 2
+        self.lap(order[min(at + 1, len(order) - 1)])
 
     def done(self) -> dict[str, float]:
         self.seconds["total"] = time.perf_counter() - self.start
@@ -237,7 +246,7 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
         res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"
     except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
-    clock.lap("simplification")
+    clock.finish()
     res.seconds = clock.done()
     return res
 
@@ -286,7 +295,7 @@ def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> L
         res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"
     except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
-    clock.lap("simplification")
+    clock.finish()
     res.seconds = clock.done()
     return res
 

@@ -731,7 +731,7 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
         from tritonlift.pipeline import internal_error
 
         res.status, res.message = "unknown", internal_error(host.file, host.line, e)
-    clock.lap("simplification")
+    clock.finish()
     res.seconds = clock.done()
     return res
 
