@@ -43,6 +43,7 @@ APPROX_CONSTANTS: tuple[ApproxConstant, ...] = (
     ApproxConstant("C_INV_SQRT2", "inv_sqrt2", INV_SQRT2, "1/sqrt(2), e.g. FlagGems' 0.7071067811"),
     ApproxConstant("C_SQRT_2_OVER_PI", "sqrt_2_over_pi", SQRT_2_OVER_PI, "sqrt(2/pi), e.g. 0.79788456"),
     ApproxConstant("C_GELU_CUBIC", "gelu_cubic", GELU_TANH_CUBIC, "the tanh-GELU's 0.044715"),
+    ApproxConstant("C_SQRT2", "sqrt2", math.sqrt(2.0), "sqrt(2), e.g. 1.4142135623730951 (erf(x / sqrt(2)))"),
     ApproxConstant("C_LOG2E", "log2e", math.log2(math.e), "log2(e), e.g. 1.4426950408889634 (exp via exp2)"),
     ApproxConstant("C_LN2", "ln2", math.log(2.0), "ln(2), e.g. 0.6931471805599453 (log via log2)"),
 )
@@ -98,10 +99,18 @@ R = Rule
 RULES: tuple[Rule, ...] = (
     # --- activations: textbook names for their usual spellings
     R("sigmoid_long", "activations", "1.0 / (1.0 + exp(-a))", "sigmoid(a)"),
+    R("sigmoid_exp", "activations", "exp(a) / (1.0 + exp(a))", "sigmoid(a)", doc="e^a / (1 + e^a)"),
     R("silu_div", "activations", "a / (1.0 + exp(-a))", "silu(a)"),
     R("silu_mul", "activations", "a * sigmoid(a)", "silu(a)"),
     R("tanh_sigmoid", "activations", "2.0 * sigmoid(2.0 * a) - 1.0", "tanh(a)"),
     R("gelu_erf", "activations", "0.5 * a * (1.0 + erf(a * C_INV_SQRT2))", "gelu(a)"),
+    R(
+        "gelu_erf_div",
+        "activations",
+        "0.5 * a * (1.0 + erf(a / C_SQRT2))",
+        "gelu(a)",
+        doc="x / sqrt(2) = x * (1/sqrt(2)) over the reals; their float64 values differ in the last bit",
+    ),
     R(
         "gelu_tanh",
         "activations",
@@ -130,6 +139,8 @@ RULES: tuple[Rule, ...] = (
     R("clamp", "activations", "minimum(maximum(a, b), c)", "clamp(a, b, c)"),
     R("softplus", "activations", "log(1.0 + exp(a))", "softplus(a)"),
     R("rsqrt_recip", "activations", "1.0 / sqrt(a)", "rsqrt(a)", doc="rsqrt is 1/sqrt by definition"),
+    R("sqrt_pow", "activations", "pow(a, 0.5)", "sqrt(a)", doc="a^(1/2); both undefined for a < 0"),
+    R("rsqrt_pow", "activations", "pow(a, -0.5)", "rsqrt(a)", doc="a^(-1/2); both undefined for a <= 0"),
     R(
         "rsqrt_mul",
         "activations",
