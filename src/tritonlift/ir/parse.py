@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 from collections.abc import Callable, Mapping
 
@@ -281,6 +282,8 @@ class _InlineViews(ast.NodeTransformer):
             assert isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
             base = node.func.value.id
             stem = base[: -len("_ptr")] if base.endswith("_ptr") and len(base) > 4 else f"{base}_v"
+            if keyword.iskeyword(stem):
+                stem = f"{stem}_v"
             name, n = stem, 1
             while name in self.taken or name in self.decls:
                 n += 1
