@@ -39,8 +39,9 @@ Z3_CANNOT = {
     "exp2_log2e": "exp2 and exp are unrelated functions to the backend (and log2(e) is irrational)",
     "log2_ln2": "log2 and log are unrelated functions to the backend (and ln(2) is irrational)",
 }
-# z3 axiomatises sqrt/rsqrt on positive arguments only: these proofs assume it
-Z3_ASSUME = {"rsqrt_recip": "a > 0.0", "rsqrt_mul": "b > 0.0"}
+# conditions a z3 proof adds to a rule's own: where both sides divide by zero, z3's division by zero is an
+# unspecified value per dividend, so a * (1 / 0) and a / 0 need not agree there (both are undefined)
+Z3_ASSUME = {"rsqrt_mul": "b > 0.0"}
 
 
 def _exact(e: Expr) -> Expr:
