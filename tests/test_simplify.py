@@ -158,6 +158,11 @@ TEXTBOOK = [
         "out = normalize(x, dim=1, eps=eps)",
     ),
     (f"sqrt({VAR})", ("i",), "out = x.std(dim=1, correction=0)"),
+    (  # the two factors of the square reduce over differently named indices
+        f"sum((x[i, k] - {MEAN.replace('k', 'k2')}) * (x[i, k] - {MEAN.replace('k', 'k3')}) for k in range(N)) / float(N)",
+        ("i",),
+        "out = x.var(dim=1, correction=0)",
+    ),
     (  # E[x^2] - E[x]^2, clamped at 0 (FlagGems' std does this)
         f"sqrt(maximum(sum(x[i, k] * x[i, k] for k in range(N)) / float(N) - ({MEAN}) * ({MEAN}), 0.0))",
         ("i",),

@@ -107,7 +107,8 @@ def _is_max_of(m: Expr, k: str, lo: Expr, hi: Expr, b: Expr) -> bool:
 
 
 def _square_of(e: Expr) -> Expr | None:
-    if e.op is Op.MUL and e.args[0] == e.args[1]:
+    """e == t * t (the two factors equal up to the names of their bound indices) or pow(t, 2.0): t."""
+    if e.op is Op.MUL and alpha_eq(e.args[0], e.args[1]):
         return e.args[0]
     if e.op is Op.POW and e.args[1] == const(2.0):
         return e.args[0]
