@@ -534,7 +534,7 @@ class _FunctionCtx:
         self.helpers: set[str] = set()
         self.views: dict[str, str] = {}
         self.reserved = {p.name for p in f.params} | {a.name for a in f.allocs} | set(HELPERS)
-        self.reserved |= {"torch", "math", "_dev", "_v"}
+        self.reserved |= {"torch", "math", "_dev", "_v", "grid"}
         self._host: dict[Expr, bool] = {}
         self._free: dict[Expr, frozenset[str]] = {}
 
