@@ -190,3 +190,18 @@ def test_kernel_spellings_come_back_in_textbook_form(text, index, want):
     out = simplify_formula(f, Budget(seconds=10.0))
     assert formula_line(out.formula, whole=True) == want, (formula_line(out.formula), out.notes)
     assert agrees(f.assigns[0].body, out.formula.assigns[0].body, points=10)
+
+
+def test_clamp_puts_the_first_parameter_first_when_both_operands_are_tensors():
+    """clamp(a, b, c) is symmetric in a and b: FlagGems' minimum(maxi, maximum(mini, x)) over three tensors
+    reads clamp(x, mini, maxi), x being the first parameter (as in torch.clamp(input, min, max))."""
+    from tritonlift.ir.expr import Kind
+
+    shape = (n,)
+    tensors = tuple(TensorDecl(t, shape, (ONE,), t) for t in ("x", "mini", "out"))
+    params = (Param("x", "tensor"), Param("mini", "tensor"), Param("maxi", "float"), Param("out", "tensor"))
+    body = parse_expr("minimum(maxi, maximum(mini[i], x[i]))", {"maxi": Kind.REAL})
+    f = Formula("f", params, tensors, (Assign("out", ("i",), body),))
+    assert formula_line(simplify_formula(f).formula) == "out[i] = clamp(x[i], mini[i], maxi)"
+    swapped = Formula("f", (params[1], params[0], *params[2:]), tensors, f.assigns)
+    assert formula_line(simplify_formula(swapped).formula) == "out[i] = clamp(mini[i], x[i], maxi)"

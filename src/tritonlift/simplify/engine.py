@@ -48,12 +48,14 @@ def simplify_formula(f: Formula, budget: Budget | None = None) -> Simplified:
     out = Simplified(f)
     assigns: list[Assign] = []
     rules: set[str] = set()
+    position = {p.name: n for n, p in enumerate(f.params)}
+    order = {t.name: position.get(t.base, len(position)) for t in f.tensors}
     for a in f.assigns:
         left = budget.seconds - (time.perf_counter() - start)
         body = a.body
         try:
             extents = dict(zip(a.index, f.tensor(a.target).shape, strict=True))
-            body, used = simplify_expr(a.body, extents, left, budget.max_nodes, out.notes, a.target)
+            body, used = simplify_expr(a.body, extents, left, budget.max_nodes, out.notes, a.target, order)
             rules |= used
         except Exception as e:
             out.notes.append(f"{a.target}: not simplified ({type(e).__name__}: {e})")
@@ -76,8 +78,10 @@ def simplify_expr(
     max_nodes: int,
     notes: list[str] | None = None,
     target: str = "",
+    order: dict[str, int] | None = None,
 ) -> tuple[Expr, set[str]]:
-    """The simplified body and the names of the rules used (raises Unsimplified to keep `e`)."""
+    """The simplified body and the names of the rules used (raises Unsimplified to keep `e`). `order` ranks
+    tensors by the position of their parameter in the signature (a tie-breaker for symmetric operands)."""
     if e.kind is not Kind.REAL:
         return e, set()
     if seconds <= 0:
@@ -91,7 +95,7 @@ def simplify_expr(
         if sat.stopped in ("time", "nodes") and notes is not None:  # what was found so far is kept: sound
             notes.append(f"{target}: budget spent ({sat.stopped}) after {sat.iterations} iterations")
         best, fired = tr.to_expr(sat.term), sat.fired
-    ctx = RowContext(extents)
+    ctx = RowContext(extents, order=order or {})
     best = recognise_rows(best, ctx)
     if best == e:
         return e, set()

@@ -38,6 +38,7 @@ class RowContext:
 
     extents: dict[str, Expr] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
+    order: dict[str, int] = field(default_factory=dict)  # tensor -> its parameter's position in the signature
 
 
 def alpha_eq(p: Expr, t: Expr) -> bool:
@@ -334,15 +335,19 @@ def _nonneg_row(e: Expr, ctx: RowContext) -> Expr | None:
 
 
 def _clamp_order(e: Expr, ctx: RowContext) -> Expr | None:
-    """clamp(lo, x, hi) -> clamp(x, lo, hi) when lo has no index and x has (the same value: max commutes)."""
-    if e.op is Op.CLAMP and not _indexed(e.args[0]) and _indexed(e.args[1]):
+    """clamp(lo, x, hi) -> clamp(x, lo, hi) (the same value: max commutes) when x reads a tensor and lo
+    does not, or both do and x's tensor comes first in the signature: the clamped tensor first."""
+    if e.op is Op.CLAMP and _clamp_key(e.args[1], ctx) < _clamp_key(e.args[0], ctx):
         ctx.applied.append("clamp_order")
         return named(Op.CLAMP, e.args[1], e.args[0], e.args[2])
     return None
 
 
-def _indexed(e: Expr) -> bool:
-    return any(n.op in (Op.READ, Op.MEM) for n in walk(e))
+def _clamp_key(e: Expr, ctx: RowContext) -> tuple[int, int]:
+    tensors = [str(n.attr) for n in walk(e) if n.op in (Op.READ, Op.MEM)]
+    if not tensors:
+        return (1, 0)
+    return (0, min(ctx.order.get(t, len(ctx.order)) for t in tensors))
 
 
 RECOGNISERS: tuple[Callable[[Expr, RowContext], Expr | None], ...] = (

@@ -306,8 +306,8 @@ RULES: tuple[Rule, ...] = (
         "clamp(a, x[i, j], b)",
         "clamp(x[i, j], a, b)",
         engine="rows",
-        doc="minimum(maximum(a, x), b) = minimum(maximum(x, a), b); applied when a reads no tensor and x does, "
-        "so that the clamped tensor comes first",
+        doc="minimum(maximum(a, x), b) = minimum(maximum(x, a), b); applied when a reads no tensor and x does "
+        "(or both do and x's parameter comes first), so that the clamped tensor comes first",
     ),
 )
 
