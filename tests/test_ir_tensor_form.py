@@ -34,6 +34,8 @@ CASES = [
     ("sum(z[i, k, j] for k in range(K))", (M, N), ("i", "j"), "out = z.sum(dim=1)"),
     ("softmax(z[i, j, k] for k in range(N))[l]", (M, K, N), ("i", "j", "l"), "out = softmax(z, dim=2)"),
     ("softmax(x[i, k] for k in range(N))[j]", (M, N), ("i", "j"), "out = softmax(x, dim=1)"),
+    ("softmax(t[k, i] for k in range(N))[j]", (M, N), ("i", "j"), "out = softmax(t.T, dim=1)"),
+    ("softmax(x[k, j] for k in range(M))[i]", (M, N), ("i", "j"), "out = softmax(x, dim=0)"),
     (
         "layer_norm((x[i, k] for k in range(N)), eps)[j]",
         (M, N),

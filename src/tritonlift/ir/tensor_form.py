@@ -432,8 +432,10 @@ def _reduce(e: Expr, s: _Scope) -> TForm | None:
         return None
     if not s.same(s.extents[str(at.attr)], hi) or any(free_vars(x) & inner.extents.keys() for x in rest):
         return None
-    # x[k, j] over k at i: the row runs along dim 0 of x itself (not of x.T)
-    candidates = [body] + ([Ref(body.name, body.axes[::-1])] if isinstance(body, Ref) and body.transposed else [])
+    # x[k, j] over k at i: the row runs along dim 0 of x itself; x[k, i] over k at j: along dim 1 of x.T
+    candidates = [body]
+    if isinstance(body, Ref) and len(body.axes) == 2:
+        candidates.append(Ref(body.name, body.axes[::-1], not body.transposed))
     for b in candidates:
         axes = tuple(str(at.attr) if a == k else a for a in b.axes)
         dim = b.axes.index(k)
