@@ -34,6 +34,13 @@ def test_flaggems_gelu_constant_is_listed_as_an_approximation():
     assert "approx_inv_sqrt2" in out.rules
 
 
+def test_irrational_constants_are_always_an_approximation():
+    """exp2(x * 1.4426950408889634) is exp(x) only for the irrational log2(e), which no float is."""
+    out = simplify_formula(_formula("1.0 / (1.0 + exp2(-x[i] * 1.4426950408889634))"))
+    assert formula_line(out.formula) == "out[i] = sigmoid(x[i])"
+    assert {"exp2_log2e", "approx_log2e"} <= set(out.rules)
+
+
 def test_exact_constant_needs_no_approximation():
     out = simplify_formula(_formula("0.5 * x[i] * (1.0 + erf(x[i] * 0.7071067811865476))"))
     assert "approx_inv_sqrt2" not in out.rules

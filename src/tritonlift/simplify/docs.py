@@ -41,15 +41,19 @@ def rules_markdown() -> str:
         "## Constants recognised to float32 precision",
         "",
         f"A constant `v` in a kernel is read as the named value `c` when `|v - c| <= 2**-24 * |c|` "
-        f"(float32's unit roundoff, {F32_RTOL:.3g}). When a rule consumes such a constant and `v != c`, the",
-        "simplified formula is equal to the verified one only up to that rounding: the result lists the",
-        "`approx_*` rule in `proof.rules`, and `formula_raw` (the z3-verified formula) keeps the exact constant.",
+        f"(float32's unit roundoff, {F32_RTOL:.3g}). When a rule consumes such a constant and `v` is not",
+        "exactly the value a named operator's definition uses (`exact`: gelu's `1/sqrt(2)` is PyTorch's float64",
+        "value; `sqrt(2)`, `log2(e)`, `ln(2)` are irrational, which no float is), the simplified formula is equal",
+        "to the verified one only up to that rounding: the result lists the `approx_*` rule in `proof.rules`,",
+        "and `formula_raw` (the z3-verified formula) keeps the constant as written. `--expect` of such a shown",
+        "formula may come back `unknown`: z3 sees the difference in the last bits.",
         "",
-        "| rule | pattern name | value | note |",
-        "|---|---|---|---|",
+        "| rule | pattern name | value | exact | note |",
+        "|---|---|---|---|---|",
     ]
     for c in APPROX_CONSTANTS:
-        lines.append(f"| {approx_rule_name(c)} | `{c.var}` | `{c.value!r}` | {c.doc} |")
+        exact = "when written as this value" if c.in_definition else "never"
+        lines.append(f"| {approx_rule_name(c)} | `{c.var}` | `{c.value!r}` | {exact} | {c.doc} |")
     lines += [
         "",
         "## Whole-tensor notation (ir/tensor_form.py)",

@@ -105,7 +105,7 @@ def simplify_expr(
     consts = {n.value for n in walk(best) if n.op is Op.CONST and n.kind is Kind.REAL}
     for value, name in tr.approx.items():
         c = APPROX_BY_NAME[name]
-        if value != c.value and value not in consts:  # consumed by a rule: the exact value replaced it
+        if not c.exact(value) and value not in consts:  # consumed by a rule: the named value replaced it
             used.add(approx_rule_name(c))
     return best, used
 

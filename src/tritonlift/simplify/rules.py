@@ -34,6 +34,14 @@ class ApproxConstant:
     name: str
     value: float  # the value the named operators' definitions use (float64, as PyTorch)
     doc: str
+    # True when a named operator's definition uses exactly `value` (gelu's 1/sqrt(2)): a kernel that writes
+    # `value` itself is then exactly that operator. False when the rules need the irrational number itself
+    # (exp2(x * log2(e)) = exp(x)), which no float is: consuming it is always an approximation.
+    in_definition: bool = True
+
+    def exact(self, v: float) -> bool:
+        """A kernel's constant v, consumed by a rule, gives exactly the rule's right side."""
+        return self.in_definition and v == self.value
 
     def matches(self, v: float) -> bool:
         return math.isfinite(v) and abs(v - self.value) <= F32_RTOL * abs(self.value)
@@ -43,9 +51,13 @@ APPROX_CONSTANTS: tuple[ApproxConstant, ...] = (
     ApproxConstant("C_INV_SQRT2", "inv_sqrt2", INV_SQRT2, "1/sqrt(2), e.g. FlagGems' 0.7071067811"),
     ApproxConstant("C_SQRT_2_OVER_PI", "sqrt_2_over_pi", SQRT_2_OVER_PI, "sqrt(2/pi), e.g. 0.79788456"),
     ApproxConstant("C_GELU_CUBIC", "gelu_cubic", GELU_TANH_CUBIC, "the tanh-GELU's 0.044715"),
-    ApproxConstant("C_SQRT2", "sqrt2", math.sqrt(2.0), "sqrt(2), e.g. 1.4142135623730951 (erf(x / sqrt(2)))"),
-    ApproxConstant("C_LOG2E", "log2e", math.log2(math.e), "log2(e), e.g. 1.4426950408889634 (exp via exp2)"),
-    ApproxConstant("C_LN2", "ln2", math.log(2.0), "ln(2), e.g. 0.6931471805599453 (log via log2)"),
+    ApproxConstant(
+        "C_SQRT2", "sqrt2", math.sqrt(2.0), "sqrt(2), e.g. 1.4142135623730951 (erf(x / sqrt(2)))", False
+    ),
+    ApproxConstant(
+        "C_LOG2E", "log2e", math.log2(math.e), "log2(e), e.g. 1.4426950408889634 (exp via exp2)", False
+    ),
+    ApproxConstant("C_LN2", "ln2", math.log(2.0), "ln(2), e.g. 0.6931471805599453 (log via log2)", False),
 )
 APPROX_BY_VAR = {c.var: c for c in APPROX_CONSTANTS}
 APPROX_BY_NAME = {c.name: c for c in APPROX_CONSTANTS}
