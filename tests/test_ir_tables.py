@@ -134,6 +134,8 @@ EXAMPLES: dict[Op, tuple[Expr, float | int | bool]] = {
     Op.LOG_SOFTMAX: (row(Op.LOG_SOFTMAX, "k", ZERO, n, div(x_k, const(10.0)), i), 2 - _LSE),
     Op.LAYER_NORM: (row(Op.LAYER_NORM, "k", ZERO, n, x_k, arith(Op.SUB, n, ONE), b), 20 / math.sqrt(202)),
     Op.RMS_NORM: (row(Op.RMS_NORM, "k", ZERO, n, x_k, i, b), 20 / math.sqrt(602)),
+    Op.STD: (row(Op.STD, "k", ZERO, n, x_k), math.sqrt(200.0)),
+    Op.NORMALIZE: (row(Op.NORMALIZE, "k", ZERO, n, x_k, i, b), 20 / math.sqrt(3000)),
 }
 KINDS = {"a": Kind.REAL, "b": Kind.REAL}
 VARS = {"i": 2, "n": 5, "a": -1.5, "b": 2.0}

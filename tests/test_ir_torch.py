@@ -485,3 +485,122 @@ def test_torch_agrees_with_evaluate(
             if math.isnan(want):
                 continue
             assert got == pytest.approx(want, rel=1e-6, abs=1e-6), (ii, jj, formula_torch(f))
+
+
+# ---------------------------------------------------------------------------------------------
+# whole-tensor forms (ir.tensor_form): the idiomatic torch call computes what the indexed formula does
+
+WHOLE_CASES = [
+    ("x[i, j] + alpha * y[i, j]", ("i", "j"), "x + alpha * y"),
+    ("x[i, j] * s[i]", ("i", "j"), "x * s[:, None]"),
+    ("sum(x[i, k] for k in range(N))", ("i",), "torch.sum(x, dim=1)"),
+    ("max(x[k, i] for k in range(M))", ("i",), "_amax(x, dim=0)"),
+    ("min(x[i, k] for k in range(N))", ("i",), "_amin(x, dim=1)"),
+    ("softmax(x[i, k] for k in range(N))[j]", ("i", "j"), "torch.softmax(x, dim=1)"),
+    ("log_softmax(x[k, j] for k in range(M))[i]", ("i", "j"), "torch.log_softmax(x, dim=0)"),
+    ("logsumexp(x[i, k] for k in range(N))", ("i",), "torch.logsumexp(x, dim=1)"),
+    ("mean(x[i, k] for k in range(N))", ("i",), "torch.mean(x, dim=1)"),
+    ("variance(x[i, k] for k in range(N))", ("i",), "torch.var(x, dim=1, correction=0)"),
+    ("std(x[k, i] for k in range(M))", ("i",), "torch.std(x, dim=0, correction=0)"),
+    ("normalize((x[i, k] for k in range(N)), eps)[j]", ("i", "j"), "torch.nn.functional.normalize("),
+    ("layer_norm((x[i, k] for k in range(N)), eps)[j]", ("i", "j"), "torch.nn.functional.layer_norm("),
+    (
+        "layer_norm((x[i, k] for k in range(N)), eps)[j] * b[j] + c[j]",
+        ("i", "j"),
+        "torch.nn.functional.layer_norm(x, (x.shape[1],), b, c, eps=eps)",
+    ),
+    (
+        "c[j] + layer_norm((x[i, k] for k in range(N)), eps)[j]",
+        ("i", "j"),
+        "torch.nn.functional.layer_norm(x, (x.shape[1],), None, c, eps=eps)",
+    ),
+    (
+        "b[j] * rms_norm((x[i, k] for k in range(N)), eps)[j]",
+        ("i", "j"),
+        "torch.nn.functional.rms_norm(x, (x.shape[1],), b, eps=eps)",
+    ),
+    ("sum(x[i, k] * t[k, j] for k in range(N))", ("i", "j"), "x @ t"),
+]
+
+
+@pytest.mark.parametrize(("text", "index", "call"), WHOLE_CASES, ids=[c[0] for c in WHOLE_CASES])
+@pytest.mark.parametrize("shape", [(3, 4), (2, 1), (3, 0), (0, 2)], ids=str)
+def test_whole_tensor_torch_agrees_with_evaluate(text: str, index: tuple[str, ...], call: str, shape) -> None:
+    """The operator's torch function calls the tensors themselves (no as_strided) and agrees with the
+    formula element by element, empty rows included (max over nothing is -inf)."""
+    from tritonlift.ir.parse import parse_expr
+
+    m, n = shape
+    M, N = var("x.shape[0]"), var("x.shape[1]")
+    sizes = {"x.shape[0]": m, "x.shape[1]": n, "M": m, "N": n}
+    body = parse_expr(text.replace("range(M)", "range(x.shape[0])").replace("range(N)", "range(x.shape[1])"), {
+        "alpha": Kind.REAL, "eps": Kind.REAL})  # fmt: skip
+    own = lambda t, r: TensorDecl(t, tuple(var(f"{t}.shape[{d}]") for d in range(r)), tuple(var(f"{t}.stride({d})") for d in range(r)), t)  # noqa: E731
+    out_shape = (M, N)[: len(index)] if not (text.startswith(("max(x[k", "std(x[k"))) else (N,)
+    if "t[k, j]" in text:
+        out_shape = (M, var("t.shape[1]"))
+    out = Alloc("out", out_shape, dtype_like="x")
+    f = Formula(
+        name="op",
+        params=(*tensor_params("x", "y", "s", "b", "c", "t"), Param("alpha", "float"), Param("eps", "float")),
+        tensors=(
+            own("x", 2), own("y", 2), own("s", 1), own("b", 1), own("c", 1), own("t", 2),
+            TensorDecl("out", out_shape, tuple(reversed((ONE, out_shape[-1])))[2 - len(out_shape):], "out"),
+        ),
+        assigns=(Assign("out", index, body),),
+        returns=("out",),
+        allocs=(out,),
+        assumptions=("y.shape[0] == x.shape[0]", "y.shape[1] == x.shape[1]", "s.shape[0] == x.shape[0]",
+                     "b.shape[0] == x.shape[1]", "c.shape[0] == x.shape[1]", "t.shape[0] == x.shape[1]"),
+    )  # fmt: skip
+    src = formula_torch(f, real_dtype="float64", whole=True)
+    assert call in src and "as_strided" not in src and "_rd(" not in src, src
+    gen = torch.Generator().manual_seed(5)
+    x, y = (torch.randn(m, n, generator=gen, dtype=torch.float64) for _ in range(2))
+    s = torch.randn(m, generator=gen, dtype=torch.float64)
+    b, c = (torch.randn(n, generator=gen, dtype=torch.float64) for _ in range(2))
+    t = torch.randn(n, 3, generator=gen, dtype=torch.float64)
+    got = compile_formula(f, real_dtype="float64", whole=True)(x, y, s, b, c, t, 0.7, 1e-5)
+    tensors = {"x": x, "y": y, "s": s, "b": b, "c": c, "t": t}
+    env_sizes = sizes | {"t.shape[1]": 3}
+    for idx in np_index(got.shape):
+        env = Env(vars={**dict(zip(index, idx, strict=True)), "alpha": 0.7, "eps": 1e-5, **env_sizes},
+                  read=lambda name, i: float(tensors[name][i]))  # fmt: skip
+        want = evaluate(body, env)
+        assert got[idx].item() == pytest.approx(want, rel=1e-9, abs=1e-9, nan_ok=True), (idx, src)
+
+
+def np_index(shape: torch.Size) -> list[tuple[int, ...]]:
+    import itertools
+
+    return list(itertools.product(*(range(d) for d in shape)))
+
+
+def test_batched_matmul_is_one_at_sign() -> None:
+    from tritonlift.ir.parse import parse_expr
+    from tritonlift.ir.printer import contiguous_strides
+
+    def own(t: str) -> TensorDecl:
+        return TensorDecl(t, tuple(var(f"{t}.shape[{d}]") for d in range(3)), tuple(var(f"{t}.stride({d})") for d in range(3)), t)  # fmt: skip
+
+    shape = (var("P.shape[0]"), var("P.shape[1]"), var("Q.shape[2]"))
+    body = parse_expr("sum(P[i, j, k] * Q[i, k, l] for k in range(P.shape[2]))")
+    f = Formula(
+        name="bmm",
+        params=tensor_params("P", "Q"),
+        tensors=(own("P"), own("Q"), TensorDecl("out", shape, contiguous_strides(shape), "out")),
+        assigns=(Assign("out", ("i", "j", "l"), body),),
+        returns=("out",),
+        allocs=(Alloc("out", shape, dtype_like="P"),),
+        assumptions=("Q.shape[0] == P.shape[0]", "Q.shape[1] == P.shape[2]"),
+    )  # fmt: skip
+    src = formula_torch(f, real_dtype="float64", whole=True)
+    assert "out.copy_(P @ Q)" in src, src
+    gen = torch.Generator().manual_seed(3)
+    p, q = torch.randn(2, 3, 4, generator=gen, dtype=torch.float64), torch.randn(2, 4, 5, generator=gen, dtype=torch.float64)
+    got = compile_formula(f, real_dtype="float64", whole=True)(p, q)
+    sizes = {"P.shape[0]": 2, "P.shape[1]": 3, "P.shape[2]": 4, "Q.shape[2]": 5}
+    for idx in np_index(got.shape):
+        env = Env(vars={**dict(zip(("i", "j", "l"), idx, strict=True)), **sizes},
+                  read=lambda name, ix: float({"P": p, "Q": q}[name][ix]))  # fmt: skip
+        assert got[idx].item() == pytest.approx(evaluate(body, env), rel=1e-9, abs=1e-9)

@@ -121,3 +121,14 @@ def test_cli_prints_verified_for_an_example():
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "verified" in proc.stdout
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_shown_formula_reads_back_and_verifies(path: Path):
+    """The simplified, whole-tensor formula as shown (views inline, named operators) is itself a formula
+    `--expect` accepts, and the kernel is proved equal to it: the shown text says what was proved."""
+    for r in interp.lift_cached(path):
+        if r.kind not in ("operator", "kernel") or r.status != "verified":
+            continue
+        again = interp.result_named(interp.lift_cached(path, r.name, r.formula), r.name)
+        assert again.status == "verified", f"{r.name}: --expect {r.formula!r}: {again.status}: {again.message}"

@@ -86,6 +86,11 @@ ROWS = {
         row(Op.RMS_NORM, "k", ZERO, var("n"), x_ik, var("j"), var("eps", Kind.REAL)),
         lambda t: F.rms_norm(t, (t.shape[1],), eps=1e-5),
     ),
+    Op.STD: (row(Op.STD, "k", ZERO, var("n"), x_ik), lambda t: t.std(dim=1, correction=0)),
+    Op.NORMALIZE: (
+        row(Op.NORMALIZE, "k", ZERO, var("n"), x_ik, var("j"), var("eps", Kind.REAL)),
+        lambda t: F.normalize(t, p=2.0, dim=1, eps=1e-5),
+    ),
 }
 
 

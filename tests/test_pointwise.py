@@ -126,3 +126,11 @@ def test_verify_checks_the_formula_against_the_body():
     assert wrong[0].counterexample is not None
     right = lift_file(DATA, Options(expect="out[i] = alpha * y[i] + x[i]"), op="axpy")
     assert right[0].status == "verified"
+
+
+def test_expect_reads_the_shown_whole_tensor_form():
+    """What `formula` shows for a pointwise body (`out = x + alpha * y`) is accepted back by --expect."""
+    shown = next(r for r in lift_file(DATA, op="axpy") if r.name == "axpy").formula
+    assert shown.startswith("out = ") and "[" not in shown
+    assert lift_file(DATA, Options(expect=shown), op="axpy")[0].status == "verified"
+    assert lift_file(DATA, Options(expect="out = x + y"), op="axpy")[0].status == "refuted"

@@ -71,6 +71,10 @@ def lift_targets(
 def lift_module_file(
     path: Path, options: Options, op: str | None = None, progress: Callable[[str], None] | None = None
 ) -> list[LiftResult]:
+    if options.simplify:  # the simplifier's one-time start in this process, charged to no result's seconds
+        from tritonlift.simplify.engine import warm_up
+
+        warm_up()
     clock = Clock("frontend")
     try:
         module = load_module(path)
@@ -377,8 +381,8 @@ def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> L
         text = options.expect if options.expect is not None else formula_line(built)
         try:
             parsed = parse_formula(text, name=built.name, params=built.params, tensors=decls, kinds=lifted.kinds)
-            formula = Formula(built.name, built.params, built.tensors, parsed.assigns, built.returns,
-                              built.allocs, built.assumptions)
+            formula = Formula(built.name, built.params, built.tensors, _same_indices(parsed.assigns, built.assigns),
+                              built.returns, built.allocs, built.assumptions)
         except ValueError as e:
             if options.expect is not None:
                 raise InputError(f"cannot parse the expected formula: {e}") from None
@@ -404,6 +408,24 @@ def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> L
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
     res.seconds = clock.finish()
     return res
+
+
+def _same_indices(assigns: tuple, like: tuple) -> tuple:
+    """Each parsed assignment over the index names of the built one to the same output (a whole-tensor text,
+    `out = abs(x)`, reads back over fresh names; the pointwise store maps name the built ones)."""
+    from tritonlift.ir import expr as ir
+    from tritonlift.ir.formula import Assign
+
+    own = {a.target: a for a in like}
+    out = []
+    for a in assigns:
+        b = own.get(a.target)
+        if b is None or len(b.index) != len(a.index) or b.index == a.index:
+            out.append(a)
+            continue
+        sub = {ir.var(old): ir.var(new) for old, new in zip(a.index, b.index, strict=True)}
+        out.append(Assign(a.target, b.index, ir.substitute(a.body, sub)))
+    return tuple(out)
 
 
 def _expected(options: Options, deriv: Derivation, spec: KernelSpec) -> tuple[Formula, Derivation]:

@@ -90,6 +90,8 @@ class Op(Enum):
     LOG_SOFTMAX = "log_softmax"  # (lo, hi, body, at): body[attr := at] - logsumexp(body)
     LAYER_NORM = "layer_norm"  # (lo, hi, body, at, eps): (body[attr := at] - mean) / sqrt(var + eps)
     RMS_NORM = "rms_norm"  # (lo, hi, body, at, eps): body[attr := at] / sqrt(mean(body**2) + eps)
+    STD = "std"  # (lo, hi, body): population standard deviation, sqrt(variance)
+    NORMALIZE = "normalize"  # (lo, hi, body, at, eps): body[attr := at] / maximum(sqrt(sum(body**2)), eps)
 
 
 ARITH_OPS = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.NEG, Op.MINIMUM, Op.MAXIMUM})
@@ -119,8 +121,9 @@ REDUCE_OPS = frozenset({Op.SUM, Op.PROD, Op.RMAX, Op.RMIN})
 NAMED_ELEMENTWISE_OPS = frozenset(
     {Op.SILU, Op.GELU, Op.GELU_TANH, Op.RELU, Op.LEAKY_RELU, Op.CLAMP, Op.SOFTPLUS}
 )
-ROW_REDUCE_OPS = frozenset({Op.MEAN, Op.VARIANCE, Op.LOGSUMEXP})  # a row to one value: args (lo, hi, body)
-ROW_MAP_OPS = frozenset({Op.SOFTMAX, Op.LOG_SOFTMAX, Op.LAYER_NORM, Op.RMS_NORM})  # (lo, hi, body, at, ..)
+ROW_REDUCE_OPS = frozenset({Op.MEAN, Op.VARIANCE, Op.STD, Op.LOGSUMEXP})  # a row to one value: (lo, hi, body)
+ROW_MAP_OPS = frozenset({Op.SOFTMAX, Op.LOG_SOFTMAX, Op.LAYER_NORM, Op.RMS_NORM, Op.NORMALIZE})  # (lo, hi, body, at, ..)
+ROW_EPS_OPS = frozenset({Op.LAYER_NORM, Op.RMS_NORM, Op.NORMALIZE})  # row maps with an eps: (lo, hi, body, at, eps)
 ROW_OPS = ROW_REDUCE_OPS | ROW_MAP_OPS
 NAMED_OPS = NAMED_ELEMENTWISE_OPS | ROW_OPS
 # ops binding their attr as an index variable in args[2] (the body) only
@@ -501,9 +504,9 @@ def named(op: Op, *args: Expr) -> Expr:
 def row(op: Op, index: str, lo: Expr, hi: Expr, body: Expr, *extra: Expr) -> Expr:
     """A named row operator over `body for index in range(lo, hi)`: extra = (at,) or (at, eps) or ()."""
     assert op in ROW_OPS
-    want = 0 if op in ROW_REDUCE_OPS else 2 if op in (Op.LAYER_NORM, Op.RMS_NORM) else 1
+    want = 0 if op in ROW_REDUCE_OPS else 2 if op in ROW_EPS_OPS else 1
     assert len(extra) == want, f"{op.name} takes {want} extra argument(s)"
-    if op in (Op.LAYER_NORM, Op.RMS_NORM):
+    if op in ROW_EPS_OPS:
         extra = (extra[0], to_real(extra[1]))
     return Expr(op, (lo, hi, to_real(body), *extra), index, Kind.REAL)
 

@@ -236,6 +236,8 @@ LATEX_OPS: dict[Op, Handler] = {
     Op.LOG_SOFTMAX: _row("log\\_softmax"),
     Op.LAYER_NORM: _row("LayerNorm"),
     Op.RMS_NORM: _row("RMSNorm"),
+    Op.STD: _row("std"),
+    Op.NORMALIZE: _row("normalize"),
 }
 UNSUPPORTED: frozenset[Op] = frozenset()  # every op has a notation
 
@@ -253,9 +255,10 @@ def bold_name(name: str) -> str:
 LATEX_REDUCE = {Op.SUM: r"\sum", Op.PROD: r"\prod", Op.RMAX: r"\max", Op.RMIN: r"\min"}
 LATEX_ROW = {Op.MEAN: "mean", Op.VARIANCE: "Var", Op.LOGSUMEXP: "logsumexp", Op.SOFTMAX: "softmax"}
 LATEX_ROW |= {Op.LOG_SOFTMAX: "log\\_softmax", Op.LAYER_NORM: "LayerNorm", Op.RMS_NORM: "RMSNorm"}
+LATEX_ROW |= {Op.STD: "std", Op.NORMALIZE: "normalize"}
 
 
-def _tensor_reduce(t: Any, child: Src) -> Src:
+def _tensor_reduce(t: Any, child: Src, weight: Src | None = None, bias: Src | None = None) -> Src:
     """`\\sum_{\\mathrm{dim}=1} \\mathbf{x}`, `\\operatorname{softmax}(\\mathbf{x}, \\mathrm{dim}=1)`."""
     dim = rf"\mathrm{{dim}}={t.dim}"
     if t.op in LATEX_REDUCE and not t.axes and len(t.child.axes) == 1:  # every element: no dim to name
@@ -264,6 +267,7 @@ def _tensor_reduce(t: Any, child: Src) -> Src:
         return f"{LATEX_REDUCE[t.op]}_{{{dim}}} {_group(child, P_MUL)}", P_BIGOP
     whole = not t.axes and len(t.child.axes) == 1 and t.op in (Op.MEAN, Op.VARIANCE, Op.LOGSUMEXP)
     args = [child[0]] + ([] if whole else [dim]) + [rf"\epsilon={to_latex(x)}" for x in t.extra]
+    args += [rf"\{k}={v[0]}" for k, v in (("gamma", weight), ("beta", bias)) if v is not None]
     return rf"\operatorname{{{LATEX_ROW[t.op]}}}\left({', '.join(args)}\right)", P_ATOM
 
 

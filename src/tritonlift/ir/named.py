@@ -105,6 +105,11 @@ def expand(e: Expr) -> Expr:
         case Op.RMS_NORM:
             mean_sq = row(Op.MEAN, e.attr, a[0], a[1], mul(a[2], a[2]))
             return div(row_at(e), math_fn(Op.SQRT, add(mean_sq, a[4])))
+        case Op.STD:
+            return math_fn(Op.SQRT, row(Op.VARIANCE, e.attr, a[0], a[1], a[2]))
+        case Op.NORMALIZE:
+            norm = math_fn(Op.SQRT, reduce(Op.SUM, e.attr, a[0], a[1], mul(a[2], a[2])))
+            return div(row_at(e), maximum(norm, a[4]))
     return e
 
 

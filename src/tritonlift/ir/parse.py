@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 from collections.abc import Callable, Mapping
 
 from tritonlift.ir.expr import (
     INT_DTYPES,
     NAMED_ELEMENTWISE_OPS,
+    ROW_EPS_OPS,
     ROW_OPS,
     ROW_REDUCE_OPS,
     UNARY_MATH_OPS,
@@ -171,7 +173,7 @@ class _Reader:
         return build(*(self.expr(a) for a in node.args))
 
     def row(self, op: Op, node: ast.Call, at: ast.expr | None) -> Expr:
-        want = 1 if op in ROW_REDUCE_OPS or op in (Op.SOFTMAX, Op.LOG_SOFTMAX) else 2
+        want = 2 if op in ROW_EPS_OPS else 1
         if node.keywords or len(node.args) != want or not isinstance(node.args[0], ast.GeneratorExp):
             raise _fail(
                 node, f"{op.value}() takes a generator `body for k in range(lo, hi)`" + ", eps" * (want - 1)
@@ -221,9 +223,91 @@ class _Reader:
 
 def _syntax(text: str, mode: str) -> ast.AST:
     try:
-        return ast.parse(text.strip(), mode=mode)
+        return ast.parse(text.strip() if mode == "eval" else view_targets(text.strip()), mode=mode)
     except SyntaxError as err:
         raise ValueError(f"line {err.lineno}: syntax error: {err.msg}") from None
+
+
+def view_targets(text: str) -> str:
+    """`out.view(M) = value` (a statement assigning a whole view, as the text printer shows a kernel's
+    output) is no Python; it reads as `out.view(M)[...] = value`, which is. Other text is unchanged."""
+    import io
+    import tokenize
+
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return text  # ast.parse reports the error
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    inserts: list[int] = []
+    depth = 0
+    for n, tok in enumerate(toks):
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        elif depth == 0 and tok.type == tokenize.OP and tok.string == "=" and n > 0:
+            prev = toks[n - 1]
+            if prev.type == tokenize.OP and prev.string == ")":
+                inserts.append(starts[prev.end[0] - 1] + prev.end[1])
+    for pos in reversed(inserts):
+        text = text[:pos] + "[...]" + text[pos:]
+    return text
+
+
+def _is_view_call(node: ast.AST) -> bool:
+    """`base.view(d0, ..)`: a tensor's memory from the start, in C order."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "view"
+        and isinstance(node.func.value, ast.Name)
+        and not node.keywords
+    )
+
+
+class _InlineViews(ast.NodeTransformer):
+    """Replaces each `base.view(dims)` by the name of a declaration of that view (made once per text)."""
+
+    def __init__(self, reader: _Reader, decls: dict[str, TensorDecl], taken: set[str]):
+        self.reader, self.decls, self.taken = reader, decls, taken
+        self.names: dict[str, str] = {}
+
+    def name_of(self, node: ast.Call) -> str:
+        key = ast.unparse(node)
+        if key not in self.names:
+            assert isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+            base = node.func.value.id
+            stem = base[: -len("_ptr")] if base.endswith("_ptr") and len(base) > 4 else f"{base}_v"
+            if keyword.iskeyword(stem):
+                stem = f"{stem}_v"
+            name, n = stem, 1
+            while name in self.taken or name in self.decls:
+                n += 1
+                name = f"{stem}{n}"
+            self.taken.add(name)
+            self.decls[name] = _view_decl(self.reader, name, node)
+            self.names[key] = name
+        return self.names[key]
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        if _is_view_call(node):
+            return ast.copy_location(ast.Name(id=self.name_of(node), ctx=ast.Load()), node)
+        return self.generic_visit(node)
+
+
+def _view_decl(reader: _Reader, name: str, node: ast.Call) -> TensorDecl:
+    from tritonlift.ir.printer import contiguous_strides
+
+    assert isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+    items = node.args
+    if len(items) == 1 and isinstance(items[0], ast.Tuple):
+        items = items[0].elts  # base.view((M, N)) and base.view(()) as well as base.view(M, N)
+    shape = tuple(reader.expr(e) for e in items)
+    return TensorDecl(name, shape, contiguous_strides(shape), node.func.value.id)
 
 
 def parse_expr(text: str, kinds: Kinds | None = None) -> Expr:
@@ -240,6 +324,9 @@ def _shape(reader: _Reader, node: ast.expr, what: str) -> tuple[Expr, ...]:
 
 
 def _decl(reader: _Reader, name: str, value: ast.expr) -> TensorDecl:
+    if _is_view_call(value):
+        assert isinstance(value, ast.Call)
+        return _view_decl(reader, name, value)
     match value:
         case ast.Call(
             func=ast.Name(id="as_strided"), args=[ast.Name(id=base), shape, strides, *rest], keywords=[]
@@ -298,7 +385,24 @@ def parse_formula(
     reader = _Reader(kinds or {})
     decls: dict[str, TensorDecl] = dict(tensors)
     assigns: list[Assign] = []
+    taken = {p.name for p in params} | set(decls) | {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    inline = _InlineViews(reader, decls, taken)
     for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if (
+                isinstance(target, ast.Subscript)
+                and _is_view_call(target.value)
+                and isinstance(target.slice, ast.Constant)
+                and target.slice.value is Ellipsis
+            ):
+                assert isinstance(target.value, ast.Call)
+                view = inline.name_of(target.value)
+                value = inline.visit(stmt.value)
+                assigns.append(_tensor_assign(reader, decls, view, value, params))
+                continue
+            if not (isinstance(target, ast.Name) and _is_view_call(stmt.value) and target.id not in decls):
+                stmt = ast.Assign(targets=stmt.targets, value=inline.visit(stmt.value), lineno=stmt.lineno)
         match stmt:
             case ast.Assign(targets=[ast.Name(id=view)], value=value) if view in decls and not (
                 isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "as_strided"
@@ -311,5 +415,7 @@ def parse_formula(
             case ast.Assign(targets=[ast.Subscript(value=ast.Name()) as target], value=value):
                 assigns.append(_assign(reader, target, value))
             case _:
-                raise _fail(stmt, "expected `view = as_strided(...)` or `tensor[index] = body`")
+                raise _fail(
+                    stmt, "expected `view = as_strided(...)`, `tensor[index] = body` or `tensor = whole-tensor body`"
+                )
     return Formula(name=name, params=tuple(params), tensors=tuple(decls.values()), assigns=tuple(assigns))

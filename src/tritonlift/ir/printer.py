@@ -209,27 +209,39 @@ def with_holes(table: Mapping[Op, Handler]) -> Callable[[Any, list[Src]], Src]:
 
 TENSOR_METHODS = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "amax", Op.RMIN: "amin", Op.MEAN: "mean"}
 TENSOR_METHODS |= {Op.LOGSUMEXP: "logsumexp"}
+POPULATION_METHODS = {Op.VARIANCE: "var", Op.STD: "std"}  # correction=0: PyTorch's default is 1
 
 
-def _tensor_reduce(t: Any, child: Src) -> Src:
-    """`x.sum(dim=1)`, `x.var(dim=1, correction=0)`, `softmax(x, dim=1)`, `layer_norm(x, (n,), eps=e)`."""
+def _tensor_reduce(t: Any, child: Src, weight: Src | None = None, bias: Src | None = None) -> Src:
+    """`x.sum(dim=1)`, `x.var(dim=1, correction=0)`, `softmax(x, dim=1)`, `normalize(x, dim=1, eps=e)`,
+    `layer_norm(x, (n,), weight=w, bias=b, eps=e)`."""
     if t.op in TENSOR_METHODS and not t.axes and len(t.child.axes) == 1:
         # a whole 1-d view to one value: `x.sum()` (for a parameter read flat, its x.numel() elements)
         return f"{paren(child, P_ATOM)}.{TENSOR_METHODS[t.op]}()", P_ATOM
     if t.op in TENSOR_METHODS:
         return f"{paren(child, P_ATOM)}.{TENSOR_METHODS[t.op]}(dim={t.dim})", P_ATOM
-    if t.op is Op.VARIANCE:
-        return f"{paren(child, P_ATOM)}.var(dim={t.dim}, correction=0)", P_ATOM
+    if t.op in POPULATION_METHODS:
+        return f"{paren(child, P_ATOM)}.{POPULATION_METHODS[t.op]}(dim={t.dim}, correction=0)", P_ATOM
     if t.op in (Op.LAYER_NORM, Op.RMS_NORM):
-        return f"{t.op.value}({child[0]}, ({to_text(t.size)},), eps={to_text(t.extra[0])})", P_ATOM
+        affine = "".join(f", {k}={v[0]}" for k, v in (("weight", weight), ("bias", bias)) if v is not None)
+        return f"{t.op.value}({child[0]}, ({to_text(t.size)},){affine}, eps={to_text(t.extra[0])})", P_ATOM
+    if t.op is Op.NORMALIZE:
+        return f"normalize({child[0]}, dim={t.dim}, eps={to_text(t.extra[0])})", P_ATOM
     return f"{t.op.value}({child[0]}, dim={t.dim})", P_ATOM
 
 
-def _tensor_notation() -> Any:
+def _tensor_notation(names: Mapping[str, str] | None = None) -> Any:
+    """The text notation of whole-tensor forms; `names` shows some tensors as other text (a view inline)."""
     from tritonlift.ir.tensor_form import Notation
 
+    shown = names or {}
+
+    def ref(r: Any) -> Src:
+        text = shown.get(r.name, r.name)
+        return (f"{text}.T" if r.transposed else text), P_ATOM
+
     return Notation(
-        ref=lambda r: (f"{r.name}.T" if r.transposed else r.name, P_ATOM),
+        ref=ref,
         scalar=lambda e: render(e, TEXT_OPS),
         align=lambda src, pad: (f"{paren(src, P_ATOM)}[{', '.join('None' if p else ':' for p in pad)}]", P_ATOM),
         node=with_holes(TEXT_OPS),
@@ -238,21 +250,65 @@ def _tensor_notation() -> Any:
     )
 
 
-def tensor_line(a: Assign, f: Formula) -> str | None:
-    """`out = softmax(x, dim=1)`: the assignment in whole-tensor form (ir.tensor_form), or None."""
+def tensor_line(a: Assign, f: Formula, names: Mapping[str, str] | None = None) -> str | None:
+    """`out = softmax(x, dim=1)`: the assignment in whole-tensor form (ir.tensor_form), or None. `names`
+    shows views inline: `out.view(M) = inp.view(M, N).sum(dim=1)`."""
     from tritonlift.ir.tensor_form import render as render_tensor
     from tritonlift.ir.tensor_form import tensor_form
 
     t = tensor_form(a, f)
-    return None if t is None else f"{a.target} = {render_tensor(t, _tensor_notation())[0]}"
+    if t is None:
+        return None
+    target = (names or {}).get(a.target, a.target)
+    return f"{target} = {render_tensor(t, _tensor_notation(names))[0]}"
+
+
+def contiguous_strides(shape: tuple[Expr, ...]) -> tuple[Expr, ...]:
+    """C-order strides of `shape`, in the polynomial normal form (ir.poly.norm)."""
+    from tritonlift.ir.expr import ONE, mul
+    from tritonlift.ir.poly import norm
+
+    out: list[Expr] = []
+    acc: Expr = ONE
+    for s in reversed(shape):
+        out.append(acc)
+        acc = norm(mul(acc, s))
+    return tuple(reversed(out))
+
+
+def view_text(t: TensorDecl) -> str | None:
+    """`base.view(d0, d1)` when the view is its base's memory from the start in C order (contiguous), else
+    None (a general window: `as_strided(base, shape, strides[, offset])`)."""
+    from tritonlift.ir.poly import norm
+
+    if t.offset != ZERO or t.base == t.name:
+        return None
+    if tuple(norm(s) for s in t.strides) != contiguous_strides(t.shape):
+        return None
+    dims = ", ".join(to_text(s) for s in t.shape) if t.shape else "()"
+    return f"{t.base}.view({dims})"
+
+
+def _view_decl_line(t: TensorDecl) -> str:
+    view = view_text(t)
+    return decl_line(t) if view is None else f"{t.name} = {view}"
 
 
 def formula_lines(f: Formula, whole: bool = False) -> list[str]:
     """One line per view of another tensor's memory, then one per assignment (allocs print nothing).
 
-    With `whole`, an assignment that is a whole-tensor expression prints as one (`out = x + y`)."""
-    assigns = [(whole and tensor_line(a, f)) or assign_line(a) for a in f.assigns]
-    return [decl_line(t) for t in f.tensors if t.base != t.name] + assigns
+    With `whole`, an assignment that is a whole-tensor expression prints as one (`out = x + y`); when every
+    assignment does, a view that is its base's memory in C order is shown inline where it is used
+    (`out.view(M) = inp.view(M, N).sum(dim=1)`) instead of declared, and other views are declared."""
+    views = [t for t in f.tensors if t.base != t.name]
+    if not whole:
+        return [decl_line(t) for t in views] + [assign_line(a) for a in f.assigns]
+    inline = {t.name: text for t in views if (text := view_text(t)) is not None}
+    lines = [tensor_line(a, f, inline) for a in f.assigns]
+    if all(line is not None for line in lines):
+        return [decl_line(t) for t in views if t.name not in inline] + [str(line) for line in lines]
+    assigns = [tensor_line(a, f) or assign_line(a) for a in f.assigns]
+    return [_view_decl_line(t) for t in views] + assigns
 
 
 def formula_text(f: Formula, whole: bool = False) -> str:

@@ -24,7 +24,7 @@ What it recognises (axes are index variables in the order: target index, then bo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tritonlift.ir.expr import (
     COMPARE_OPS,
@@ -38,6 +38,7 @@ from tritonlift.ir.expr import (
     Expr,
     Kind,
     Op,
+    conjuncts,
     free_vars,
     var,
     walk,
@@ -97,7 +98,9 @@ class Map:
 class Reduce:
     """A reduction (SUM, PROD, RMAX, RMIN) or a row operator (MEAN, SOFTMAX, ...) along dimension `dim`.
 
-    `size` is the length of that dimension and `extra` the row operator's scalar arguments (eps)."""
+    `size` is the length of that dimension and `extra` the row operator's scalar arguments (eps). A
+    layer_norm or rms_norm over the last dimension may carry PyTorch's elementwise affine: `weight` (a
+    vector along that dimension, multiplying) and, for layer_norm, `bias` (added after)."""
 
     op: Op
     child: TForm
@@ -105,6 +108,8 @@ class Reduce:
     size: Expr
     axes: tuple[str, ...]
     extra: tuple[Expr, ...] = ()
+    weight: TForm | None = None
+    bias: TForm | None = None
 
 
 @dataclass(frozen=True)
@@ -158,16 +163,84 @@ def assumed_equal(f: Formula) -> dict[Expr, Expr]:
             e = rep[e]
         return e
 
+    def union(x: Expr, y: Expr) -> None:
+        a, b = find(canonical_extent(x)), find(canonical_extent(y))
+        if a != b:
+            rep[a] = b
+
     for text in f.assumptions:
         try:
             e = parse_expr(text)
         except ValueError:
             continue
-        if e.op is Op.EQ and e.kind is Kind.BOOL:
-            a, b = (find(canonical_extent(x)) for x in e.args)
-            if a != b:
-                rep[a] = b
+        for c in conjuncts(e):
+            if c.op is not Op.EQ or c.kind is not Kind.BOOL:
+                continue
+            shapes = [_shape_owner(x) for x in c.args]
+            if shapes[0] is not None and shapes[1] is not None:  # x.shape == y.shape: every size agrees
+                x, y = shapes
+                union(var(f"{x}.numel()"), var(f"{y}.numel()"))
+                for k in range(MAX_RANK):
+                    union(var(f"{x}.shape[{k}]"), var(f"{y}.shape[{k}]"))
+            else:
+                union(*c.args)
     return {e: find(e) for e in rep}
+
+
+MAX_RANK = 8  # `x.shape == y.shape` equates x.shape[k] and y.shape[k] for k below this
+
+
+def same_shape_classes(f: Formula) -> dict[str, str]:
+    """Tensors of one shape, each name -> a representative: the assumptions' `x.shape == y.shape`, and an
+    allocation `torch.empty_like(x)` has x's shape."""
+    from tritonlift.ir.parse import parse_expr
+
+    rep: dict[str, str] = {}
+
+    def find(n: str) -> str:
+        while rep.get(n, n) != n:
+            n = rep[n]
+        return n
+
+    def union(a: str, b: str) -> None:
+        a, b = find(a), find(b)
+        if a != b:
+            rep[a] = b
+
+    for text in f.assumptions:
+        try:
+            e = parse_expr(text)
+        except ValueError:
+            continue
+        for c in conjuncts(e):
+            owners = [_shape_owner(x) for x in c.args] if c.op is Op.EQ else []
+            if len(owners) == 2 and owners[0] is not None and owners[1] is not None:
+                union(owners[0], owners[1])
+    for a in f.allocs:
+        if a.like is not None:
+            union(a.name, a.like)
+    return {n: find(n) for n in {*rep, *rep.values()}}
+
+
+def forms(t: TForm) -> list[TForm]:
+    """Every node of a whole-tensor form."""
+    match t:
+        case Align():
+            return [t, *forms(t.child)]
+        case Map():
+            return [t, *(x for a in t.args for x in forms(a))]
+        case Reduce():
+            return [t, *(x for c in (t.child, t.weight, t.bias) if c is not None for x in forms(c))]
+        case MatMul():
+            return [t, *forms(t.a), *forms(t.b)]
+    return [t]
+
+
+def _shape_owner(e: Expr) -> str | None:
+    """The `x` of the text `x.shape` (a variable of that name, as parse_expr reads it)."""
+    if e.op is Op.VAR and isinstance(e.attr, str) and e.attr.endswith(".shape") and e.attr[:-6].isidentifier():
+        return e.attr[:-6]
+    return None
 
 
 def same_extent(a: Expr, b: Expr, equal: dict[Expr, Expr] | None = None) -> bool:
@@ -222,22 +295,35 @@ def is_textbook(formula: Formula) -> bool:
 
 def is_textbook_text(formula: str) -> bool:
     """`is_textbook` on a shown formula's text (`LiftResult.formula`, one line): every statement that is not
-    a view declaration (`v = as_strided(...)`) assigns a whole tensor (`out = ...`), none an element."""
+    a view declaration (`v = as_strided(...)`, `v = base.view(...)`) assigns a whole tensor (`out = ...`,
+    or a view of a kernel's output shown inline, `out.view(M) = ...`), none an element."""
     import ast
 
+    from tritonlift.ir.parse import view_targets
+
     try:
-        tree = ast.parse(formula.strip())
+        tree = ast.parse(view_targets(formula.strip()))
     except SyntaxError:
         return False
     assigns = 0
     for stmt in tree.body:
         if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
             return False
-        if isinstance(stmt.targets[0], ast.Subscript):
-            return False  # an indexed assignment: an explicit binder is shown
+        target = stmt.targets[0]
+        if isinstance(target, ast.Subscript):
+            whole_view = (
+                isinstance(target.value, ast.Call)
+                and isinstance(target.slice, ast.Constant)
+                and target.slice.value is Ellipsis
+            )
+            if not whole_view:
+                return False  # an indexed assignment: an explicit binder is shown
+            assigns += 1
+            continue
         value = stmt.value
-        view = (
-            isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "as_strided"
+        view = isinstance(value, ast.Call) and (
+            (isinstance(value.func, ast.Name) and value.func.id == "as_strided")
+            or (isinstance(value.func, ast.Attribute) and value.func.attr == "view")
         )
         assigns += not view
     return assigns > 0
@@ -257,9 +343,9 @@ def _form(e: Expr, s: _Scope) -> TForm | None:
     return None
 
 
-def _read(e: Expr, s: _Scope, bound: str | None = None) -> TForm | None:
-    """`x[i, j]` -> `x`. With `bound` (the index of a reduction whose whole body is this read), that index
-    may stand at any position: `sum(x[i, k, j] for k)` reduces dimension 1 of x."""
+def _read(e: Expr, s: _Scope, any_order: bool = False) -> TForm | None:
+    """A whole tensor read at its own indices; with `any_order`, in whatever order they come (the
+    caller checks the order of what is left after a reduction over one of them)."""
     try:
         decl = s.formula.tensor(str(e.attr))
     except KeyError:
@@ -269,9 +355,7 @@ def _read(e: Expr, s: _Scope, bound: str | None = None) -> TForm | None:
         return None
     if not all(s.same(d, s.extents[n]) for d, n in zip(decl.shape, names, strict=True)):
         return None
-    if bound is not None and bound in names and s.ordered(tuple(n for n in names if n != bound)):
-        return Ref(decl.name, names)
-    if s.ordered(names):
+    if s.ordered(names) or any_order:
         return Ref(decl.name, names)
     if len(names) == 2 and s.ordered(names[::-1]):
         return Ref(decl.name, names[::-1], transposed=True)
@@ -298,8 +382,28 @@ def _map(e: Expr, s: _Scope) -> TForm | None:
     if any(a is None for a in args):
         return None
     forms = [a for a in args if a is not None]
+    affine = _affine_norm(e.op, forms)
+    if affine is not None:
+        return affine
     union = _union(s, forms)
     return Map(e, tuple(_align(a, union) for a in forms), union)
+
+
+def _affine_norm(op: Op, forms: list[TForm]) -> Reduce | None:
+    """`layer_norm(x) * w + b` as one layer_norm with weight and bias (PyTorch's elementwise affine): w and
+    b are whole vectors along the normalised (last) dimension. rms_norm takes a weight only."""
+    if op not in (Op.MUL, Op.ADD) or len(forms) != 2:
+        return None
+    for r, v in (forms, forms[::-1]):
+        if not isinstance(r, Reduce) or r.op not in (Op.LAYER_NORM, Op.RMS_NORM) or r.bias is not None:
+            continue
+        if not (isinstance(v, Ref) and not v.transposed and v.axes == r.axes[-1:]):
+            continue
+        if op is Op.MUL and r.weight is None:
+            return replace(r, weight=v)
+        if op is Op.ADD and r.op is Op.LAYER_NORM:
+            return replace(r, bias=v)
+    return None
 
 
 def _full_axis(e: Expr, s: _Scope) -> _Scope | None:
@@ -314,26 +418,34 @@ def _reduce(e: Expr, s: _Scope) -> TForm | None:
     if inner is None:
         return None
     k, hi = str(e.attr), e.args[1]
-    body = _read(e.args[2], inner, k) if e.args[2].op is Op.READ else _form(e.args[2], inner)
-    if isinstance(body, Ref) and body.transposed and e.op not in ROW_MAP_OPS:  # x[k, i] over k: dim 0 of x
-        body = Ref(body.name, body.axes[::-1])
+    if e.args[2].op is Op.READ:  # x[i, k, j] over k: dim 1 of x itself, whatever the order of its indices
+        body = _read(e.args[2], inner, any_order=True)
+    else:
+        body = _form(e.args[2], inner)
     if body is None or k not in body.axes:
         return None
-    dim = body.axes.index(k)
     extra = e.args[3:]
     if e.op not in ROW_MAP_OPS:
-        return Reduce(e.op, body, dim, hi, tuple(a for a in body.axes if a != k))
+        rest = tuple(a for a in body.axes if a != k)
+        return Reduce(e.op, body, body.axes.index(k), hi, rest) if s.ordered(rest) else None
     at, rest = extra[0], extra[1:]
     if at.op is not Op.VAR or at.attr not in s.extents or at.attr in body.axes:
         return None
     if not s.same(s.extents[str(at.attr)], hi) or any(free_vars(x) & inner.extents.keys() for x in rest):
         return None
-    axes = tuple(str(at.attr) if a == k else a for a in body.axes)
-    if not s.ordered(axes):
-        return None
-    if e.op in (Op.LAYER_NORM, Op.RMS_NORM) and dim != len(axes) - 1:
-        return None  # PyTorch normalises the trailing dimensions only
-    return Reduce(e.op, body, dim, hi, axes, tuple(rest))
+    # x[k, j] over k at i: the row runs along dim 0 of x itself; x[k, i] over k at j: along dim 1 of x.T
+    candidates = [body]
+    if isinstance(body, Ref) and len(body.axes) == 2:
+        candidates.append(Ref(body.name, body.axes[::-1], not body.transposed))
+    for b in candidates:
+        axes = tuple(str(at.attr) if a == k else a for a in b.axes)
+        dim = b.axes.index(k)
+        if not s.ordered(axes):
+            continue
+        if e.op in (Op.LAYER_NORM, Op.RMS_NORM) and dim != len(axes) - 1:
+            return None  # PyTorch normalises the trailing dimensions only
+        return Reduce(e.op, b, dim, hi, axes, tuple(rest))
+    return None
 
 
 def _matmul(e: Expr, s: _Scope) -> TForm | None:
@@ -349,7 +461,8 @@ def _matmul(e: Expr, s: _Scope) -> TForm | None:
         return batched
     a, b = (_form(x, inner) for x in e.args[2].args)
     if not isinstance(a, Ref) or not isinstance(b, Ref):
-        return None
+        return _batched_matmul(e, s, inner, k)
+
     def spellings(r: Ref) -> list[Ref]:  # x and x.T are both candidates for a 2-d operand
         return [r] + ([Ref(r.name, r.axes[::-1], not r.transposed)] if len(r.axes) == 2 else [])
 
@@ -358,6 +471,22 @@ def _matmul(e: Expr, s: _Scope) -> TForm | None:
         if left.axes[-1:] == (k,) and right.axes[:1] == (k,) and len(left.axes) <= 2 and len(right.axes) <= 2:
             axes = left.axes[:-1] + right.axes[1:]
             if s.ordered(axes) and len(set(axes)) == len(axes):
+                return MatMul(left, right, axes)
+    return _batched_matmul(e, s, inner, k)
+
+
+def _batched_matmul(e: Expr, s: _Scope, inner: _Scope, k: str) -> TForm | None:
+    """sum(A[b, i, k] * B[b, k, j] for k): A @ B with one batch dimension (torch.bmm's layout)."""
+    reads = e.args[2].args
+    if not all(x.op is Op.READ and len(x.args) == 3 for x in reads):
+        return None
+    a, b = (_read(x, inner, any_order=True) for x in reads)
+    if not isinstance(a, Ref) or not isinstance(b, Ref):
+        return None
+    for left, right in ((a, b), (b, a)):
+        if left.axes[2] == k and right.axes[1] == k and left.axes[0] == right.axes[0]:
+            axes = (left.axes[0], left.axes[1], right.axes[2])
+            if s.ordered(axes) and len(set(axes)) == 3:
                 return MatMul(left, right, axes)
     return None
 
@@ -400,7 +529,8 @@ class Notation:
     scalar: Callable[[Expr], tuple[str, int]]
     align: Callable[[tuple[str, int], tuple[bool, ...]], tuple[str, int]]
     node: Callable[[Map, list[tuple[str, int]]], tuple[str, int]]
-    reduce: Callable[[Reduce, tuple[str, int]], tuple[str, int]]
+    # (the node, its operand's text, the text of its weight and bias or None)
+    reduce: Callable[[Reduce, tuple[str, int], tuple[str, int] | None, tuple[str, int] | None], tuple[str, int]]
     matmul: Callable[[tuple[str, int], tuple[str, int]], tuple[str, int]]
 
 
@@ -415,7 +545,9 @@ def render(t: TForm, n: Notation) -> tuple[str, int]:
         case Map():
             return n.node(t, [render(a, n) for a in t.args])
         case Reduce():
-            return n.reduce(t, render(t.child, n))
+            weight = None if t.weight is None else render(t.weight, n)
+            bias = None if t.bias is None else render(t.bias, n)
+            return n.reduce(t, render(t.child, n), weight, bias)
         case MatMul():
             return n.matmul(render(t.a, n), render(t.b, n))
     raise TypeError(t)
@@ -436,8 +568,10 @@ __all__ = ["TForm", "is_textbook", "is_textbook_text", "render", "tensor_form"]
 # reading the text form back: `out = x.sum(dim=1)` -> `out[i] = sum(x[i, k] for k in range(n))`
 
 TEXT_REDUCE_METHODS = {"sum": "sum", "prod": "prod", "amax": "max", "amin": "min", "mean": "mean"}
-TEXT_REDUCE_METHODS |= {"logsumexp": "logsumexp", "var": "variance"}
-TEXT_ROW_CALLS = frozenset({"softmax", "log_softmax", "layer_norm", "rms_norm"})
+TEXT_REDUCE_METHODS |= {"logsumexp": "logsumexp", "var": "variance", "std": "std"}
+TEXT_ROW_CALLS = frozenset({"softmax", "log_softmax", "layer_norm", "rms_norm", "normalize"})
+TEXT_DIM_ROW_CALLS = frozenset({"softmax", "log_softmax", "normalize"})  # along dim=; the norms: the last dim
+TEXT_EPS_ROW_CALLS = frozenset({"layer_norm", "rms_norm", "normalize"})
 
 
 class Lowering:
@@ -471,6 +605,13 @@ class Lowering:
                 return kw.value.value
         return None
 
+    def _keyword_is(self, node: object, name: str, value: object) -> bool:
+        ast = self.ast
+        return any(
+            kw.arg == name and isinstance(kw.value, ast.Constant) and kw.value.value == value
+            for kw in getattr(node, "keywords", [])
+        )
+
     def ndim(self, node: object) -> int:
         ast = self.ast
         match node:
@@ -485,8 +626,8 @@ class Lowering:
             case ast.Subscript(value=inner, slice=ast.Tuple(elts=items)) if self._is_align(items):
                 return len(items)
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
-                if self.ndim(a) == self.ndim(b) == 3:  # batched
-                    return 3
+                if self.ndim(a) == self.ndim(b) == 3:
+                    return 3  # batched: (B, M, K) @ (B, K, N)
                 return self.ndim(a) + self.ndim(b) - 2
             case ast.BinOp(left=a, right=b) | ast.Compare(left=a, comparators=[b]):
                 return max(self.ndim(a), self.ndim(b))
@@ -526,8 +667,8 @@ class Lowering:
                 r = self._dim_of(node)
                 return self.size(inner, d if r is None or d < r else d + 1)
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
-                if self.ndim(a) == self.ndim(b) == 3:  # batched: (batch, rows of a, columns of b)
-                    return self.size(b, 2) if d == 2 else self.size(a, d)
+                if self.ndim(a) == self.ndim(b) == 3:
+                    return self.size(a, d) if d < 2 else self.size(b, 2)
                 return self.size(a, 0) if d == 0 and self.ndim(a) == 2 else self.size(b, self.ndim(b) - 1)
             case ast.BinOp() | ast.Compare() | ast.UnaryOp() | ast.Call():
                 n = self.ndim(node)
@@ -576,10 +717,13 @@ class Lowering:
                 )
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
                 k = self.fresh("k")
-                ai = ([idx[0]] if self.ndim(a) == 2 else []) + [k]
-                bi = [k] + ([idx[-1]] if self.ndim(b) == 2 else [])
-                if self.ndim(a) == self.ndim(b) == 3:  # batched
+                if self.ndim(a) == self.ndim(b) == 3:
                     ai, bi = [idx[0], idx[1], k], [idx[0], k, idx[2]]
+                elif self.ndim(a) > 2 or self.ndim(b) > 2:
+                    raise self.fail(node, "@ takes 1-d and 2-d operands, or two 3-d ones (a batch)")
+                else:
+                    ai = ([idx[0]] if self.ndim(a) == 2 else []) + [k]
+                    bi = [k] + ([idx[-1]] if self.ndim(b) == 2 else [])
                 prod = ast.BinOp(left=self.index(a, ai), op=ast.Mult(), right=self.index(b, bi))
                 gen = self._gen(prod, k, self.size(a, self.ndim(a) - 1))
                 return ast.Call(func=ast.Name(id="sum", ctx=load), args=[gen], keywords=[])
@@ -595,23 +739,34 @@ class Lowering:
                     d = 0  # `x.sum()` of a 1-d x: its one dimension
                 if d is None:
                     raise self.fail(node, "a reduction needs dim=")
+                if m in ("var", "std") and not self._keyword_is(node, "correction", 0):
+                    raise self.fail(node, f"{m}() is the population {m} here: write correction=0")
                 k = self.fresh("k")
                 gen = self._gen(self.index(inner, [*idx[:d], k, *idx[d:]]), k, self.size(inner, d))
                 return ast.Call(func=ast.Name(id=TEXT_REDUCE_METHODS[m], ctx=load), args=[gen], keywords=[])
             case ast.Call(func=ast.Name(id=fn), args=[inner, *_]) if fn in TEXT_ROW_CALLS:
-                d = self._dim_of(node) if fn in ("softmax", "log_softmax") else len(idx) - 1
+                d = self._dim_of(node) if fn in TEXT_DIM_ROW_CALLS else len(idx) - 1
                 if d is None or not 0 <= d < len(idx):
                     raise self.fail(node, "a row operator needs dim=")
                 k = self.fresh("k")
                 gen = self._gen(self.index(inner, [*idx[:d], k, *idx[d + 1 :]]), k, self.size(inner, d))
                 args: list = [gen]
-                if fn in ("layer_norm", "rms_norm"):
-                    eps = next((kw.value for kw in node.keywords if kw.arg == "eps"), None)
-                    if eps is None:
+                kw = {x.arg: x.value for x in node.keywords}
+                if fn in TEXT_EPS_ROW_CALLS:
+                    if "eps" not in kw:
                         raise self.fail(node, f"{fn} needs eps=")
-                    args.append(eps)
+                    args.append(kw["eps"])
                 call = ast.Call(func=ast.Name(id=fn, ctx=load), args=args, keywords=[])
-                return ast.Subscript(value=call, slice=names[d], ctx=load)
+                out: object = ast.Subscript(value=call, slice=names[d], ctx=load)
+                for key, op in (("weight", ast.Mult()), ("bias", ast.Add())):
+                    if key not in kw or (isinstance(kw[key], ast.Constant) and kw[key].value is None):
+                        continue
+                    if fn == "normalize" or (fn == "rms_norm" and key == "bias"):
+                        raise self.fail(node, f"{fn} takes no {key}")
+                    if self.ndim(kw[key]) != 1:
+                        raise self.fail(node, f"the {key} of {fn} is a vector along the last dimension")
+                    out = ast.BinOp(left=out, op=op, right=self.index(kw[key], [idx[-1]]))
+                return out
             case ast.Call(func=func, args=args, keywords=[]):
                 return ast.Call(func=func, args=[aligned(a) for a in args], keywords=[])
         raise self.fail(node, "not a whole-tensor expression")

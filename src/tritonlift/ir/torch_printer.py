@@ -15,9 +15,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tritonlift.ir.expr import ROW_OPS, ZERO, Expr, Kind, Op, contains, free_vars, transform, walk
+from tritonlift.ir.expr import (
+    ONE,
+    ROW_OPS,
+    ZERO,
+    Expr,
+    Kind,
+    Op,
+    contains,
+    free_vars,
+    mul,
+    transform,
+    var,
+    walk,
+)
 from tritonlift.ir.formula import Alloc, Assign, Formula, TensorDecl
 from tritonlift.ir.named import expand, expand_all
+from tritonlift.ir.poly import norm
 from tritonlift.ir.printer import (
     P_ADD,
     P_AND,
@@ -34,6 +48,7 @@ from tritonlift.ir.printer import (
     Src,
     call,
     const_text,
+    contiguous_strides,
     infix,
     join_compare,
     join_infix,
@@ -42,7 +57,7 @@ from tritonlift.ir.printer import (
     render,
     tuple_text,
 )
-from tritonlift.ir.tensor_form import Scalar, placeholders, tensor_form
+from tritonlift.ir.tensor_form import Map, Ref, Scalar, forms, placeholders, same_shape_classes, tensor_form
 from tritonlift.ir.tensor_form import render as render_tensor
 
 UNSUPPORTED_WHY: dict[Op, str] = {
@@ -77,6 +92,16 @@ def _view(t, shape, strides, offset):  # an input's view; past the end of its st
     flat = torch.as_strided(t, (have,), (1,), 0)
     flat = torch.cat([flat, torch.zeros(need - have, dtype=t.dtype, device=t.device)])
     return torch.as_strided(flat, shape, strides, offset)""",
+    "_amax": """
+def _amax(t, dim):  # torch.amax, but -inf over an empty dim (the max of nothing) where torch.amax raises
+    if t.shape[dim] == 0:
+        return torch.full(t.shape[:dim] + t.shape[dim + 1 :], -math.inf, dtype=t.dtype, device=t.device)
+    return torch.amax(t, dim=dim)""",
+    "_amin": """
+def _amin(t, dim):  # torch.amin, but inf over an empty dim (the min of nothing) where torch.amin raises
+    if t.shape[dim] == 0:
+        return torch.full(t.shape[:dim] + t.shape[dim + 1 :], math.inf, dtype=t.dtype, device=t.device)
+    return torch.amin(t, dim=dim)""",
     "_nz": """
 def _nz(b):  # an int divisor, 1 where it is 0: the formula has no value there, and torch would raise
     if isinstance(b, torch.Tensor):
@@ -265,7 +290,9 @@ def _const(e: Expr, ctx: _AssignCtx) -> Code:
 
 def _var(e: Expr, ctx: _AssignCtx) -> Code:
     local = ctx.lookup(e.attr)
-    return _atom(local) if local is not None else Code(str(e.attr), P_ATOM, False)
+    if local is None:
+        return Code(str(e.attr), P_ATOM, False)
+    return Code(local, ctx.precedence.get(local, P_ATOM), True)
 
 
 def _read(e: Expr, ctx: _AssignCtx) -> Code:
@@ -406,6 +433,7 @@ class _AssignCtx:
         self.scopes: list[dict[str, str]] = [{}]  # var name -> local, innermost last
         self.memo: dict[tuple[Expr, tuple[str, ...]], Code] = {}
         self.shared: Counter[Expr] = Counter()
+        self.precedence: dict[str, int] = {}  # the code of a whole-tensor operand bound to a variable
         self._count = 0
 
     # names and scopes
@@ -509,7 +537,7 @@ class _FunctionCtx:
         self.helpers: set[str] = set()
         self.views: dict[str, str] = {}
         self.reserved = {p.name for p in f.params} | {a.name for a in f.allocs} | set(HELPERS)
-        self.reserved |= {"torch", "math", "_dev", "_v"}
+        self.reserved |= {"torch", "math", "_dev", "_v", "grid"}
         self._host: dict[Expr, bool] = {}
         self._free: dict[Expr, frozenset[str]] = {}
 
@@ -532,7 +560,10 @@ class _FunctionCtx:
         return tuple_text([self.host(s)[0] for s in items])
 
     def view_local(self, t: TensorDecl) -> str:
-        local = "_t_" + _identifier(t.name).lstrip("_")
+        """A local for the view: the declared name where it is free (`x`), else `_t_x`."""
+        local = _identifier(t.name)
+        if local in self.reserved or local.startswith("_"):
+            local = "_t_" + local.lstrip("_")
         while local in self.reserved:
             local += "_"
         self.reserved.add(local)
@@ -551,7 +582,61 @@ def _alloc_line(a: Alloc, fn: _FunctionCtx) -> str:
     return f"{a.name} = {make}({fn.shape(a.shape)}, {where_})"
 
 
-def _decl_line(t: TensorDecl, fn: _FunctionCtx) -> str:
+def _contiguous(shape: tuple[Expr, ...]) -> tuple[Expr, ...]:
+    return contiguous_strides(shape)
+
+
+def _own_shape(base: str, rank: int) -> tuple[Expr, ...]:
+    return tuple(var(f"{base}.shape[{k}]") for k in range(rank))
+
+
+def same_tensor(t: TensorDecl, f: Formula) -> str | None:
+    """`x` when the view `t` is its base tensor itself (same shape, same strides, no offset), `x.view(-1)`
+    when it is a contiguous base seen as a flat vector; None when it is some other view of the memory.
+
+    Only an operator's tensors have a known layout: a parameter of known rank (its own `x.shape[k]` and
+    `x.stride(k)`, or contiguous strides after `x = x.contiguous()`), a parameter of unknown rank made
+    contiguous (read flat: `x.numel()` elements), and an allocation (contiguous; `empty_like` keeps the
+    layout of a contiguous tensor, an assumption the result lists)."""
+    if t.offset != ZERO or not f.returns:
+        return None
+    n = len(t.shape)
+    flat = n == 1 and t.strides == (ONE,)
+    params = {p.name for p in f.params if p.kind == "tensor"}
+    allocs = {a.name: a for a in f.allocs}
+    if t.base in params:
+        if t.shape == _own_shape(t.base, n) and n > 0:
+            if t.strides == tuple(var(f"{t.base}.stride({k})") for k in range(n)) and t.base not in f.contiguous:
+                return t.base
+            if t.base in f.contiguous and tuple(norm(x) for x in t.strides) == _contiguous(t.shape):
+                return t.base
+        if flat and t.base in f.contiguous and t.shape == (var(f"{t.base}.numel()"),):
+            return f"{t.base}.view(-1)"
+        return None
+    a = allocs.get(t.base)
+    if a is None or tuple(norm(x) for x in t.strides) != _contiguous(t.shape):
+        return None
+    if a.like is not None and a.shape == (var(f"{a.like}.numel()"),):  # like a tensor of unknown rank
+        return f"{t.base}.view(-1)" if t.shape == a.shape else None
+    if t.shape == a.shape:
+        return t.base
+    if flat and len(a.shape) > 1 and t.shape == (norm(_product(a.shape)),):
+        return f"{t.base}.view(-1)"
+    return None
+
+
+def _product(items: tuple[Expr, ...]) -> Expr:
+    out: Expr = ONE
+    for s in items:
+        out = mul(out, s)
+    return out
+
+
+def _decl_line(t: TensorDecl, fn: _FunctionCtx) -> str | None:
+    itself = same_tensor(t, fn.f)
+    if itself is not None:
+        fn.views[t.name] = itself
+        return None
     offset = f"{t.base}.storage_offset()"
     if t.offset != ZERO:
         offset += f" + {paren(fn.host(t.offset), P_ADD, strict=True)}"
@@ -563,7 +648,7 @@ def _decl_line(t: TensorDecl, fn: _FunctionCtx) -> str:
 
 
 TENSOR_CALLS = {
-    Op.SUM: "torch.sum", Op.PROD: "torch.prod", Op.RMAX: "torch.amax", Op.RMIN: "torch.amin",
+    Op.SUM: "torch.sum", Op.PROD: "torch.prod", Op.RMAX: "_amax", Op.RMIN: "_amin",
     Op.MEAN: "torch.mean", Op.LOGSUMEXP: "torch.logsumexp", Op.SOFTMAX: "torch.softmax",
     Op.LOG_SOFTMAX: "torch.log_softmax",
 }  # fmt: skip
@@ -590,7 +675,8 @@ class _TensorNotation:
         # scalar operands go back in as terms (Python numbers, not tensors); the others as their code
         scalars = {h: m.args[n].expr for h, n in pos.items() if isinstance(m.args[n], Scalar)}
         holed = Expr(holed.op, tuple(scalars.get(h, h) for h in holed.args), holed.attr, holed.kind)
-        scope = {str(h.attr): paren(args[n], P_ATOM) for h, n in pos.items() if h not in scalars}
+        scope = {str(h.attr): args[n][0] for h, n in pos.items() if h not in scalars}
+        self.ctx.precedence.update({args[n][0]: args[n][1] for h, n in pos.items() if h not in scalars})
         self.ctx.scopes.append(scope)
         try:
             code = self.ctx.sub(holed)
@@ -598,30 +684,68 @@ class _TensorNotation:
             self.ctx.scopes.pop()
         return code.src
 
-    def reduce(self, t: Any, child: Src) -> Src:
+    def reduce(self, t: Any, child: Src, weight: Src | None = None, bias: Src | None = None) -> Src:
         x = child[0]
         if t.op in TENSOR_CALLS:
+            if TENSOR_CALLS[t.op].startswith("_"):
+                self.ctx.helpers.add(TENSOR_CALLS[t.op])
             return f"{TENSOR_CALLS[t.op]}({x}, dim={t.dim})", P_ATOM
-        if t.op is Op.VARIANCE:
-            return f"torch.var({x}, dim={t.dim}, correction=0)", P_ATOM
-        size, eps = self.ctx.fn.host(t.size)[0], self.ctx.sub(t.extra[0]).text
+        if t.op in (Op.VARIANCE, Op.STD):
+            return f"torch.{'var' if t.op is Op.VARIANCE else 'std'}({x}, dim={t.dim}, correction=0)", P_ATOM
+        eps = self.ctx.sub(t.extra[0]).text
+        if t.op is Op.NORMALIZE:
+            return f"torch.nn.functional.normalize({x}, p=2.0, dim={t.dim}, eps={eps})", P_ATOM
+        size = self.ctx.fn.host(t.size)[0]
+        affine = [v[0] for v in (weight, bias) if v is not None]
+        if t.op is Op.LAYER_NORM and weight is None and bias is not None:
+            affine = ["None", bias[0]]
         fn = "layer_norm" if t.op is Op.LAYER_NORM else "rms_norm"
-        return f"torch.nn.functional.{fn}({x}, ({size},), eps={eps})", P_ATOM
+        return f"torch.nn.functional.{fn}({', '.join([x, f'({size},)', *affine])}, eps={eps})", P_ATOM
 
     def matmul(self, a: Src, b: Src) -> Src:
         return join_infix(a, b, "@", P_MUL)
 
 
 def _tensor_assign_lines(a: Assign, fn: _FunctionCtx, view: str) -> list[str] | None:
-    """The assignment as one whole-tensor expression (`torch.softmax(x, dim=1)`), or None."""
+    """The assignment as one whole-tensor expression: `out.copy_(torch.softmax(x, dim=1))`, or None.
+
+    copy_ casts to the output's dtype and broadcasts, as the elementwise store does."""
     t = tensor_form(a, fn.f)
     if t is None:
         return None
-    ctx = _AssignCtx(fn, fn.f.tensor(a.target).ndim, 0, "        ")
-    value = render_tensor(t, _TensorNotation(ctx))  # type: ignore[arg-type]
-    ctx.emit(f"_v = {value[0]}")
-    ctx.emit(f"{view}.copy_(torch.broadcast_to(torch.as_tensor(_v, dtype={view}.dtype), {view}.shape))")
-    return [f"    if {view}.numel() > 0:", *ctx.lines]
+    ctx = _AssignCtx(fn, fn.f.tensor(a.target).ndim, 0, "    ")
+    shaped = _unflattened(t, a.target, fn)
+    saved = dict(fn.views)
+    fn.views.update(shaped)
+    try:
+        value = render_tensor(t, _TensorNotation(ctx))  # type: ignore[arg-type]
+    finally:
+        fn.views.clear()
+        fn.views.update(saved)
+    view = shaped.get(a.target, view)
+    if isinstance(t, Scalar) and not ctx.sub(t.expr).tensor:
+        ctx.emit(f"{view}.fill_({value[0]})")
+    else:
+        ctx.emit(f"{view}.copy_({value[0]})")
+    return ctx.lines
+
+
+def _unflattened(t: Any, target: str, fn: _FunctionCtx) -> dict[str, str]:
+    """Elementwise math over flat views `x.view(-1)` of contiguous tensors that have one shape (the
+    assumptions say so, or an `empty_like`) is the same math over the tensors themselves: view name ->
+    the tensor, or {} when that does not hold."""
+    if not all(isinstance(n, (Ref, Scalar, Map)) for n in forms(t)):
+        return {}
+    names = {n.name for n in forms(t) if isinstance(n, Ref)} | {target}
+    flat = ".view(-1)"
+    shown = {n: fn.views.get(n, "") for n in names}
+    if not all(v.endswith(flat) and v[: -len(flat)].isidentifier() for v in shown.values()):
+        return {}
+    bases = {n: v[: -len(flat)] for n, v in shown.items()}
+    classes = same_shape_classes(fn.f)
+    if len({classes.get(b, b) for b in bases.values()}) != 1:
+        return {}
+    return bases
 
 
 def _assign_lines(a: Assign, fn: _FunctionCtx) -> list[str]:
@@ -638,6 +762,11 @@ def _assign_lines(a: Assign, fn: _FunctionCtx) -> list[str]:
             return lines
     if contains(a.body, lambda n: n.op in ROW_OPS):  # printed as their definitions: count their reductions
         a = Assign(a.target, a.index, transform(a.body, lambda n: expand_all(n) if n.op in ROW_OPS else None))
+    head: list[str] = []
+    if not view.isidentifier():  # `out.view(-1)`: named once
+        local = fn.view_local(target)
+        head.append(f"    {local} = {view}")
+        view = local
     depth = _depth(a.body)
     ctx = _AssignCtx(fn, target.ndim, depth, "        ")
     for n in walk(a.body):
@@ -654,7 +783,7 @@ def _assign_lines(a: Assign, fn: _FunctionCtx) -> list[str]:
     ctx.emit(
         f"{view}.copy_(torch.broadcast_to(torch.as_tensor(_v, dtype={view}.dtype){squeeze}, {view}.shape))"
     )
-    return [f"    if {view}.numel() > 0:", *ctx.lines]
+    return [*head, f"    if {view}.numel() > 0:", *ctx.lines]
 
 
 def _helper_lines(used: set[str]) -> list[str]:
@@ -680,7 +809,12 @@ def formula_torch(f: Formula, real_dtype: str = "float32", whole: bool = False) 
     fn = _FunctionCtx(f, real_dtype, whole)
     body = [f"    {name} = {name}.contiguous()" for name in f.contiguous]
     body += [f"    {_alloc_line(a, fn)}" for a in f.allocs]
-    body += [f"    {_decl_line(t, fn)}" for t in f.tensors]
+    # the views first: a local where a view is some window of the memory (torch.as_strided), none where it
+    # is the tensor itself
+    for t in f.tensors:
+        line = _decl_line(t, fn)
+        if line is not None:
+            body.append(f"    {line}")
     for a in f.assigns:
         body += _assign_lines(a, fn)
     if f.returns:

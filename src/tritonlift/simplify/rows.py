@@ -18,13 +18,17 @@ from tritonlift.ir.expr import (
     Kind,
     Op,
     const,
+    div,
     free_vars,
+    mul,
+    named,
     row,
     sub,
     substitute,
     to_real,
     transform,
     var,
+    walk,
 )
 
 
@@ -34,6 +38,7 @@ class RowContext:
 
     extents: dict[str, Expr] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
+    order: dict[str, int] = field(default_factory=dict)  # tensor -> its parameter's position in the signature
 
 
 def alpha_eq(p: Expr, t: Expr) -> bool:
@@ -103,21 +108,11 @@ def _is_max_of(m: Expr, k: str, lo: Expr, hi: Expr, b: Expr) -> bool:
 
 
 def _square_of(e: Expr) -> Expr | None:
-    if e.op is Op.MUL and e.args[0] == e.args[1]:
+    """e == t * t (the two factors equal up to the names of their bound indices) or pow(t, 2.0): t."""
+    if e.op is Op.MUL and alpha_eq(e.args[0], e.args[1]):
         return e.args[0]
     if e.op is Op.POW and e.args[1] == const(2.0):
         return e.args[0]
-    return None
-
-
-def _inv_sqrt_factor(e: Expr) -> tuple[Expr, Expr] | None:
-    """e == num * rsqrt(y) or num / sqrt(y): (num, y)."""
-    if e.op is Op.MUL and e.args[1].op is Op.RSQRT:
-        return e.args[0], e.args[1].args[0]
-    if e.op is Op.MUL and e.args[0].op is Op.RSQRT:
-        return e.args[1], e.args[0].args[0]
-    if e.op is Op.DIV and e.args[1].op is Op.SQRT:
-        return e.args[0], e.args[1].args[0]
     return None
 
 
@@ -171,7 +166,7 @@ def _shift(e: Expr, ctx: RowContext) -> Expr | None:
             parts = _shifted(lse.args[2], lse.attr)
             if (
                 parts is not None
-                and parts[1] == m
+                and alpha_eq(parts[1], m)
                 and _is_max_of(m, lse.attr, lse.args[0], lse.args[1], parts[0])
             ):
                 ctx.applied.append("logsumexp_shift")
@@ -201,33 +196,163 @@ def _variance(e: Expr, ctx: RowContext) -> Expr | None:
     return None
 
 
-def _norms(e: Expr, ctx: RowContext) -> Expr | None:
-    parts = _inv_sqrt_factor(e)
-    if parts is None or parts[1].op is not Op.ADD:
+def _factors(e: Expr) -> tuple[list[Expr], list[Expr]]:
+    """e as a product of numerator factors over a product of denominator factors (products and quotients
+    regrouped: associativity and commutativity of * over the reals; a / b / c is a / (b * c))."""
+    if e.op is Op.MUL:
+        n1, d1 = _factors(e.args[0])
+        n2, d2 = _factors(e.args[1])
+        return n1 + n2, d1 + d2
+    if e.op is Op.DIV:
+        n1, d1 = _factors(e.args[0])
+        return n1, d1 + _mul_factors(e.args[1])
+    return [e], []
+
+
+def _mul_factors(e: Expr) -> list[Expr]:
+    if e.op is Op.MUL:
+        return _mul_factors(e.args[0]) + _mul_factors(e.args[1])
+    return [e]
+
+
+def _product(head: Expr, nums: list[Expr], dens: list[Expr]) -> Expr:
+    out = head
+    for f in nums:
+        if f != const(1.0):
+            out = mul(out, f)
+    for f in dens:
+        out = div(out, f)
+    return out
+
+
+def _inv_sqrt(nums: list[Expr], dens: list[Expr]) -> list[tuple[int, bool, Expr]]:
+    """The factors rsqrt(y) (numerator) and sqrt(y) (denominator): (position, in numerator, y)."""
+    out = [(n, True, f.args[0]) for n, f in enumerate(nums) if f.op is Op.RSQRT]
+    return out + [(n, False, f.args[0]) for n, f in enumerate(dens) if f.op is Op.SQRT]
+
+
+def _stat_eps(y: Expr) -> tuple[Expr, Expr] | None:
+    """y == stat + eps (either order) with stat a variance or mean of the row and eps free of its index."""
+    if y.op is not Op.ADD:
         return None
-    num, (stat, eps) = parts[0], parts[1].args
-    if stat.op not in (Op.VARIANCE, Op.MEAN):
-        stat, eps = eps, stat
-    if stat.op not in (Op.VARIANCE, Op.MEAN) or stat.attr in free_vars(eps):
-        return None
-    lo, hi, v = stat.args
-    if stat.op is Op.VARIANCE and num.op is Op.SUB and num.args[1].op is Op.MEAN:
-        mean = num.args[1]
-        at = match_at(v, stat.attr, num.args[0])
-        if at is not None and same_row(stat, mean):
-            ctx.applied.append("layer_norm")
-            return row(Op.LAYER_NORM, stat.attr, lo, hi, v, at, eps)
-    if stat.op is Op.MEAN:
-        x = _square_of(v)
-        at = None if x is None else match_at(x, stat.attr, num)
-        if at is not None:
-            ctx.applied.append("rms_norm")
-            return row(Op.RMS_NORM, stat.attr, lo, hi, x, at, eps)
+    for stat, eps in (y.args, y.args[::-1]):
+        if stat.op in (Op.VARIANCE, Op.MEAN) and stat.attr not in free_vars(eps):
+            return stat, eps
     return None
 
 
+def _norms(e: Expr, ctx: RowContext) -> Expr | None:
+    """(x - mean) * rsqrt(var + eps) * rest -> layer_norm * rest; x * rsqrt(mean(x * x) + eps) * rest ->
+    rms_norm * rest (also with / sqrt(...)); the other factors (a weight) in any position."""
+    if e.op not in (Op.MUL, Op.DIV):
+        return None
+    nums, dens = _factors(e)
+    for pos, in_num, y in _inv_sqrt(nums, dens):
+        parts = _stat_eps(y)
+        if parts is None:
+            continue
+        stat, eps = parts
+        lo, hi, v = stat.args
+        rest_n = [f for n, f in enumerate(nums) if not (in_num and n == pos)]
+        rest_d = [f for n, f in enumerate(dens) if in_num or n != pos]
+        for m, num in enumerate(rest_n):
+            others = rest_n[:m] + rest_n[m + 1 :]
+            if stat.op is Op.VARIANCE and num.op is Op.SUB and num.args[1].op is Op.MEAN:
+                at = match_at(v, stat.attr, num.args[0])
+                if at is not None and same_row(stat, num.args[1]):
+                    ctx.applied.append("layer_norm")
+                    head = row(Op.LAYER_NORM, stat.attr, lo, hi, v, at, eps)
+                    return _product(head, others, rest_d)
+            if stat.op is Op.MEAN:
+                x = _square_of(v)
+                at = None if x is None else match_at(x, stat.attr, num)
+                if at is not None:
+                    ctx.applied.append("rms_norm")
+                    return _product(row(Op.RMS_NORM, stat.attr, lo, hi, x, at, eps), others, rest_d)
+    return None
+
+
+def _normalize(e: Expr, ctx: RowContext) -> Expr | None:
+    """x[j] / maximum(sqrt(sum(x[k] * x[k] for k)), eps) * rest -> normalize(x, eps)[j] * rest."""
+    if e.op not in (Op.MUL, Op.DIV):
+        return None
+    nums, dens = _factors(e)
+    for pos, den in enumerate(dens):
+        if den.op is not Op.MAXIMUM:
+            continue
+        for norm, eps in (den.args, den.args[::-1]):
+            if norm.op is not Op.SQRT or norm.args[0].op is not Op.SUM:
+                continue
+            total = norm.args[0]
+            lo, hi, sq = total.args
+            x = _square_of(sq)
+            if x is None or total.attr in free_vars(eps):
+                continue
+            for m, num in enumerate(nums):
+                at = match_at(x, total.attr, num)
+                if at is not None:
+                    ctx.applied.append("normalize")
+                    head = row(Op.NORMALIZE, total.attr, lo, hi, x, at, eps)
+                    return _product(head, nums[:m] + nums[m + 1 :], dens[:pos] + dens[pos + 1 :])
+    return None
+
+
+def _std(e: Expr, ctx: RowContext) -> Expr | None:
+    if e.op is Op.SQRT and e.args[0].op is Op.VARIANCE:
+        v = e.args[0]
+        ctx.applied.append("std")
+        return row(Op.STD, v.attr, *v.args)
+    return None
+
+
+def _variance_moments(e: Expr, ctx: RowContext) -> Expr | None:
+    """mean(x * x) - mean(x) * mean(x) -> variance(x) (the same row)."""
+    if e.op is not Op.SUB or e.args[0].op is not Op.MEAN:
+        return None
+    sq_mean, m = e.args[0], _square_of(e.args[1])
+    x = _square_of(sq_mean.args[2])
+    if m is None or m.op is not Op.MEAN or x is None:
+        return None
+    lo, hi = sq_mean.args[:2]
+    if same_row(Expr(Op.MEAN, (lo, hi, x), sq_mean.attr, Kind.REAL), m):
+        ctx.applied.append("variance_moments")
+        return row(Op.VARIANCE, sq_mean.attr, lo, hi, x)
+    return None
+
+
+def _nonneg_row(e: Expr, ctx: RowContext) -> Expr | None:
+    """relu(v) and maximum(v, 0.0) are v for a variance or std v (a mean of squares is >= 0)."""
+    if e.op is Op.RELU:
+        v = e.args[0]
+    elif e.op is Op.MAXIMUM and const(0.0) in e.args:
+        v = e.args[1] if e.args[0] == const(0.0) else e.args[0]
+    else:
+        return None
+    if v.op in (Op.VARIANCE, Op.STD):
+        ctx.applied.append("nonneg_row")
+        return v
+    return None
+
+
+def _clamp_order(e: Expr, ctx: RowContext) -> Expr | None:
+    """clamp(lo, x, hi) -> clamp(x, lo, hi) (the same value: max commutes) when x reads a tensor and lo
+    does not, or both do and x's tensor comes first in the signature: the clamped tensor first."""
+    if e.op is Op.CLAMP and _clamp_key(e.args[1], ctx) < _clamp_key(e.args[0], ctx):
+        ctx.applied.append("clamp_order")
+        return named(Op.CLAMP, e.args[1], e.args[0], e.args[2])
+    return None
+
+
+def _clamp_key(e: Expr, ctx: RowContext) -> tuple[int, int]:
+    tensors = [str(n.attr) for n in walk(e) if n.op in (Op.READ, Op.MEM)]
+    if not tensors:
+        return (1, 0)
+    return (0, min(ctx.order.get(t, len(ctx.order)) for t in tensors))
+
+
 RECOGNISERS: tuple[Callable[[Expr, RowContext], Expr | None], ...] = (
-    _logsumexp, _softmax, _log_softmax, _shift, _mean, _variance, _norms,
+    _logsumexp, _softmax, _log_softmax, _shift, _mean, _variance, _variance_moments, _nonneg_row, _std, _norms,
+    _normalize, _clamp_order,
 )  # fmt: skip
 
 

@@ -34,6 +34,14 @@ class ApproxConstant:
     name: str
     value: float  # the value the named operators' definitions use (float64, as PyTorch)
     doc: str
+    # True when a named operator's definition uses exactly `value` (gelu's 1/sqrt(2)): a kernel that writes
+    # `value` itself is then exactly that operator. False when the rules need the irrational number itself
+    # (exp2(x * log2(e)) = exp(x)), which no float is: consuming it is always an approximation.
+    in_definition: bool = True
+
+    def exact(self, v: float) -> bool:
+        """A kernel's constant v, consumed by a rule, gives exactly the rule's right side."""
+        return self.in_definition and v == self.value
 
     def matches(self, v: float) -> bool:
         return math.isfinite(v) and abs(v - self.value) <= F32_RTOL * abs(self.value)
@@ -43,6 +51,13 @@ APPROX_CONSTANTS: tuple[ApproxConstant, ...] = (
     ApproxConstant("C_INV_SQRT2", "inv_sqrt2", INV_SQRT2, "1/sqrt(2), e.g. FlagGems' 0.7071067811"),
     ApproxConstant("C_SQRT_2_OVER_PI", "sqrt_2_over_pi", SQRT_2_OVER_PI, "sqrt(2/pi), e.g. 0.79788456"),
     ApproxConstant("C_GELU_CUBIC", "gelu_cubic", GELU_TANH_CUBIC, "the tanh-GELU's 0.044715"),
+    ApproxConstant(
+        "C_SQRT2", "sqrt2", math.sqrt(2.0), "sqrt(2), e.g. 1.4142135623730951 (erf(x / sqrt(2)))", False
+    ),
+    ApproxConstant(
+        "C_LOG2E", "log2e", math.log2(math.e), "log2(e), e.g. 1.4426950408889634 (exp via exp2)", False
+    ),
+    ApproxConstant("C_LN2", "ln2", math.log(2.0), "ln(2), e.g. 0.6931471805599453 (log via log2)", False),
 )
 APPROX_BY_VAR = {c.var: c for c in APPROX_CONSTANTS}
 APPROX_BY_NAME = {c.name: c for c in APPROX_CONSTANTS}
@@ -96,10 +111,18 @@ R = Rule
 RULES: tuple[Rule, ...] = (
     # --- activations: textbook names for their usual spellings
     R("sigmoid_long", "activations", "1.0 / (1.0 + exp(-a))", "sigmoid(a)"),
+    R("sigmoid_exp", "activations", "exp(a) / (1.0 + exp(a))", "sigmoid(a)", doc="e^a / (1 + e^a)"),
     R("silu_div", "activations", "a / (1.0 + exp(-a))", "silu(a)"),
     R("silu_mul", "activations", "a * sigmoid(a)", "silu(a)"),
     R("tanh_sigmoid", "activations", "2.0 * sigmoid(2.0 * a) - 1.0", "tanh(a)"),
     R("gelu_erf", "activations", "0.5 * a * (1.0 + erf(a * C_INV_SQRT2))", "gelu(a)"),
+    R(
+        "gelu_erf_div",
+        "activations",
+        "0.5 * a * (1.0 + erf(a / C_SQRT2))",
+        "gelu(a)",
+        doc="x / sqrt(2) = x * (1/sqrt(2)) over the reals; their float64 values differ in the last bit",
+    ),
     R(
         "gelu_tanh",
         "activations",
@@ -118,9 +141,18 @@ RULES: tuple[Rule, ...] = (
     R("relu_maximum_left", "activations", "maximum(0.0, a)", "relu(a)"),
     R("leaky_relu_where", "activations", "where(a > 0.0, a, a * s)", "leaky_relu(a, s)"),
     R("leaky_relu_where_ge", "activations", "where(a >= 0.0, a, a * s)", "leaky_relu(a, s)"),
+    R(
+        "leaky_relu_maxmin",
+        "activations",
+        "maximum(a, 0.0) + s * minimum(a, 0.0)",
+        "leaky_relu(a, s)",
+        doc="the positive part plus s times the negative part",
+    ),
     R("clamp", "activations", "minimum(maximum(a, b), c)", "clamp(a, b, c)"),
     R("softplus", "activations", "log(1.0 + exp(a))", "softplus(a)"),
     R("rsqrt_recip", "activations", "1.0 / sqrt(a)", "rsqrt(a)", doc="rsqrt is 1/sqrt by definition"),
+    R("sqrt_pow", "activations", "pow(a, 0.5)", "sqrt(a)", doc="a^(1/2); both undefined for a < 0"),
+    R("rsqrt_pow", "activations", "pow(a, -0.5)", "rsqrt(a)", doc="a^(-1/2); both undefined for a <= 0"),
     R(
         "rsqrt_mul",
         "activations",
@@ -143,9 +175,20 @@ RULES: tuple[Rule, ...] = (
     R("exp_recip", "exp_log", "1.0 / exp(a)", "exp(-a)"),
     R("log_mul", "exp_log", "log(a * b)", "log(a) + log(b)", when=("a > 0.0", "b > 0.0")),
     R("log_div", "exp_log", "log(a / b)", "log(a) - log(b)", when=("a > 0.0", "b > 0.0")),
+    R(
+        "exp2_log2e",
+        "exp_log",
+        "exp2(a * C_LOG2E)",
+        "exp(a)",
+        doc="2^(a log2 e) = e^a: kernels that compute exp with exp2 (FlagGems' sigmoid, softmax)",
+    ),
+    R("log2_ln2", "exp_log", "log2(a) * C_LN2", "log(a)", doc="log2(a) ln 2 = log(a): log computed with log2"),
+    R("max_nonneg", "selection", "maximum(a, 0.0)", "a", when=("a >= 0.0",), doc="a clamp at 0 of a value known non-negative, e.g. `maximum(variance, 0.0)`"),
     # --- ring algebra (enough to line a kernel's spelling up with the patterns above)
     R("add_comm", "algebra", "a + b", "b + a"),
     R("mul_comm", "algebra", "a * b", "b * a"),
+    R("max_comm", "algebra", "maximum(a, b)", "maximum(b, a)"),
+    R("min_comm", "algebra", "minimum(a, b)", "minimum(b, a)"),
     R("mul_assoc", "algebra", "a * (b * c)", "a * b * c"),
     R("factor", "algebra", "a * b + a * c", "a * (b + c)"),
     R("factor_one", "algebra", "a + a * c", "a * (1.0 + c)"),
@@ -218,20 +261,65 @@ RULES: tuple[Rule, ...] = (
         doc="population variance (correction=0)",
     ),
     R(
+        "variance_moments",
+        "rows",
+        "mean(x[i, k] * x[i, k] for k in range(n)) - mean(x[i, k] for k in range(n)) * mean(x[i, k] for k in range(n))",
+        "variance(x[i, k] for k in range(n))",
+        when=("n > 0",),
+        engine="rows",
+        doc="E[x^2] - E[x]^2; n > 0 wherever the left side is defined (it divides by n)",
+    ),
+    R(
+        "nonneg_row",
+        "rows",
+        "relu(variance(x[i, k] for k in range(n)))",
+        "variance(x[i, k] for k in range(n))",
+        engine="rows",
+        doc="also maximum(v, 0.0), and for std: a mean of squares is >= 0 (FlagGems' std clamps it at 0)",
+    ),
+    R(
+        "std",
+        "rows",
+        "sqrt(variance(x[i, k] for k in range(n)))",
+        "std(x[i, k] for k in range(n))",
+        engine="rows",
+        doc="population standard deviation (correction=0)",
+    ),
+    R(
         "layer_norm",
         "rows",
-        "(x[i, j] - mean(x[i, k] for k in range(n))) * rsqrt(variance(x[i, k] for k in range(n)) + a)",
-        "layer_norm((x[i, k] for k in range(n)), a)[j]",
+        "(x[i, j] - mean(x[i, k] for k in range(n))) * rsqrt(variance(x[i, k] for k in range(n)) + a) * b",
+        "layer_norm((x[i, k] for k in range(n)), a)[j] * b",
         engine="rows",
-        doc="also with `/ sqrt(...)` (rsqrt(y) is 1/sqrt(y) by definition); a does not depend on k",
+        doc="also with `/ sqrt(...)` (rsqrt(y) is 1/sqrt(y) by definition); a does not depend on k; the other "
+        "factors (b: a weight, or none) in any position of the product",
     ),
     R(
         "rms_norm",
         "rows",
-        "x[i, j] * rsqrt(mean(x[i, k] * x[i, k] for k in range(n)) + a)",
-        "rms_norm((x[i, k] for k in range(n)), a)[j]",
+        "x[i, j] * rsqrt(mean(x[i, k] * x[i, k] for k in range(n)) + a) * b",
+        "rms_norm((x[i, k] for k in range(n)), a)[j] * b",
         engine="rows",
-        doc="also with `/ sqrt(...)` (rsqrt(y) is 1/sqrt(y) by definition); a does not depend on k",
+        doc="also with `/ sqrt(...)` (rsqrt(y) is 1/sqrt(y) by definition); a does not depend on k; the other "
+        "factors (b: a weight, or none) in any position of the product",
+    ),
+    R(
+        "normalize",
+        "rows",
+        "x[i, j] / maximum(sqrt(sum(x[i, k] * x[i, k] for k in range(n))), a)",
+        "normalize((x[i, k] for k in range(n)), a)[j]",
+        engine="rows",
+        doc="L2 normalisation, torch.nn.functional.normalize(x, p=2, dim, eps=a); maximum's operands in either "
+        "order; a does not depend on k; other factors of the product kept",
+    ),
+    R(
+        "clamp_order",
+        "rows",
+        "clamp(a, x[i, j], b)",
+        "clamp(x[i, j], a, b)",
+        engine="rows",
+        doc="minimum(maximum(a, x), b) = minimum(maximum(x, a), b); applied when a reads no tensor and x does "
+        "(or both do and x's parameter comes first), so that the clamped tensor comes first",
     ),
 )
 

@@ -9,6 +9,7 @@ from functools import cache
 from egglog import (
     EGraph,
     Ruleset,
+    String,
     back_off,
     eq,
     get_callable_args,
@@ -31,6 +32,8 @@ Term = t.Term
 # a rule with more matches than this in one iteration sits that iteration out (egglog's back-off
 # scheduler): associativity and commutativity over long products otherwise grow the e-graph factorially
 MATCH_LIMIT = 5_000
+FIRST_CHUNK = 4  # iterations in the first egglog run (small terms saturate within it)
+NEXT_CHUNK = 2  # iterations per later run, between budget checks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,6 +73,7 @@ def _fact_rules() -> list[object]:
     """Sign facts for side conditions: exp, sigmoid and positive constants are > 0, and so on up."""
     a, b, v = egg_var("a", Term), egg_var("b", Term), egg_var("v", Term)
     c = egg_var("c", F64)
+    k, lo, hi = egg_var("k", String), egg_var("lo", Term), egg_var("hi", Term)
     pos, nonneg = t.pos, t.nonneg
     out: list[object] = [
         rule(eq(v).to(t.exp(a)), name="fact_exp_pos").then(pos(v)),
@@ -87,6 +91,11 @@ def _fact_rules() -> list[object]:
         rule(eq(v).to(a / b), pos(a), pos(b), name="fact_div_pos").then(pos(v)),
         rule(eq(v).to(t.sqrt(a)), pos(a), name="fact_sqrt_pos").then(pos(v)),
         rule(eq(v).to(t.sqrt(a)), name="fact_sqrt_nonneg").then(nonneg(v)),
+        rule(eq(v).to(a / b), nonneg(a), pos(b), name="fact_div_nonneg").then(nonneg(v)),
+        rule(eq(v).to(t.rsum(k, lo, hi, a)), nonneg(a), name="fact_sum_nonneg").then(nonneg(v)),
+        rule(eq(v).to(t.rmax(k, lo, hi, a)), nonneg(a), name="fact_max_nonneg").then(nonneg(v)),
+        rule(eq(v).to(t.maximum(a, b)), nonneg(a), name="fact_maximum_nonneg").then(nonneg(v)),
+        rule(eq(v).to(t.maximum(a, b)), pos(a), name="fact_maximum_pos").then(pos(v)),
     ]
     return out
 
@@ -169,10 +178,10 @@ def _saturate(
     fired: dict[str, int] = {}
     stopped, iterations, nodes = "iterations", 0, 0
     schedule = egg_run(rulesets(), scheduler=back_off(match_limit=MATCH_LIMIT))
-    last_seconds, growth = 0.0, 1.0
-    for iterations in range(1, max_iterations + 1):  # noqa: B007 - the count is reported
-        # one egglog run cannot be interrupted: stop before an iteration that would overrun the budget,
-        # predicting it from the last one (work grows about as fast as the e-graph, or faster)
+    last_seconds, growth, chunk = 0.0, 1.0, FIRST_CHUNK
+    while iterations < max_iterations:
+        # one egglog run cannot be interrupted: stop before a run that would overrun the budget, predicting
+        # it from the last one (work grows about as fast as the e-graph, or faster)
         if time.perf_counter() - start + last_seconds * growth * growth > seconds:
             stopped = "time"
             break
@@ -180,7 +189,9 @@ def _saturate(
             stopped = "nodes"
             break
         began = time.perf_counter()
-        report = eg.run(schedule)
+        # several iterations per call: each call into egglog has a fixed cost that small terms feel most
+        report = eg.run(schedule * min(chunk, max_iterations - iterations))
+        iterations += min(chunk, max_iterations - iterations)
         last_seconds = time.perf_counter() - began
         for decl, n in report.num_matches_per_rule.items():
             name = getattr(decl, "name", None) or str(decl)
@@ -188,6 +199,7 @@ def _saturate(
                 fired[name] = fired.get(name, 0) + n
         before, nodes = nodes, sum(size for _, size in eg.all_function_sizes())
         growth = max(1.0, nodes / before) if before else 1.0
+        chunk = NEXT_CHUNK
         if not report.updated:
             stopped = "saturated"
             break

@@ -16,6 +16,7 @@ from egglog import get_callable_args, get_callable_fn, get_literal_value
 
 from tritonlift.ir.expr import (
     REDUCE_OPS,
+    ROW_OPS,
     Expr,
     Kind,
     Op,
@@ -102,7 +103,7 @@ LEAF_WHY = {
     Op.CAST: "a conversion",
     **{
         op: "row operators are recognised by simplify.rows, after saturation"
-        for op in (Op.MEAN, Op.VARIANCE, Op.LOGSUMEXP, Op.SOFTMAX, Op.LOG_SOFTMAX, Op.LAYER_NORM, Op.RMS_NORM)
+        for op in sorted(ROW_OPS, key=lambda o: o.value)
     },
 }
 UNSUPPORTED: frozenset[Op] = frozenset(LEAF_WHY)  # translated to opaque leaves

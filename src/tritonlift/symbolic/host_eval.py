@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +74,13 @@ class HostTensor:
             return TensorDecl(self.name, (self.numel(),), (ir.ONE,), self.name)
         assert self.strides is not None
         return TensorDecl(self.name, self.shape, self.strides, self.name)
+
+
+def _shape_of(node: ast.expr) -> str | None:
+    """`x.shape` -> "x"."""
+    if isinstance(node, ast.Attribute) and node.attr == "shape" and isinstance(node.value, ast.Name):
+        return node.value.id
+    return None
 
 
 def contiguous_strides(shape: tuple[Expr, ...]) -> tuple[Expr, ...]:
@@ -187,7 +195,7 @@ class HostEvaluator:
         a = self.host.node.args
         return n in {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
 
-    def _rank_shape(self, name: str) -> tuple[Expr, ...] | None:
+    def _rank_shape(self, name: str, asserted: bool = True) -> tuple[Expr, ...] | None:
         """The shape of tensor parameter `name`, of the rank its uses need; a tuple unpacking `m, n = x.shape`
         fixes the rank exactly (Python raises otherwise), other uses give a lower bound (see run())."""
         rank = -1
@@ -211,9 +219,34 @@ class HostEvaluator:
                 method_of_name = isinstance(f.value, ast.Name) and f.value.id == name and f.attr in ("stride", "size")
                 if method_of_name and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, int):
                     rank = max(rank, node.args[0].value + 1)
+        if rank < 0 and asserted:
+            rank = self._asserted_rank(name)
+            if rank >= 0:  # `assert b.shape == (N,)`: Python raises for any other rank
+                self._rank_exact.add(name)
         if rank < 0:
             return None
         return tuple(ir.var(f"{name}.shape[{k}]") for k in range(rank))
+
+    def _asserted_rank(self, name: str) -> int:
+        """The rank an `assert name.shape == (a, b)` states, or `assert name.shape == other.shape` with
+        other's rank known from its own uses; -1 when no assertion says."""
+        for node in ast.walk(self.host.node):
+            if not (isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare)):
+                continue
+            items = [node.test.left, *node.test.comparators]
+            if not all(isinstance(op, ast.Eq) for op in node.test.ops) or not any(
+                _shape_of(it) == name for it in items
+            ):
+                continue
+            for it in items:
+                if isinstance(it, ast.Tuple):
+                    return len(it.elts)
+                other = _shape_of(it)
+                if other is not None and other != name:
+                    shape = self._rank_shape(other, asserted=False)  # from other's own uses only
+                    if shape is not None:
+                        return len(shape)
+        return -1
 
     def _scalar_kind(self, name: str) -> Kind:
         fn = self.host.node
@@ -321,6 +354,8 @@ class HostEvaluator:
             raise self.err(f"host assignment to {type(target).__name__}", target)
 
     def assert_(self, test: ast.expr) -> None:
+        if self._assert_same_shapes(test):
+            return
         try:
             c = self.eval(test)
         except LiftError:
@@ -330,6 +365,20 @@ class HostEvaluator:
             from tritonlift.ir.printer import to_text
 
             self.st.assumptions.append(to_text(c))
+
+    def _assert_same_shapes(self, test: ast.expr) -> bool:
+        """`assert x.shape == y.shape [== ...]` over tensors of unknown rank (each seen as a flat vector):
+        the fact that their element counts agree, and the assumption as written. True when handled."""
+        if not (isinstance(test, ast.Compare) and all(isinstance(op, ast.Eq) for op in test.ops)):
+            return False
+        names = [_shape_of(it) for it in (test.left, *test.comparators)]
+        tensors = [self.st.scope.get(n) for n in names if n is not None]
+        if None in names or not all(isinstance(t, HostTensor) and t.shape is None for t in tensors):
+            return False
+        counts = [t.numel() for t in tensors if isinstance(t, HostTensor)]
+        self.st.facts += [ir.eq(a, b) for a, b in itertools.pairwise(counts)]
+        self.st.assumptions.append(" == ".join(f"{n}.shape" for n in names))
+        return True
 
     # -- expressions -------------------------------------------------------------------------------
     def eval(self, node: ast.expr) -> Any:

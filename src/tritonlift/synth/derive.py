@@ -6,6 +6,7 @@ the verifier, which trusts nothing computed here.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -64,7 +65,7 @@ def tensor_name(ptr: str, taken: set[str]) -> str:
     for suffix in ("_ptr", "_pointer", "ptr", "_p"):
         if ptr.endswith(suffix) and len(ptr) > len(suffix):
             name = ptr[: -len(suffix)].rstrip("_")
-            if name and name not in taken and name.isidentifier():
+            if name and name not in taken and name.isidentifier() and not keyword.iskeyword(name):  # `in_ptr`
                 return name
     return ptr if ptr not in taken else f"{ptr}_v"
 

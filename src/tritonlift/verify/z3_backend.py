@@ -257,9 +257,10 @@ def math_axioms(cx: Z3Ctx) -> list[z3.BoolRef]:
             out += [e > 0, term * (1 + e) == 1]
         elif op is Op.SQRT:
             out += [term >= 0, z3.Implies(a >= 0, term * term == a)]
-        elif op is Op.RSQRT:
+        elif op is Op.RSQRT:  # rsqrt(a) is 1 / sqrt(a) by definition, for every a (as `evaluate` computes it)
             s = cx.func("sqrt", z3.RealSort(), z3.RealSort())(a)
-            out += [z3.Implies(a > 0, z3.And(term * s == 1, s > 0, s * s == a))]
+            pending.append((Op.SQRT, (a,), s))
+            out += [term == 1 / s, z3.Implies(a > 0, z3.And(term * s == 1, s > 0, s * s == a))]
         elif op is Op.TANH:
             sg = cx.func("sigmoid", z3.RealSort(), z3.RealSort())(2 * a)
             e = cx.func("exp", z3.RealSort(), z3.RealSort())(-2 * a)
