@@ -30,6 +30,7 @@ from tritonlift.bench import report as bench_report
 from tritonlift.errors import LiftError
 from tritonlift.options import Options
 from tritonlift.result import LiftResult
+from tritonlift.symbolic.undefined import MODES
 
 STATUS_STYLE = {
     "verified": "green",
@@ -63,6 +64,16 @@ JobsOpt = Annotated[
 ]
 NoSimplifyOpt = Annotated[
     bool, typer.Option("--no-simplify", help="Report the formula as synthesized, without e-graph rewriting.")
+]
+MaskedLoadsOpt = Annotated[
+    str,
+    typer.Option(
+        "--masked-loads",
+        metavar="zero|undefined",
+        help="Masked-off lanes of loads without other=: 'undefined' (the Triton language's rule) or 'zero' "
+        "(the default: what NVIDIA, AMD and Intel backends do; used only when the language's rule gives no "
+        "proof, and then listed as an assumption).",
+    ),
 ]
 NoTopdownOpt = Annotated[
     bool, typer.Option("--no-topdown", help="Ablation: no operator-shaped sketches in synthesis.")
@@ -132,11 +143,15 @@ def build_options(
     no_prune: bool = False,
     no_invariant_patterns: bool = False,
     baseline: bool = False,
+    masked_loads: str = "zero",
 ) -> Options:
     """Options from command-line flags (the flags say what to switch off)."""
     if not timeout > 0:
         raise typer.BadParameter("must be a positive number of seconds", param_hint="--timeout")
+    if masked_loads not in MODES:
+        raise typer.BadParameter(f"must be one of {', '.join(MODES)}", param_hint="--masked-loads")
     return Options(
+        masked_loads=masked_loads,
         timeout=timeout,
         topdown=not no_topdown,
         prune=not no_prune,
@@ -190,6 +205,7 @@ def lift(
     no_prune: NoPruneOpt = False,
     no_invariant_patterns: NoInvariantsOpt = False,
     baseline: BaselineOpt = False,
+    masked_loads: MaskedLoadsOpt = Options.masked_loads,
 ) -> None:
     """Lift every operator and kernel in TARGET... to a formula and prove it (or refute it).
 
@@ -197,7 +213,7 @@ def lift(
     could not be read or the command line is wrong.
     """
     options = build_options(
-        timeout, expect, no_simplify, no_topdown, no_prune, no_invariant_patterns, baseline
+        timeout, expect, no_simplify, no_topdown, no_prune, no_invariant_patterns, baseline, masked_loads
     )
     # One task per file, so that a crash in one file is an `error` result and the other files are still lifted.
     tasks = runner.expand_targets(targets)
@@ -256,6 +272,7 @@ def bench(
     no_prune: NoPruneOpt = False,
     no_invariant_patterns: NoInvariantsOpt = False,
     baseline: BaselineOpt = False,
+    masked_loads: MaskedLoadsOpt = Options.masked_loads,
     only: Annotated[
         list[str] | None,
         typer.Option(
@@ -272,7 +289,9 @@ def bench(
     FlagGems, with a time limit per kernel), flaggems-33 (the 33 reference operators), or a directory.
     Exit status: 0 when the run completed, whatever the statuses; 2 for an unknown suite or bad flags.
     """
-    options = build_options(timeout, None, no_simplify, no_topdown, no_prune, no_invariant_patterns, baseline)
+    options = build_options(
+        timeout, None, no_simplify, no_topdown, no_prune, no_invariant_patterns, baseline, masked_loads
+    )
     modes = runner.ablation_modes(options) if ablations else [(runner.mode_name(options), options)]
     if suite in fgsuite.SUITES:
         names = [n.strip() for item in only or [] for n in item.split(",") if n.strip()]

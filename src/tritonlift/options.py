@@ -19,6 +19,9 @@ class Options:
     simplify: bool = True
     expect: str | None = None  # a reference formula to check against instead of the lifted one
     seed: int = 0
+    # masked-off lanes of loads without other=: "zero" (what NVIDIA/AMD/Intel backends do; tried only when the
+    # language's rule gives no proof, and then listed as an assumption) or "undefined" (the language's rule)
+    masked_loads: str = "zero"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

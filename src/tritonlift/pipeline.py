@@ -214,7 +214,8 @@ def own_candidate(res: LiftResult, options: Options, genuine: bool = False) -> N
     """Without a reference formula (`--expect`) the formula is our own candidate: a counterexample to it shows
     that synthesis went wrong, not that the kernel is wrong, so the result is `unknown`, saying why, unless
     the caller knows the counterexample shows a fault whatever formula was meant (`genuine`: an operator
-    leaving part of its host-allocated output unwritten, or host paths that disagree with each other)."""
+    leaving part of its host-allocated output unwritten, or host or constexpr paths that disagree with each
+    other)."""
     cx = res.counterexample
     if options.expect is not None or res.status != "refuted" or cx is None or genuine:
         return
@@ -243,10 +244,41 @@ class HostFunctionStub:
 
 
 def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> LiftResult:
+    """A kernel's formula over its pointers as tensors. Under the Triton language's rule first; when that
+    is not verified and masked-off lanes of loads without other= reach the stores, again with those lanes
+    read as 0 (`Options.masked_loads`, symbolic/undefined.py): a proof then is reported with that assumption."""
+    from tritonlift.symbolic.undefined import assumption
+
+    res, tags, reads_undef = _lift_kernel(module, fn, options, zero=False)
+    if reads_undef:
+        res.message = "; ".join(m for m in (res.message, "the formula reads masked-off lanes of loads without "
+                                            "other=, which the Triton language leaves undefined") if m)
+    if (res.status == "verified" and not reads_undef) or not tags or options.masked_loads != "zero":
+        return res
+    zero, _, _ = _lift_kernel(module, fn, options, zero=True)
+    if zero.status != "verified":
+        return res
+    zero.assumptions.append(assumption(tags))
+    zero.seconds = {k: v + res.seconds.get(k, 0.0) for k, v in zero.seconds.items()}
+    return zero
+
+
+def _lift_kernel(
+    module: SourceModule, fn: JitFunction, options: Options, zero: bool
+) -> tuple[LiftResult, list[str], bool]:
+    """One lift of a kernel; `zero`: masked-off lanes of loads without other= read 0. Also returns the loads
+    whose undefined lanes reach a store (`ptr@line`), and whether the formula itself reads such lanes."""
+    from tritonlift.symbolic.undefined import undefined_tags, zero_filled
+
     clock = Clock()
     res = LiftResult(name=fn.name, kind="kernel", file=fn.file, line=fn.line, kernels=[fn.name], status="unknown")
+    tags: list[str] = []
+    reads_undef = False
     try:
         spec, params = kernel_spec(module, fn, options.invariant_patterns and not options.baseline)
+        tags = undefined_tags(spec)
+        if zero:
+            spec = zero_filled(spec)
         clock.lap("symbolic")
         constexprs = {p.name for p in fn.params if p.constexpr}
         box = tile_box(most_masked(spec, constexprs))  # a path's masks may name the tiles the others leave open
@@ -274,7 +306,10 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
             problem, stats = synthesize(problem, options)
             formula, synthesis = problem.formula, stats.to_json()
         clock.lap("synthesis")
-        outcome = verify(problem, options.solver_timeout_ms, options.seed)
+        from tritonlift.ir.expr import Op, walk
+
+        reads_undef = any(n.op is Op.UNDEF for a in formula.assigns for n in walk(a.body))
+        outcome = first = verify(problem, options.solver_timeout_ms, options.seed)
         if outcome.status == "verified" and len(branches) > 1:
             outcome = _other_paths(branches, formula, deriv, params, options, _sizes(fn, spec), outcome)
         clock.lap("verification")
@@ -285,7 +320,8 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
                           synthesis=synthesis)
         if outcome.status == "unknown" and unknown_note(synthesis):
             res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
-        own_candidate(res, options)
+        # constexpr paths that disagree with the one the formula was derived on: a fault of the kernel
+        own_candidate(res, options, genuine=outcome is not first)
         emit(res, formula, options)
         res.assumptions = unique([*formula.assumptions, *spec.assumptions, *spec.notes, *outcome.assumptions])
         if outcome.status == "verified":
@@ -296,7 +332,7 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
     except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
     res.seconds = clock.finish()
-    return res
+    return res, tags, reads_undef
 
 
 def _reference(branches: list, params: tuple[Param, ...], sizes: list[str]) -> int:

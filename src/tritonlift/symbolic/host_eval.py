@@ -19,6 +19,7 @@ from tritonlift.symbolic.host_paths import Decider, negate
 from tritonlift.symbolic.kernel_eval import _PY_BINOPS, KernelEvaluator
 from tritonlift.symbolic.params import classify
 from tritonlift.symbolic.spec import KernelSpec
+from tritonlift.symbolic.undefined import undefined_tags, zero_filled
 from tritonlift.symbolic.values import PtrBlock, scalar
 
 
@@ -107,13 +108,16 @@ class HostState:
     # parameters that hold Python flags (a True/False default): tests on them choose code, not sizes
     python_vars: set[str] = field(default_factory=set)
     counter: int = 0
+    undefined: list[str] = field(default_factory=list)  # loads without other= whose masked lanes reach a store
 
 
 class HostEvaluator:
     def __init__(
-        self, module: SourceModule, host: HostFunction, decider: Decider | None = None, invariant_patterns: bool = True
+        self, module: SourceModule, host: HostFunction, decider: Decider | None = None, invariant_patterns: bool = True,
+        zero_fill: bool = False,
     ):
         self.module, self.host = module, host
+        self.zero_fill = zero_fill  # masked-off lanes of loads without other= read 0 (symbolic/undefined.py)
         self.invariant_patterns = invariant_patterns  # off (ablation): kernel loops are not summarized
         self.st = HostState()
         self.line = host.line
@@ -819,6 +823,9 @@ class HostEvaluator:
         grid = self.grid(self.eval(sub.slice), meta, node)
         pointers = [p for p in pointers if isinstance(values.get(p), HostTensor)]
         spec = KernelEvaluator(self.module, fn, bindings, pointers, kinds, grid, self.invariant_patterns).run()
+        self.st.undefined += [t for t in undefined_tags(spec) if t not in self.st.undefined]
+        if self.zero_fill:
+            spec = zero_filled(spec)
         self.st.launches.append(spec)
 
     def eval_lambda(self, lam: ast.Lambda, meta: dict[str, Any]) -> Any:
@@ -907,6 +914,27 @@ def with_formula(problem: Any, exp: Any) -> Any:
 
 
 def lift_operator(module: SourceModule, host: HostFunction, options: Options) -> LiftResult:
+    """Operator-level lifting under the Triton language's rule for loads without other=, then (when that is
+    not verified, or the formula reads their masked-off lanes) with those lanes read as 0, as for kernels
+    (pipeline.lift_kernel, symbolic/undefined.py)."""
+    from tritonlift.symbolic.undefined import assumption
+
+    res, tags = _lift_operator(module, host, options, zero=False)
+    reads_undef = "undef(" in res.formula_raw
+    if reads_undef:
+        res.message = "; ".join(m for m in (res.message, "the formula reads masked-off lanes of loads without "
+                                            "other=, which the Triton language leaves undefined") if m)
+    if (res.status == "verified" and not reads_undef) or not tags or options.masked_loads != "zero":
+        return res
+    zero, _ = _lift_operator(module, host, options, zero=True)
+    if zero.status != "verified":
+        return res
+    zero.assumptions.append(assumption(tags))
+    zero.seconds = {k: v + res.seconds.get(k, 0.0) for k, v in zero.seconds.items()}
+    return zero
+
+
+def _lift_operator(module: SourceModule, host: HostFunction, options: Options, zero: bool) -> tuple[LiftResult, list[str]]:
     """Operator-level lifting: the kernels' writes over the host's tensors, on every host path.
 
     Size-dependent host branches split the evaluation (symbolic/host_paths.py). The formula is derived on
@@ -919,10 +947,11 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     clock = Clock()
     res = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                      kernels=[ln.kernel for ln in host.launches], status="unknown")
+    tags: list[str] = []
     try:
         def run_path(prefix: tuple[bool, ...]) -> tuple[Any, Decider]:
             decider = Decider(prefix)
-            ev = HostEvaluator(module, host, decider, options.invariant_patterns and not options.baseline)
+            ev = HostEvaluator(module, host, decider, options.invariant_patterns and not options.baseline, zero)
             try:
                 return ev.run(), decider
             except HostRaises as e:  # a path that raises computes nothing: left out, and said so
@@ -931,6 +960,7 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
                 return (e, ev.st.python_vars), decider
 
         explored = explore(run_path, host.file, host.line)
+        tags = sorted({t for st, _d in explored if isinstance(st, HostState) for t in st.undefined})
         paths = [(st, d) for st, d in explored if isinstance(st, HostState)]
         raising = [(e, d) for e, d in explored if isinstance(e, HostRaises)]
         failed = [(f[0], f[1], d) for f, d in explored if isinstance(f, tuple)]
@@ -982,7 +1012,7 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
 
         res.status, res.message = "unknown", internal_error(host.file, host.line, e)
     res.seconds = clock.finish()
-    return res
+    return res, tags
 
 
 def _is_python_test(e: Expr, flags: set[str] = frozenset()) -> bool:  # type: ignore[assignment]

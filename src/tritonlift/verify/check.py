@@ -345,7 +345,8 @@ def replay_values(
         memory = _Memory(model, cx, None if attempt == 0 else random.Random(seed * 7919 + attempt))
         env = _env(values, memory, tensors)
         try:
-            if not evaluate(s.mask, env):
+            # sizes the host cannot produce (next_power_of_2 is loose in the first query): no counterexample
+            if not all(evaluate(f, env) for f in p.refine) or not evaluate(s.mask, env):
                 return None
             addr = evaluate(s.offset, env)
             kv = float(evaluate(s.value, env))
