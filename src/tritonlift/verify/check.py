@@ -30,6 +30,7 @@ from tritonlift.verify.exp_algebra import has_exp, split_exp
 from tritonlift.verify.z3_backend import Z3Ctx, math_axioms
 
 SOLVER = f"z3 {z3.get_version_string()}"
+MAX_REPLAY_SIZE = 1 << 17  # sizes in a model beyond this are not replayed (a row of 10^6 reductions each)
 
 
 @dataclass
@@ -377,6 +378,8 @@ def replay_values(
     s = p.spec.stores[sm.store]
     a = next(x for x in p.formula.assigns if x.target == sm.target)
     decl = tensors[sm.target]
+    if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_REPLAY_SIZE for v in values.values()):
+        return None  # a model with huge sizes: replaying its reductions would take too long (no evidence)
     for attempt in range(6):
         memory = _Memory(model, cx, None if attempt == 0 else random.Random(seed * 7919 + attempt))
         env = _env(values, memory, tensors)

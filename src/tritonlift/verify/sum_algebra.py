@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -228,6 +229,9 @@ class Normalizer:
         # decides integer min/max (and guards) under the obligation's hypotheses: a bound min(B, N - t*B) the
         # normal form produces (mask absorption) is decided where it appears
         self.bounds: Callable[[Expr], Expr] = lambda e: e
+        self.fixed: dict[
+            Expr, Expr
+        ] = {}  # symbols the hypotheses fix (`x.stride(1) == 1`), in view addresses
         self.inv_polys: dict[Expr, RPoly] = {}  # a sum inverted as one atom (1 / (q - 1)): its polynomial
         self.depth = 0
 
@@ -302,18 +306,17 @@ class Normalizer:
             )
         if op is Op.CAST and e.args[0].kind is Kind.REAL:
             return self.poly(e.args[0])
-        if op is Op.RSQRT and self.rsqrt and self.invert:
-            a = self._node(e.args[0])
-            s = ir.math_fn(Op.SQRT, a)
-            self.conditions[ir.compare(Op.GT, a, ir.const(0.0))] = None
-            self.conditions[ir.compare(Op.NE, s, ir.const(0.0))] = None
-            return p_atom(s, -1)
+        if op is Op.RSQRT and self.rsqrt and self.invert and not _binds(e.args[0]):
+            # rsqrt(a) = 1 / sqrt(a) for a > 0 (stated on a as it is, where a sum of squares is seen >= 0)
+            self.conditions[ir.compare(Op.GT, e.args[0], ir.const(0.0))] = None
+            return p_atom(ir.math_fn(Op.SQRT, self._node(e.args[0])), -1)
         if op is Op.SUM:
             return self._sum(e)
         if op is Op.READ:
             decl = self.tensors.get(str(e.attr))
             if decl is not None:
-                return p_atom(ir.mem(decl.base, norm(decl.address(tuple(norm(i) for i in e.args)))))
+                address = ir.substitute(decl.address(tuple(norm(i) for i in e.args)), self.fixed)
+                return p_atom(ir.mem(decl.base, norm(address)))
         if op is Op.MEM:
             return p_atom(ir.mem(str(e.attr), norm(e.args[0])))
         if op in REDUCTIONS:  # prod, max, min: an atom over a normalised body
@@ -429,17 +432,19 @@ class Normalizer:
         if len(den) == 1 and next(iter(den)) == ():  # a nonzero constant divisor
             c = next(iter(den.values()))
             return p_scale(num, 1 / c)
-        if not self.invert:
+        if not self.invert or _binds(e.args[1]):
+            # a divisor that depends on a reduction's index stays inside an atom: its nonzero condition could
+            # not be stated once for the obligation
             return p_atom(ir.div(to_expr(num), to_expr(den)))
         if not den:
             return p_atom(ir.div(to_expr(num), ir.const(0.0)))
-        if len(den) == 1:  # c · Π a^p  ->  (1/c) · Π a^-p, each a nonzero
+        # the condition is stated on the divisor as written (where a sum of squares is seen >= 0); with the
+        # other conditions it equals its normal form
+        self.conditions[ir.compare(Op.NE, e.args[1], ir.const(0.0))] = None
+        if len(den) == 1:  # c · Π a^p  ->  (1/c) · Π a^-p: each a is nonzero where the product is
             ((m, c),) = den.items()
-            for a, _p in m:
-                self.conditions[ir.compare(Op.NE, a, ir.const(0.0))] = None
             return p_scale(p_mul(num, {tuple((a, -p) for a, p in m): Fraction(1)}), 1 / c)
         d = to_expr(den)
-        self.conditions[ir.compare(Op.NE, d, ir.const(0.0))] = None
         self.inv_polys[d] = den
         return p_mul(num, p_atom(d, -1))
 
@@ -516,6 +521,8 @@ class Normalizer:
     def _join(self, a: Expr, b: Expr) -> tuple[Expr, list[Expr]] | None:
         """Σ_{k<h1} f(k) and Σ_{k<h2} g(k) with g(k) = f(h1 + k): Σ_{k<h1+h2} f(k) for h1, h2 >= 0."""
         h1, h2 = a.args[1], b.args[1]
+        if _binds(h1) or _binds(h2):  # the conditions h1, h2 >= 0 must be about the obligation's own symbols
+            return None
         ka, kb = ir.var(str(a.attr)), ir.var(str(b.attr))
         shifted = self._node(ir.substitute(a.args[2], {ka: ir.add(ka, h1)}))
         if ir.substitute(shifted, {ka: kb}) != b.args[2]:
@@ -540,6 +547,14 @@ class Normalizer:
                 continue
             out = p_add(out, p_mul(coef, self._sum_atom(e, dep)))
         return out
+
+
+_BINDER_NAME = re.compile(r"^_(u\d+|b\d+|c\d+_\d+)$")
+
+
+def _binds(e: Expr) -> bool:
+    """e mentions an index bound by a reduction of the obligation (all renamed by unique_binders/_binder)."""
+    return any(_BINDER_NAME.match(n) for n in _free(e))
 
 
 def _infinite(e: Expr) -> bool:
@@ -605,7 +620,29 @@ def _even_powers(body: Expr) -> bool:
         factors[x] = factors.get(x, 0) + 1
         return True
 
-    return collect(body) and all(p % 2 == 0 for p in factors.values())
+    if not collect(body):
+        return False
+    counts: dict[Expr, int] = {}
+    for f, q in factors.items():  # equal up to the names of their bound indices
+        a = alpha(f)
+        counts[a] = counts.get(a, 0) + q
+    return all(q % 2 == 0 for q in counts.values())
+
+
+def alpha(e: Expr) -> Expr:
+    """e with every bound index renamed by its nesting depth (`_a0` innermost): alpha-equivalent terms become
+    equal."""
+
+    def go(n: Expr) -> Expr:
+        if n.op in REDUCTIONS:
+            lo, hi, body = (go(a) for a in n.args)
+            name = f"_a{_depth(body)}"
+            return ir.reduce(n.op, name, lo, hi, ir.substitute(body, {ir.var(str(n.attr)): ir.var(name)}))
+        if not n.args:
+            return n
+        return ir.rebuild(n, tuple(go(a) for a in n.args))
+
+    return go(e)
 
 
 Check = Callable[[list[Expr], Expr], object]  # (hyps, goal) -> "proved" | "unknown" | a model
@@ -677,6 +714,12 @@ def prove_once(hyps: list[Expr], goal: Expr, tensors: dict[str, TensorDecl], che
     ints = [h for h in hyps if _integral(h)]
     facts = division_facts([goal, *ints])
     ints, hyps = [*ints, *facts], [*hyps, *facts]
+    # a hypothesis `v == c` (a host path where x.stride(1) == 1) holds in the goal: addresses meet syntactically
+    fixed = {
+        h.args[0]: h.args[1] for h in ints if h.op is Op.EQ and h.args[0].op is Op.VAR and h.args[1].is_const
+    }
+    if fixed:
+        goal = ir.substitute(goal, fixed)
     # integer min/max (a reduction's bound min(BLOCK, N)) and guards the hypotheses decide: z3 decides each
     goal = empty_ranges(simplify_guards(goal, ints, timeout_ms=1000), ints)
     cache: dict[Expr, Expr] = {}
@@ -688,7 +731,7 @@ def prove_once(hyps: list[Expr], goal: Expr, tensors: dict[str, TensorDecl], che
 
     try:
         nz0 = Normalizer(tensors)
-        nz0.bounds = bounds
+        nz0.bounds, nz0.fixed = bounds, fixed
         structural = nz0.expr(goal)
     except TooBig:
         return None
@@ -696,7 +739,7 @@ def prove_once(hyps: list[Expr], goal: Expr, tensors: dict[str, TensorDecl], che
         return MODES[0][0]
     for name, flags in MODES[1:]:
         nz = Normalizer(tensors, **flags)
-        nz.bounds = bounds
+        nz.bounds, nz.fixed = bounds, fixed
         try:
             algebraic = nz.expr(goal)
         except TooBig:
@@ -707,7 +750,7 @@ def prove_once(hyps: list[Expr], goal: Expr, tensors: dict[str, TensorDecl], che
         if algebraic != ir.TRUE:  # bounds the joined ranges produced, decided again
             algebraic = simplify_guards(algebraic, ints, timeout_ms=1000)
             again = Normalizer(tensors, **flags)
-            again.bounds = bounds
+            again.bounds, again.fixed = bounds, fixed
             algebraic = again.expr(algebraic)
         if not _holds([*hyps, *conds], algebraic, check):
             continue
