@@ -13,6 +13,7 @@ from tritonlift.errors import Unsupported
 from tritonlift.frontend.source import JitFunction, SourceModule, load_module_cached, qualname
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.poly import norm
 from tritonlift.ir.reductions import canon
 from tritonlift.symbolic.dot import PRECISION_ARGS
 from tritonlift.symbolic.dot import dot as dot_block
@@ -130,6 +131,7 @@ class KernelEvaluator:
         self.depth = 0
         self.loops: list[Expr] = []  # trip counts of the loops that store (see KernelSpec.loops)
         self.side: list[tuple[Expr, Expr, str]] = []  # side conditions of pattern instances (KernelSpec.side)
+        self.arange_facts: list[Expr] = []  # 1 <= hi - lo of every tl.arange(lo, hi) with symbolic bounds
 
     # -- errors ------------------------------------------------------------------------------------
     def unsupported(self, what: str, node: ast.AST | None = None) -> Unsupported:
@@ -164,7 +166,7 @@ class KernelEvaluator:
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,
-            loops=self.loops, side=self.side,
+            loops=self.loops, side=self.side, facts=list(self.arange_facts),
         )
 
     # -- statements --------------------------------------------------------------------------------
@@ -881,6 +883,10 @@ class KernelEvaluator:
                 lo, hi = arg(0, "start"), arg(1, "end")
                 lo_e, hi_e = self.shape_arg(lo, node)[0], self.shape_arg(hi, node)[0]
                 size = ir.sub(hi_e, lo_e)
+                if not size.is_const:  # Triton compiles tl.arange(lo, hi) only for hi > lo (a power of two)
+                    fact = ir.le(ir.ONE, norm(size))
+                    if fact not in self.arange_facts:
+                        self.arange_facts.append(fact)
                 return Block((size,), ir.add(lo_e, lane(0)))
             case "load":
                 return self.load(arg(0, "pointer"), arg(1, "mask"), arg(2, "other"), node)

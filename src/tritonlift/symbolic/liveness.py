@@ -29,7 +29,7 @@ def _binds(target: ast.expr, name: str) -> bool:
 
 def live_at_entry(body: list[ast.stmt], name: str) -> bool:
     """Whether some path through `body` may read `name` before assigning it."""
-    return _live(body, name) is not False
+    return _live(body, name) is True
 
 
 def _live(body: list[ast.stmt], name: str) -> bool | None:

@@ -116,6 +116,15 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
     # when N <= 0): prove it again for extents >= 0, then >= 1, and say so in the assumptions; if that does
     # not verify, the first refutation stands (it is a true counterexample of the unrestricted claim)
     lower: dict[str, int] = {}
+    divisors = _extent_divisors(p) if out.status == "unknown" else {}
+    if divisors:
+        # the kernel divides by an extent: at 0 both sides are 0/0, which z3's division cannot equate; the claim
+        # is made for extents >= 1 (and said)
+        again = _verify(replace(p, facts=[*p.facts, *(ir.le(ir.ONE, ir.var(n)) for n in divisors)]), timeout_ms, seed)
+        if again.status == "verified":
+            again.assumptions = [*again.assumptions, *(f"{n} >= 1 (an extent; the kernel divides by it)"
+                                                       for n in sorted(divisors))]
+            return again
     for _ in range(2):
         found = _nonpositive_sizes(p, out)
         if not found:
@@ -130,14 +139,32 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
     return first
 
 
-def _nonpositive_sizes(p: Problem, out: Outcome) -> dict[str, int]:
-    """The integer scalars of a counterexample that are <= 0 and bound masks or loops (extents)."""
-    if out.status != "refuted" or out.counterexample is None:
-        return {}
+def _extent_divisors(p: Problem) -> dict[str, int]:
+    """Integer scalars bounding masks or loops (extents) that some stored value divides by."""
+    bounding = _bounding(p)
+    out: dict[str, int] = {}
+    for s in p.spec.stores:
+        for n in ir.walk(s.value):
+            if n.op is ir.Op.DIV:
+                for v in ir.free_vars(n.args[1]):
+                    if v in bounding and p.spec.scalars.get(v) is Kind.INT:
+                        out[v] = 1
+    return out
+
+
+def _bounding(p: Problem) -> set[str]:
     bounding: set[str] = set()
     for e in [*p.spec.loops, *(s.mask for s in p.spec.stores),
               *(n.args[0] for s in p.spec.stores for n in ir.walk(s.value) if n.op is ir.Op.WHERE)]:
         bounding |= ir.free_vars(e)
+    return bounding
+
+
+def _nonpositive_sizes(p: Problem, out: Outcome) -> dict[str, int]:
+    """The integer scalars of a counterexample that are <= 0 and bound masks or loops (extents)."""
+    if out.status != "refuted" or out.counterexample is None:
+        return {}
+    bounding = _bounding(p)
     return {n: v for n, v in out.counterexample.sizes.items()
             if isinstance(v, int) and not isinstance(v, bool) and v <= 0 and n in bounding
             and p.spec.scalars.get(n) is Kind.INT}

@@ -361,7 +361,11 @@ class Normalizer:
         """p == 0 where every inverted atom is nonzero (the conditions): p times the product of its
         denominators, each inverted sum expanded back into its polynomial, is the zero polynomial."""
         try:
-            return not self.clear(p)
+            if self.merge:
+                p = self._split(p)
+            cleared = self.clear(p)
+            # adjacent ranges whose coefficients only agree once the denominators are cleared
+            return not (self._merged(cleared) if self.merge and cleared else cleared)
         except TooBig:
             return False
 
@@ -499,6 +503,42 @@ class Normalizer:
                 if changed:
                     break
         return p
+
+    def _split(self, p: RPoly) -> RPoly:
+        """A sum over [0, a + b) of p, when p also holds its two parts Σ_{k<a} f(k) and Σ_{k<b} f(a + k),
+        replaced by their sum (conditions a, b >= 0): the same partition on both sides, also inside products
+        (a mean squared)."""
+        atoms = sorted({a for m in p for a, _ in m if a.op is Op.SUM and a.args[0] == ir.ZERO}, key=key)
+        subst: dict[Expr, RPoly] = {}
+        for first in atoms:
+            for second in atoms:
+                if first is second or first in subst or second in subst:
+                    continue
+                joined = self._join(first, second)
+                if (
+                    joined is None
+                    or joined[0] not in atoms
+                    or joined[0] in (first, second)
+                    or joined[0] in subst
+                ):
+                    continue
+                subst[joined[0]] = p_add(p_atom(first), p_atom(second))
+                for cond in joined[1]:
+                    self.conditions[cond] = None
+        if not subst:
+            return p
+        out: RPoly = {}
+        for m, c in p.items():
+            term: RPoly = {(): c}
+            rest: dict[Expr, int] = {}
+            for a, q in m:
+                if a in subst and q > 0:
+                    for _ in range(q):
+                        term = p_mul(term, subst[a], 20_000)
+                else:
+                    rest[a] = rest.get(a, 0) + q
+            out = p_add(out, p_mul(term, {_mono(rest): Fraction(1)}, 20_000))
+        return out
 
     def _merge_monos(self, m1: Mono, m2: Mono) -> tuple[Mono, list[Expr]] | None:
         d1, d2 = dict(m1), dict(m2)
@@ -668,13 +708,33 @@ def prove(
     if got is not None or splits <= 0:
         return got
     for c in split_conditions(goal)[:2]:
-        yes = prove([*hyps, c], ir.substitute(goal, {c: ir.TRUE}), tensors, check, splits - 1)
+        yes_hyps = [*hyps, c]
+        yes = prove(
+            yes_hyps, fix_divisions(ir.substitute(goal, {c: ir.TRUE}), yes_hyps), tensors, check, splits - 1
+        )
         if yes is None:
             continue
         no = prove([*hyps, ir.not_(c)], ir.substitute(goal, {c: ir.FALSE}), tensors, check, splits - 1)
         if no is not None:
             return f"{yes}, by cases"
     return None
+
+
+def fix_divisions(goal: Expr, hyps: list[Expr]) -> Expr:
+    """Integer divisions the hypotheses pin to 0 or 1 (a case where the loop over full tiles ran no
+    iteration: cdiv(N, B) == 1) replaced by that value, so the ranges they bound meet syntactically."""
+    from tritonlift.synth.guards import prove as prove_int
+
+    ints = [h for h in hyps if _integral(h)]
+    ints += division_facts([goal, *ints])
+    fixed: dict[Expr, Expr] = {}
+    for n in ir.walk(goal):
+        if n.op in (Op.TRUNCDIV, Op.FLOORDIV) and n.kind is Kind.INT and not _binds(n) and n not in fixed:
+            for c in (ir.ZERO, ir.ONE):
+                if prove_int(ints, ir.eq(n, c), 1000, rlimit=500_000):
+                    fixed[n] = c
+                    break
+    return ir.substitute(goal, fixed) if fixed else goal
 
 
 def split_conditions(goal: Expr) -> list[Expr]:
