@@ -418,9 +418,17 @@ def _at_tops(e: Expr, ranges: dict[str, tuple[Expr, Expr]], depth: int) -> Expr:
 
 
 def _join_extent(old: Expr | None, new: Expr) -> Expr:
-    """maximum(old, new) without redundant terms: min(.., b, ..) <= b, and min(a, b) is min(b, a)."""
+    """maximum(old, new) without redundant terms: min(.., b, ..) <= b, and min(a, b) is min(b, a); a new
+    maximum(a, b) joins term by term (no nested copies of one bound)."""
     if old is None:
         return new
+    out = old
+    for term in flatten(new, Op.MAXIMUM):
+        out = _join_one(out, term)
+    return out
+
+
+def _join_one(old: Expr, new: Expr) -> Expr:
     parts = flatten(old, Op.MAXIMUM)
     new_bounds = {_minmax_key(new)} | {_minmax_key(q) for q in flatten(new, Op.MINIMUM)}  # new <= each
     if any(_minmax_key(p) in new_bounds for p in parts):

@@ -145,10 +145,11 @@ def _extent_divisors(p: Problem) -> dict[str, int]:
     out: dict[str, int] = {}
     for s in p.spec.stores:
         for n in ir.walk(s.value):
-            if n.op is ir.Op.DIV:
-                for v in ir.free_vars(n.args[1]):
-                    if v in bounding and p.spec.scalars.get(v) is Kind.INT:
-                        out[v] = 1
+            d = n.args[1] if n.op is ir.Op.DIV else None
+            if d is not None and d.op is ir.Op.CAST and d.args[0].op is ir.Op.VAR:  # x / float(N)
+                v = str(d.args[0].attr)
+                if v in bounding and p.spec.scalars.get(v) is Kind.INT:
+                    out[v] = 1
     return out
 
 
