@@ -8,12 +8,13 @@ guarded read is never performed.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from tritonlift.ir.expr import NAMED_OPS, Expr, Kind, Op, trunc_div
+from tritonlift.ir.expr import BINDER_OPS, NAMED_OPS, Expr, Kind, Op, free_vars, trunc_div
 from tritonlift.ir.named import expand
 
 Value = int | float | bool
@@ -44,13 +45,19 @@ class Env:
 class Evaluator:
     """Evaluates the nodes of one Expr under one binding of the variables (shared sub-terms once)."""
 
-    def __init__(self, env: Env):
+    def __init__(self, env: Env, parent: Evaluator | None = None, bound: str | None = None):
         self.env = env
         self.memo: dict[Expr, Value] = {}
+        # inside a reduction: the evaluator outside it, and the index this one binds; a nested reduction
+        # that does not mention the index (a row's mean inside its variance) is evaluated once, out there
+        self.parent, self.bound = parent, bound
 
     def __call__(self, e: Expr) -> Value:
         if e in self.memo:
             return self.memo[e]
+        if self.parent is not None and e.op in BINDER_OPS and self.bound not in _free(e):
+            out = self.memo[e] = self.parent(e)
+            return out
         fn = EVAL_OPS.get(e.op)
         if fn is None:
             raise ValueError(f"cannot evaluate {e.op.name}")
@@ -58,7 +65,12 @@ class Evaluator:
         return out
 
     def bind(self, name: str, value: int) -> Evaluator:
-        return Evaluator(Env({**self.env.vars, name: value}, self.env.read, self.env.mem, self.env.undef))
+        return Evaluator(Env({**self.env.vars, name: value}, self.env.read, self.env.mem, self.env.undef), self, name)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _free(e: Expr) -> frozenset[str]:
+    return frozenset(free_vars(e))
 
 
 def evaluate(e: Expr, env: Env) -> Value:

@@ -10,6 +10,7 @@ lemmas behind them are proved once in `verify.patterns` ("tiled-reindex", mask a
   of a blocked accumulator is one reduction over the flattened index;
 - constant body:    Σ_{k in [lo, hi)} c = max(hi - lo, 0) * c;  max_{k in [lo, hi)} c = where(lo < hi, c, -inf);
 - linearity:        Σ_k (c * f) = c * Σ_k f,  Σ_k f / c = (Σ_k f) / c,  Σ_k -f = -Σ_k f  (c free of k);
+                     Σ_k (Σ_r f + g) = Σ_k Σ_r f + Σ_k g  (split where a summand is a sum itself);
 - identities:       maximum(-inf, x) = x,  minimum(inf, x) = x;
 - empty clip:       R_{k in [lo, max(hi, lo))} = R_{k in [lo, hi)} (the same integers; none for hi <= lo).
 
@@ -243,6 +244,11 @@ def _linear(r: Expr) -> Expr | None:
         return None
     lo, hi, body = r.args
     k = str(r.attr)
+    if body.op in (Op.ADD, Op.SUB) and any(a.op is Op.SUM for a in body.args):
+        # Σ_k (Σ_r f + g) = Σ_k Σ_r f + Σ_k g: a loop over full tiles plus a masked tail tile, each
+        # then in canonical form on its own (tiled reindex, mask absorption)
+        a, b = (ir.reduce(Op.SUM, k, lo, hi, x) for x in body.args)
+        return ir.add(a, b) if body.op is Op.ADD else ir.sub(a, b)
     if body.op is Op.NEG:
         return ir.neg(ir.reduce(Op.SUM, k, lo, hi, body.args[0]))
     if body.op is Op.MUL:

@@ -13,9 +13,11 @@ from tritonlift.errors import Unsupported
 from tritonlift.frontend.source import JitFunction, SourceModule, load_module_cached, qualname
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
+from tritonlift.ir.poly import norm
 from tritonlift.ir.reductions import canon
 from tritonlift.symbolic.dot import PRECISION_ARGS
 from tritonlift.symbolic.dot import dot as dot_block
+from tritonlift.symbolic.liveness import live_at_entry
 from tritonlift.symbolic.loops import (
     mentions_placeholder,
     online_softmax,
@@ -48,6 +50,7 @@ from tritonlift.symbolic.values import (
     shift_lanes,
     tile_expr,
 )
+from tritonlift.symbolic.welford import welford_m2, welford_mean
 
 MAX_UNROLL = 64
 
@@ -292,6 +295,11 @@ class KernelEvaluator:
 
             self.notes.append(f"loop at line {st.lineno}: its step {to_text(step)} is taken to be >= 1")
         trips = ir.maximum(ir.arith(Op.FLOORDIV, ir.sub(ir.add(ir.sub(stop, start), step), ir.ONE), step), ir.ZERO)
+        if one_trip(trips, step):  # `range(n - 1, n)`, `range(0, B, B)`: the body runs once, at `start`
+            self.scopes[-1][st.target.id] = scalar(start)
+            self.exec_body(st.body)
+            self.notes.append(f"loop at line {st.lineno}: exactly one iteration (step >= 1)")
+            return
         # a loop that stores: its iteration is an index variable like a program id (one more axis), so
         # each write is matched to the element it writes exactly as a program's writes are
         writes = self.stores_in(st)
@@ -308,7 +316,8 @@ class KernelEvaluator:
                     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
                     for target in ([*node.targets] if isinstance(node, ast.Assign) else [node.target])
                     for n in ast.walk(target) if isinstance(n, ast.Name)}
-        carried = sorted(n for n in assigned if n in scope and n != st.target.id)
+        # carried: read before written in the body (a name the body recomputes first is dead at entry)
+        carried = sorted(n for n in assigned if n in scope and n != st.target.id and live_at_entry(st.body, n))
         if carried and not self.invariant_patterns:
             from tritonlift.errors import Unknown
 
@@ -361,12 +370,21 @@ class KernelEvaluator:
                 assert init_t is not None
                 if len(new_shape) != len(shape):
                     raise self.unsupported(f"loop-carried `{name}` changes shape in the loop", st)
+                # Welford's M2 (symbolic/welford) before plain accumulation: its step reads the running mean,
+                # and only the Welford closed form says what the sum of those steps is
+                m2 = [x for o, summ in done.items() if (x := welford_m2(
+                    o, summ, init_t[1], elem, ph, t, trips, self.fresh("r"), len(places[o][2])))]
                 try:
-                    summ = summarize(name, init_t[1], elem, ph, t, trips, st.lineno, self.file, self.fresh("r"))
+                    if m2:
+                        summ = m2[0]
+                    else:
+                        summ = summarize(name, init_t[1], elem, ph, t, trips, st.lineno, self.file, self.fresh("r"))
                 except Unsupported:
                     # a pair of carried values: online softmax's denominator, rescaled by a running max
                     found = [x for o in done.values()
                              if (x := online_softmax(name, init_t[1], elem, ph, t, trips, o, self.fresh("r")))]
+                    # Welford: a running mean over the iteration count, and the M2 it updates (symbolic/welford)
+                    found = found or [x for x in [welford_mean(init_t[1], elem, ph, t, trips, self.fresh("r"))] if x]
                     if not found:
                         raise
                     summ = found[0]
@@ -392,12 +410,11 @@ class KernelEvaluator:
             old = before[name]
             self.scopes[-1][name] = PtrBlock(shape, old.base, closed) if kind == "ptr" else Block(shape, closed)
         self.invariants += [f"loop at line {st.lineno}: {n} by {done[n].pattern}" for n in carried]
-        if st.target.id not in before:
-            self.scopes[-1].pop(st.target.id, None)
-        # names first assigned inside the loop are not usable after it (their last value is symbolic in t)
+        # the loop variable and the names assigned inside the loop but not carried are not usable after it
+        # (their last value is symbolic in t, or the value from before the loop when it runs no iteration)
+        self.scopes[-1].pop(st.target.id, None)
         for name in assigned - set(carried):
-            if name not in before:
-                self.scopes[-1].pop(name, None)
+            self.scopes[-1].pop(name, None)
 
     def stores_in(self, st: ast.For) -> bool:
         """Whether the loop's own code calls tl.store (helpers it calls are checked when they run)."""
@@ -882,8 +899,10 @@ class KernelEvaluator:
                 lo, hi = arg(0, "start"), arg(1, "end")
                 lo_e, hi_e = self.shape_arg(lo, node)[0], self.shape_arg(hi, node)[0]
                 size = ir.sub(hi_e, lo_e)
-                if not size.is_const:  # Triton compiles tl.arange(lo, hi) only for hi - lo a power of 2 >= 1
-                    self.facts.append(ir.le(ir.ONE, size))
+                if not size.is_const:  # Triton compiles tl.arange(lo, hi) only for hi > lo (a power of two)
+                    fact = ir.le(ir.ONE, norm(size))
+                    if fact not in self.facts:
+                        self.facts.append(fact)
                 return Block((size,), ir.add(lo_e, lane(0)))
             case "load":
                 return self.load(arg(0, "pointer"), arg(1, "mask"), arg(2, "other"), node)
@@ -1112,6 +1131,19 @@ _MISSING = object()  # a name not bound on one side of an `if`
 
 def _is_mask(v: Any) -> bool:
     return isinstance(v, Block) and v.elem.kind is Kind.BOOL
+
+
+def one_trip(trips: Expr, step: Expr) -> bool:
+    """Whether a loop's trip count is exactly 1 for every step >= 1 (z3 decides; integers exact)."""
+    from tritonlift.ir.poly import norm
+    from tritonlift.synth.guards import prove
+
+    trips = ir.maximum(norm(trips.args[0]), trips.args[1]) if trips.op is Op.MAXIMUM else trips
+    if trips.is_const:
+        return trips.value == 1
+    if any(n.kind is Kind.REAL for n in ir.walk(trips)):
+        return False
+    return prove([ir.le(ir.ONE, step)], ir.eq(trips, ir.ONE), 2000)
 
 
 def grid_symbols(rank: int) -> tuple[Expr, ...]:

@@ -61,6 +61,7 @@ class Summary:
     init: Expr | None = None
     # side conditions of the instantiation, each (goal, what) to prove for 0 <= t < T (verify does)
     side: list[tuple[Expr, str]] | None = None
+    update: Expr | None = None  # the kernel's update, over the placeholder (Welford's M2 needs the mean's)
 
 
 def _step_term(new: Expr, p: Expr) -> tuple[str, Expr] | None:

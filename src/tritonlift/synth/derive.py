@@ -21,6 +21,8 @@ from tritonlift.symbolic.values import GRID_PREFIX, lane, pid
 from tritonlift.synth.guards import domain_facts, finish_body, simplify_guards
 from tritonlift.synth.indexing import (
     Access,
+    Dim,
+    _dim_order,
     decompose,
     divide_exact,
     extent_from_mask,
@@ -94,6 +96,19 @@ def _solve(dim_index: Expr, value: Expr, lane_extents: tuple[Expr, ...]) -> dict
     moving = _moving_part(e)
     if moving != e:  # core + c: solve core = value - c
         return _solve(moving, norm(ir.sub(value, ir.sub(e, moving))), lane_extents)
+    # lane - pid * E (a loop over tiles in reverse order): pid = -(value // E), lane = value mod E
+    p = poly(e)
+    lanes = [m for m, c in p.items() if c == 1 and len(m) == 1 and lane_no(m[0]) is not None]
+    if len(p) == 2 and len(lanes) == 1:
+        ln = lane_no(lanes[0][0])
+        (m, c), = ((m, c) for m, c in p.items() if m != lanes[0])
+        pids = [a for a in m if pid_no(a) is not None]
+        if c == -1 and len(pids) == 1 and ln is not None and ln < len(lane_extents):
+            rest = list(m)
+            rest.remove(pids[0])
+            if norm(mono_expr(tuple(rest))) == norm(lane_extents[ln]):
+                ext = lane_extents[ln]
+                return {pids[0]: ir.neg(ir.arith(Op.FLOORDIV, value, ext)), lanes[0][0]: ir.arith(Op.MOD, value, ext)}
     # pid * E + lane  with E the lane's extent
     if e.op is Op.ADD:
         a, b = e.args
@@ -144,9 +159,26 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         acc = decompose(offset, lane_extents)
         return merge_lane_dims(acc, lane_extents, lambda _i, ln: ln in fused) if fused else acc
 
+    body_only: set[int] = set()
     for base, nums in by_base.items():
         first = spec.stores[nums[0]]
         acc = dec(first.offset, first.shape)
+        accs = {n: dec(spec.stores[n].offset, spec.stores[n].shape) for n in nums}
+        if len({tuple(d.stride for d in a.dims) for a in accs.values()}) > 1:
+            # several stores (a masked tail tile and a loop over full tiles, say) with different layouts:
+            # each on the dims of the first, constant parts folded into the index (verify checks every map)
+            aligned = align_accesses([accs[n] for n in nums])
+            out_name = names[base]
+            decl, per_store = _aligned_view(spec, nums, aligned, out_name, grid, taken | set(names.values()))
+            tensors[out_name] = decl
+            idx_names = _index_names(len(decl.shape), taken | set(names.values()))
+            for n, (index, values) in zip(nums, per_store, strict=True):
+                store_maps.append(StoreMap(n, out_name, index))
+                witnesses.append(Witness(n, out_name, values))
+            pending_reads.append((first, per_store[0][1]))
+            assigns.append(Assign(out_name, idx_names, ir.TRUE))
+            body_only.update(nums[1:])  # the body (and so the input views) comes from the first store
+            continue
         out_name = names[base]
         idx_names = _index_names(len(acc.dims), taken | set(names.values()))
         idx_vars = tuple(ir.var(n) for n in idx_names)
@@ -188,7 +220,9 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         assigns.append(Assign(out_name, idx_names, ir.TRUE))  # body filled below
     # input views from every read of every stored value
     reads: dict[str, list[tuple[Access, Store]]] = {}
-    for s in spec.stores:
+    for n, s in enumerate(spec.stores):
+        if n in body_only:
+            continue
         for node in ir.walk(s.value):
             if node.op is Op.MEM:
                 reads.setdefault(node.attr, []).append((dec(node.args[0], s.shape), s))
@@ -255,6 +289,62 @@ def _own_values(acc: Access, idx_vars: tuple[Expr, ...], store: Store, axes: int
     for ax in range(axes):
         values.setdefault(pid(ax), ir.ZERO)
     return values
+
+
+def align_accesses(accs: list[Access]) -> list[Access]:
+    """Accesses of one output on the dims of the first, offset 0: a dim whose stride is a multiple of one
+    of the first's strides joins that dim (a reversed tile loop `P - B*t + l` moves the unit-stride index
+    by -B per iteration), and the constant part is folded into an index (fold_offset)."""
+    ref = [d.stride for d in accs[0].dims]
+    order = sorted(range(len(ref)), key=lambda k: _dim_order(accs[0].dims[k]))  # innermost last
+    out: list[Access] = []
+    for a in accs:
+        index = {s: ir.ZERO for s in ref}
+        for d in a.dims:
+            if d.stride in index:
+                index[d.stride] = norm(ir.add(index[d.stride], d.index))
+                continue
+            for k in order:  # outermost first: a stride N*B joins N before 1
+                q = divide_exact(d.stride, ref[k])
+                if q is not None:
+                    index[ref[k]] = norm(ir.add(index[ref[k]], ir.mul(q, d.index)))
+                    break
+            else:
+                raise Unknown("stores to one output use layouts that do not align")
+        folded = fold_offset(Access(tuple(Dim(s, i) for s, i in index.items()), a.offset), tuple(ref))
+        if norm(folded.offset) != ir.ZERO or [d.stride for d in folded.dims] != ref:
+            raise Unknown("stores to one output at constant offsets that do not align")
+        out.append(folded)
+    return out
+
+
+def _aligned_view(
+    spec: KernelSpec, nums: list[int], aligned: list[Access], out_name: str, grid: list[Expr], taken: set[str]
+) -> tuple[TensorDecl, list[tuple[tuple[Expr, ...], dict[Expr, Expr]]]]:
+    """The output view of aligned stores (extents from any store's mask, else from the grid) and, per store,
+    its index map and its witness (which program ids and lanes write element (i..))."""
+    first = spec.stores[nums[0]]
+    ref = aligned[0].dims
+    idx_vars = tuple(ir.var(n) for n in _index_names(len(ref), taken))
+    shape: list[Expr] = []
+    for k, d in enumerate(ref):
+        ext = None
+        for n, a in zip(nums, aligned, strict=True):
+            ext = ext or extent_from_mask(a.dims[k].index, spec.stores[n].mask)
+        shape.append(ext if ext is not None else _extent_from_grid(d.index, first.shape, grid))
+    per_store = []
+    for n, a in zip(nums, aligned, strict=True):
+        s = spec.stores[n]
+        values: dict[Expr, Expr] = {}
+        for d, v in zip(a.dims, idx_vars, strict=True):
+            values.update(_solve(d.index, v, s.shape))
+        for ax in range(len(s.shape)):
+            values.setdefault(lane(ax), ir.ZERO)
+        for ax in range(len(grid)):
+            values.setdefault(pid(ax), ir.ZERO)
+        per_store.append((tuple(d.index for d in a.dims), values))
+    decl = TensorDecl(out_name, tuple(shape), tuple(d.stride for d in ref), spec.stores[nums[0]].base, ir.ZERO)
+    return decl, per_store
 
 
 def _lane_facts(spec: KernelSpec) -> list[Expr]:
@@ -393,9 +483,17 @@ def _at_tops(e: Expr, ranges: dict[str, tuple[Expr, Expr]], depth: int) -> Expr:
 
 
 def _join_extent(old: Expr | None, new: Expr) -> Expr:
-    """maximum(old, new) without redundant terms: min(.., b, ..) <= b, and min(a, b) is min(b, a)."""
+    """maximum(old, new) without redundant terms: min(.., b, ..) <= b, and min(a, b) is min(b, a); a new
+    maximum(a, b) joins term by term (no nested copies of one bound)."""
     if old is None:
         return new
+    out = old
+    for term in flatten(new, Op.MAXIMUM):
+        out = _join_one(out, term)
+    return out
+
+
+def _join_one(old: Expr, new: Expr) -> Expr:
     parts = flatten(old, Op.MAXIMUM)
     new_bounds = {_minmax_key(new)} | {_minmax_key(q) for q in flatten(new, Op.MINIMUM)}  # new <= each
     if any(_minmax_key(p) in new_bounds for p in parts):

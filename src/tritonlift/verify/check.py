@@ -30,6 +30,7 @@ from tritonlift.verify.exp_algebra import has_exp, split_exp
 from tritonlift.verify.z3_backend import Z3Ctx, math_axioms
 
 SOLVER = f"z3 {z3.get_version_string()}"
+MAX_REPLAY_SIZE = 1 << 17  # sizes in a model beyond this are not replayed (a row of 10^6 reductions each)
 
 
 @dataclass
@@ -110,6 +111,67 @@ def _block_facts(p: Problem) -> list[Expr]:
 
 
 def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
+    first = out = _verify(p, timeout_ms, seed)
+    # a kernel that is wrong only for an empty or negative extent (a reversed tile loop writes below the row
+    # when N <= 0): prove it again for extents >= 0, then >= 1, and say so in the assumptions; if that does
+    # not verify, the first refutation stands (it is a true counterexample of the unrestricted claim)
+    lower: dict[str, int] = {}
+    divisors = _extent_divisors(p) if out.status == "unknown" else {}
+    if divisors:
+        # the kernel divides by an extent: at 0 both sides are 0/0, which z3's division cannot equate; the claim
+        # is made for extents >= 1 (and said)
+        again = _verify(replace(p, facts=[*p.facts, *(ir.le(ir.ONE, ir.var(n)) for n in divisors)]), timeout_ms, seed)
+        if again.status == "verified":
+            again.assumptions = [*again.assumptions, *(f"{n} >= 1 (an extent; the kernel divides by it)"
+                                                       for n in sorted(divisors))]
+            return again
+    for _ in range(2):
+        found = _nonpositive_sizes(p, out)
+        if not found:
+            break
+        for n, v in found.items():
+            lower[n] = max(lower.get(n, 0), 0 if v < 0 else 1)
+        facts = [ir.le(ir.const(b), ir.var(n)) for n, b in lower.items()]
+        out = _verify(replace(p, facts=[*p.facts, *facts]), timeout_ms, seed)
+        if out.status == "verified":
+            out.assumptions = [*out.assumptions, *(f"{n} >= {b} (an extent)" for n, b in sorted(lower.items()))]
+            return out
+    return first
+
+
+def _extent_divisors(p: Problem) -> dict[str, int]:
+    """Integer scalars bounding masks or loops (extents) that some stored value divides by."""
+    bounding = _bounding(p)
+    out: dict[str, int] = {}
+    for s in p.spec.stores:
+        for n in ir.walk(s.value):
+            d = n.args[1] if n.op is ir.Op.DIV else None
+            if d is not None and d.op is ir.Op.CAST and d.args[0].op is ir.Op.VAR:  # x / float(N)
+                v = str(d.args[0].attr)
+                if v in bounding and p.spec.scalars.get(v) is Kind.INT:
+                    out[v] = 1
+    return out
+
+
+def _bounding(p: Problem) -> set[str]:
+    bounding: set[str] = set()
+    for e in [*p.spec.loops, *(s.mask for s in p.spec.stores),
+              *(n.args[0] for s in p.spec.stores for n in ir.walk(s.value) if n.op is ir.Op.WHERE)]:
+        bounding |= ir.free_vars(e)
+    return bounding
+
+
+def _nonpositive_sizes(p: Problem, out: Outcome) -> dict[str, int]:
+    """The integer scalars of a counterexample that are <= 0 and bound masks or loops (extents)."""
+    if out.status != "refuted" or out.counterexample is None:
+        return {}
+    bounding = _bounding(p)
+    return {n: v for n, v in out.counterexample.sizes.items()
+            if isinstance(v, int) and not isinstance(v, bool) and v <= 0 and n in bounding
+            and p.spec.scalars.get(n) is Kind.INT}
+
+
+def _verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
     kinds = kinds_of(p)
     tensors = {t.name: t for t in p.formula.tensors}
     assigns = {a.target: a for a in p.formula.assigns}
@@ -134,7 +196,15 @@ def verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
             ir.eq(canon(s.value), body),
         ]
         n += 1
-        res = _check(hyps, ir.and_(*goals), kinds, tensors, timeout_ms)
+        # where it writes first (integers only, cheap): a store outside the output is a counterexample that
+        # needs no reasoning about the (large) value
+        where_ = _check(hyps, ir.and_(*goals[:-1]), kinds, tensors, timeout_ms) if _has_reduction(goals[-1]) else "proved"
+        if where_ not in ("proved", "unknown"):
+            goals = goals[:-1]
+        # sums: the algebraic normal form first (verify/sum_algebra.py), a proof in seconds where it applies
+        elif _has_reduction(goals[-1]) and _sum_algebra(hyps, ir.and_(*goals), kinds, tensors, timeout_ms):
+            continue
+        res = where_ if where_ not in ("proved", "unknown") else _check(hyps, ir.and_(*goals), kinds, tensors, timeout_ms)
         if res == "proved":
             continue
         cx = None if res == "unknown" else _replay_write(p, sm, res, kinds, tensors, seed)
@@ -199,6 +269,18 @@ def _coverage(
             return Outcome("refuted", n, cx)
         return Outcome("unknown", n, message=f"could not show every element of {a.target} is written")
     return None
+
+
+def _has_reduction(e: Expr) -> bool:
+    return any(x.op in ir.REDUCE_OPS or x.op in ir.ROW_OPS for x in ir.walk(e))
+
+
+def _sum_algebra(
+    hyps: list[Expr], goal: Expr, kinds: dict[str, Kind], tensors: dict[str, TensorDecl], timeout_ms: int
+) -> bool:
+    from tritonlift.verify.sum_algebra import prove
+
+    return prove(hyps, goal, tensors, lambda h, g: _check(h, g, kinds, tensors, min(timeout_ms, 5000))) is not None
 
 
 def _search_again(
@@ -331,7 +413,11 @@ def _replay_write(
     p: Problem, sm: StoreMap, res: Any, kinds: dict[str, Kind], tensors: dict[str, TensorDecl], seed: int
 ) -> Counterexample | None:
     model, cx = res
-    return replay_values(p, sm, _symbol_values(model, cx), model, cx, tensors, seed)
+    values = _symbol_values(model, cx)
+    for name, kind in p.spec.scalars.items():  # scalars the query did not mention (its integer part only)
+        if name not in values:
+            values[name] = 1.0 if kind is Kind.REAL else 1
+    return replay_values(p, sm, values, model, cx, tensors, seed)
 
 
 def replay_values(
@@ -341,6 +427,8 @@ def replay_values(
     s = p.spec.stores[sm.store]
     a = next(x for x in p.formula.assigns if x.target == sm.target)
     decl = tensors[sm.target]
+    if any(isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_REPLAY_SIZE for v in values.values()):
+        return None  # a model with huge sizes: replaying its reductions would take too long (no evidence)
     for attempt in range(6):
         memory = _Memory(model, cx, None if attempt == 0 else random.Random(seed * 7919 + attempt))
         env = _env(values, memory, tensors)

@@ -1,5 +1,5 @@
 # rewrite-of: examples/variance.py
-# target: variance_kernel
+# target: variance
 # rewrite: variance as E[x^2] - mean^2 (the masked tail loads 0, so no re-masking is needed)
 """Population variance of each row, two passes over one block in registers:
 mean_i = sum_j x[i, j] / N, var_i = sum_j (x[i, j] - mean_i)^2 / N. The centred tail is masked back to 0.

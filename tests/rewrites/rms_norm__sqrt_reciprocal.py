@@ -1,5 +1,5 @@
 # rewrite-of: examples/rms_norm.py
-# target: rms_norm_fwd_kernel
+# target: rms_norm
 # rewrite: rstd as 1 / tl.sqrt(mean_square + eps) instead of tl.rsqrt
 """RMSNorm forward as a Liger-style row kernel: one block per row, int64 row ids, also writes rstd.
 
