@@ -14,6 +14,8 @@ from tritonlift.frontend.source import JitFunction, SourceModule, load_module_ca
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.reductions import canon
+from tritonlift.symbolic import block_ptr as bptr
+from tritonlift.symbolic.block_ptr import BlockPtr
 from tritonlift.symbolic.dot import PRECISION_ARGS
 from tritonlift.symbolic.dot import dot as dot_block
 from tritonlift.symbolic.loops import (
@@ -158,12 +160,22 @@ class KernelEvaluator:
             self.exec_body(self.fn.node.body)
         # reductions in canonical form (ir.reductions): a loop over tiles becomes one reduction over the
         # flattened index, masks become bounds
+        self.stores = [self.drop_lower_bounds(s) for s in self.stores]
         self.stores = [replace(s, value=canon(s.value)) for s in self.stores]
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,
             loops=self.loops, side=self.side,
         )
+
+    def drop_lower_bounds(self, s: Store) -> Store:
+        """The store without the `0 <= offset + lane` conjuncts of boundary checks that hold anyway
+        (symbolic/block_ptr.py: exact, each one proved by z3 from program ids, lanes and bound indices)."""
+        context = [ir.le(ir.ZERO, pid(k)) for k in range(len(self.grid))]
+        for d, ext in enumerate(s.shape):
+            context += [ir.le(ir.ZERO, lane(d)), ir.lt(lane(d), ext), ir.le(ir.ONE, ext)]
+        value, mask = bptr.drop_implied_lower_bounds(s.value, s.mask, context)
+        return replace(s, value=value, mask=mask)
 
     # -- statements --------------------------------------------------------------------------------
     def exec_body(self, body: list[ast.stmt]) -> None:
@@ -313,7 +325,21 @@ class KernelEvaluator:
                           self.file, st.lineno)
         before = dict(scope)
         places: dict[str, tuple[str, Expr, tuple[Expr, ...]]] = {}
+        # a carried block pointer is its offsets: one scalar carried value per dimension (symbolic/block_ptr.py)
+        block_ptrs = {n: before[n] for n in carried if isinstance(before[n], BlockPtr)}
+        slots = [s for n in carried
+                 for s in ([bptr.component_name(n, d) for d in range(before[n].rank)] if n in block_ptrs else [n])]
+        for name, bp in block_ptrs.items():
+            phs = []
+            for d, off in enumerate(bp.offsets):
+                c = bptr.component_name(name, d)
+                before[c] = scalar(off)
+                places[c] = ("block", placeholder(c, (), off.kind), ())
+                phs.append(places[c][1])
+            scope[name] = bp.with_offsets(tuple(phs))
         for name in carried:
+            if name in block_ptrs:
+                continue
             v = before[name]
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 v = scalar(ir.const(v))
@@ -337,9 +363,15 @@ class KernelEvaluator:
             raise self.unsupported("stores inside a loop with a symbolic trip count through a helper function "
                                    "are not modelled yet", st)
         after = dict(self.scopes[-1])
+        for name, bp in block_ptrs.items():
+            new_bp = after.get(name)
+            if not isinstance(new_bp, BlockPtr) or new_bp.with_offsets(bp.offsets) != bp:
+                raise self.unsupported(f"loop-carried block pointer `{name}` changes other than by tl.advance", st)
+            for d, off in enumerate(new_bp.offsets):
+                after[bptr.component_name(name, d)] = scalar(off)
         # close the carried variables: those whose step reads no other carried value first
         done: dict[str, Any] = {}
-        pending = list(carried)
+        pending = list(slots)
         while pending:
             progress = False
             for name in list(pending):
@@ -383,11 +415,15 @@ class KernelEvaluator:
                 raise self.unsupported("a store inside the loop reads a loop-carried value that is not summarized", st)
             self.stores[k] = replace(s, offset=fix[0], value=fix[1], mask=fix[2])
         for name in carried:
+            if name in block_ptrs:
+                closed_offs = tuple(done[bptr.component_name(name, d)].closed for d in range(block_ptrs[name].rank))
+                self.scopes[-1][name] = block_ptrs[name].with_offsets(closed_offs)
+                continue
             kind, _, shape = places[name]
             closed = done[name].closed
             old = before[name]
             self.scopes[-1][name] = PtrBlock(shape, old.base, closed) if kind == "ptr" else Block(shape, closed)
-        self.notes += [f"loop at line {st.lineno}: {n} by {done[n].pattern}" for n in carried]
+        self.notes += [f"loop at line {st.lineno}: {n} by {done[n].pattern}" for n in slots]
         if st.target.id not in before:
             self.scopes[-1].pop(st.target.id, None)
         # names first assigned inside the loop are not usable after it (their last value is symbolic in t)
@@ -495,8 +531,10 @@ class KernelEvaluator:
             return self.ref(f"{base.qual}.{a}")
         if isinstance(base, FnRef):
             return self.ref(f"{base.qual}.{a}")
-        if isinstance(base, PtrBlock) and a in ("dtype", "type"):
+        if isinstance(base, (PtrBlock, BlockPtr)) and a in ("dtype", "type"):
             return DType(f"ptr:{base.base}")
+        if isinstance(base, BlockPtr) and a == "advance":
+            return ("method", base, a)
         if isinstance(base, DType) and a in ("element_ty", "scalar"):  # ptr: its element type; else itself
             return DType(f"elem:{base.name[4:]}") if a == "element_ty" and base.name.startswith("ptr:") else base
         if isinstance(base, Block) and a in ("dtype", "type"):
@@ -678,6 +716,8 @@ class KernelEvaluator:
 
     def select(self, cond: Expr | Block, a: Any, b: Any, node: ast.AST) -> Any:
         c = cond if isinstance(cond, Block) else scalar(cond)
+        if isinstance(a, BlockPtr) and isinstance(b, BlockPtr) and c.rank == 0:
+            return bptr.select(c.elem, a, b, lambda w: self.unsupported(w, node))
         ta, tb = to_tile(a, self.line), to_tile(b, self.line)
         shape = broadcast_shapes(broadcast_shapes(c.shape, ta.shape, self.line), tb.shape, self.line)
         c2, ta, tb = broadcast_to(c, shape), broadcast_to(ta, shape), broadcast_to(tb, shape)
@@ -733,6 +773,8 @@ class KernelEvaluator:
     def method(self, base: Any, name: str, node: ast.Call) -> Any:
         args = [self.eval(a) for a in node.args]
         kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
+        if isinstance(base, BlockPtr) and name == "advance":
+            return bptr.advance(base, args[0] if args else kwargs.get("offsets"), lambda w: self.unsupported(w, node))
         if name == "to":
             if kwargs.get("bitcast"):
                 raise self.unsupported(".to(..., bitcast=True): bit casts are not modelled", node)
@@ -866,11 +908,23 @@ class KernelEvaluator:
                 lo_e, hi_e = self.shape_arg(lo, node)[0], self.shape_arg(hi, node)[0]
                 size = ir.sub(hi_e, lo_e)
                 return Block((size,), ir.add(lo_e, lane(0)))
+            case "load" if isinstance(arg(0, "pointer"), BlockPtr):
+                return self.load_block_ptr(arg(0, "pointer"), arg(1, "mask"), arg(2, "other"),
+                                           arg(3, "boundary_check"), arg(4, "padding_option"), node)
+            case "store" if isinstance(arg(0, "pointer"), BlockPtr):
+                self.store_block_ptr(arg(0, "pointer"), arg(1, "value"), arg(2, "mask"), arg(3, "boundary_check"),
+                                     node)
+                return None
             case "load":
                 return self.load(arg(0, "pointer"), arg(1, "mask"), arg(2, "other"), node)
             case "store":
                 self.store(arg(0, "pointer"), arg(1, "value"), arg(2, "mask"), node)
                 return None
+            case "make_block_ptr":
+                return bptr.make_block_ptr(arg(0, "base"), arg(1, "shape"), arg(2, "strides"), arg(3, "offsets"),
+                                           arg(4, "block_shape"), arg(5, "order"), lambda w: self.unsupported(w, node))
+            case "advance":
+                return bptr.advance(arg(0, "base"), arg(1, "offsets"), lambda w: self.unsupported(w, node))
             case "where":
                 c = self.bool_tile(arg(0, "condition"), node)
                 return self.select(c, arg(1, "x"), arg(2, "y"), node)
@@ -1006,7 +1060,7 @@ class KernelEvaluator:
 
     def load(self, ptr: Any, mask: Any, other: Any, node: ast.AST) -> Block:
         if not isinstance(ptr, PtrBlock):
-            raise self.unsupported("tl.load of a non-pointer (block pointers are not modelled yet)", node)
+            raise self.unsupported("tl.load of a non-pointer", node)
         shape = ptr.shape
         m: Block | None = None
         if mask is not None:
@@ -1030,9 +1084,31 @@ class KernelEvaluator:
             alt = ir.to_real(ob.elem)
         return Block(shape, ir.where(mb.elem, value, alt))
 
+    def load_block_ptr(self, bp: BlockPtr, mask: Any, other: Any, check: Any, padding: Any, node: ast.AST) -> Block:
+        """tl.load through a block pointer: the pointer block and mask it lowers to (symbolic/block_ptr.py),
+        masked-off lanes padded with 0 (`padding_option="zero"`), NaN (`"nan"`) or left undefined (`""`)."""
+        if mask is not None or other is not None:
+            raise self.unsupported("tl.load of a block pointer takes no mask= or other=", node)
+        padding = "" if padding is None else padding
+        if padding not in bptr.PADDINGS:
+            raise self.unsupported(f"padding_option {padding!r} is not one of {bptr.PADDINGS}", node)
+        dims = bptr.checked_dims(check, bp.rank, lambda w: self.unsupported(w, node))
+        ptrs, m = bptr.materialize(bp, dims)
+        if m == ir.TRUE:
+            return self.load(ptrs, None, None, node)
+        alt = {"": None, "zero": 0.0, "nan": math.nan}[padding]
+        return self.load(ptrs, Block(ptrs.shape, m), alt, node)
+
+    def store_block_ptr(self, bp: BlockPtr, value: Any, mask: Any, check: Any, node: ast.AST) -> None:
+        if mask is not None:
+            raise self.unsupported("tl.store to a block pointer takes no mask=", node)
+        dims = bptr.checked_dims(check, bp.rank, lambda w: self.unsupported(w, node))
+        ptrs, m = bptr.materialize(bp, dims)
+        self.store(ptrs, value, None if m == ir.TRUE else Block(ptrs.shape, m), node)
+
     def store(self, ptr: Any, value: Any, mask: Any, node: ast.AST) -> None:
         if not isinstance(ptr, PtrBlock):
-            raise self.unsupported("tl.store to a non-pointer (block pointers are not modelled yet)", node)
+            raise self.unsupported("tl.store to a non-pointer", node)
         v = to_tile(value, self.line)
         if isinstance(v, PtrBlock):
             raise self.unsupported("storing pointers", node)

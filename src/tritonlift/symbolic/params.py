@@ -50,9 +50,11 @@ def classify(module: SourceModule, fn: JitFunction) -> tuple[list[str], dict[str
         if not isinstance(node, ast.Call):
             continue
         name = tl_function(qualname(node.func, module.aliases) or "")
-        if name in _POINTER_FUNCS and node.args:
-            ptr_exprs.append(node.args[0])
-            int_exprs.append(node.args[0])
+        first = node.args[0] if node.args else next(
+            (kw.value for kw in node.keywords if kw.arg in ("pointer", "base")), None)
+        if name in _POINTER_FUNCS and first is not None:
+            ptr_exprs.append(first)
+            int_exprs.append(first)
             for kw in node.keywords:
                 if kw.arg == "mask":
                     int_exprs.append(kw.value)
@@ -60,6 +62,10 @@ def classify(module: SourceModule, fn: JitFunction) -> tuple[list[str], dict[str
                 int_exprs.append(node.args[1])
             if name == "store" and len(node.args) > 2:
                 int_exprs.append(node.args[2])
+            if name == "make_block_ptr":  # shape, strides, offsets, block_shape: integers
+                int_exprs.extend([*node.args[1:], *(kw.value for kw in node.keywords)])
+        elif name == "advance":
+            int_exprs.extend(node.args[1:])
         elif name in _INT_ARG_FUNCS or (isinstance(node.func, ast.Name) and node.func.id == "range"):
             int_exprs.extend(node.args)
     for node in ast.walk(fn.node):
