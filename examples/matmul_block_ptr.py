@@ -56,7 +56,7 @@ def matmul_block_ptr_kernel(
         order=(1, 0),
     )
     accumulator = tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=tl.float32)
-    for k in range(0, K, BLOCK_SIZE_K):
+    for _k in range(0, K, BLOCK_SIZE_K):
         a = tl.load(a_block_ptr, boundary_check=(0, 1), padding_option="zero")
         b = tl.load(b_block_ptr, boundary_check=(0, 1), padding_option="zero")
         accumulator += tl.dot(a, b)
