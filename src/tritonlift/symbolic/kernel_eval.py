@@ -888,7 +888,7 @@ class KernelEvaluator:
             return self.math1(UNARY_MATH[name], arg(0, "x"), node)
         if name in BINARY_MATH:
             return self.elementwise2(BINARY_MATH[name], arg(0, "x"), arg(1, "y"), node)
-        if name in PLANNED and name not in ("sum", "max", "min"):
+        if name in PLANNED and name not in ("sum", "max", "min", "cumsum", "cumprod"):
             raise self.unsupported(f"{PLANNED[name]} is not modelled yet (planned)", node)
         match name:
             case "program_id":
@@ -961,6 +961,12 @@ class KernelEvaluator:
                 return self.reduce(name, arg(0, "input"), arg(1, "axis"), kwargs, node)
             case "reduce":
                 return self.reduce_combine(arg(0, "input"), arg(1, "axis"), arg(2, "combine_fn"), kwargs, node)
+            case "cumsum" | "cumprod":
+                return self.scan(Op.SUM if name == "cumsum" else Op.PROD, arg(0, "input"), arg(1, "axis", 0),
+                                 arg(2, "reverse", False), node)
+            case "associative_scan":
+                return self.scan_combine(arg(0, "input"), arg(1, "axis"), arg(2, "combine_fn"),
+                                         arg(3, "reverse", False), node)
             case "cast":
                 return self.cast(arg(0, "input"), arg(1, "dtype"), node)
             case "multiple_of" | "max_contiguous" | "max_constancy":
@@ -1036,6 +1042,49 @@ class KernelEvaluator:
                                    "of its two arguments", node)
         self.notes.append(f"tl.reduce at line {getattr(node, 'lineno', 0)}: {fn.name} is {op.value}")
         return self.reduce_op(op, t, axis, bool(kwargs.get("keep_dims", False)), node)
+
+    def scan(self, op: Op, x: Any, axis: Any, reverse: Any, node: ast.AST) -> Block:
+        """tl.cumsum / tl.cumprod along `axis`: lane l holds the sum (product) over lanes 0..l of that axis
+        (l..n-1 with reverse=True), a reduction whose bound depends on the lane."""
+        t = to_tile(x, self.line)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("scan of pointers", node)
+        if not isinstance(axis, int) or isinstance(axis, bool) or not -t.rank <= axis < t.rank:
+            raise self.unsupported("scan axis must be a constant dimension of the block", node)
+        if not isinstance(reverse, bool):
+            raise self.unsupported("scan: reverse must be a constant", node)
+        ax = axis % t.rank
+        k = self.fresh("k")
+        body = ir.substitute(t.elem, {lane(ax): ir.var(k)})
+        if body.kind is Kind.BOOL:
+            body = ir.cast(body, "int32")
+        here = lane(ax)
+        lo, hi = (here, t.shape[ax]) if reverse else (ir.ZERO, ir.add(here, ir.ONE))
+        return Block(t.shape, ir.reduce(op, k, lo, hi, body))
+
+    def scan_combine(self, x: Any, axis: Any, fn: Any, reverse: Any, node: ast.AST) -> Block:
+        """tl.associative_scan(x, axis, combine_fn): the combine function is proved to be + or * (symbolic/
+        combine.py), and the scan is then tl.cumsum or tl.cumprod."""
+        from tritonlift.symbolic.combine import classify, operands
+
+        if isinstance(x, (tuple, list)):
+            raise self.unsupported("tl.associative_scan over a tuple of blocks (cummax with indices, ...) is not "
+                                   "modelled", node)
+        t = to_tile(x, self.line)
+        if isinstance(t, PtrBlock) or not isinstance(fn, JitFunction):
+            raise self.unsupported("tl.associative_scan: a block and a @triton.jit combine function expected", node)
+        kind = Kind.INT if t.elem.kind is Kind.BOOL else t.elem.kind
+        a, b = operands(kind)
+        n_stores = len(self.stores)
+        out = to_tile(self.inline(fn, [scalar(a), scalar(b)], {}, node), self.line)
+        if len(self.stores) != n_stores or not isinstance(out, Block) or out.shape != ():
+            raise self.unsupported(f"tl.associative_scan: combine function {fn.name} does not return one scalar", node)
+        op = classify(out.elem, kind)
+        if op not in (Op.SUM, Op.PROD):
+            raise self.unsupported(f"tl.associative_scan: combine function {fn.name} is not + or * of its two "
+                                   "arguments (only sum and product scans are modelled)", node)
+        self.notes.append(f"tl.associative_scan at line {getattr(node, 'lineno', 0)}: {fn.name} is {op.value}")
+        return self.scan(op, t, axis, reverse, node)
 
     def reduce_op(self, op: Op, t: Block, axis: Any, keep: bool, node: ast.AST) -> Block:
         if axis is None:

@@ -33,7 +33,7 @@ SPECIAL = frozenset(
         "static_assert", "device_assert", "static_print", "device_print", "multiple_of",
         "max_contiguous", "max_constancy", "debug_barrier", "broadcast_to", "expand_dims", "cast",
         "fdiv", "div_rn", "div_rz", "clamp", "constexpr", "static_range", "range", "trans", "view",
-        "reshape", "umulhi", "xor_sum", "dot", "argmax", "argmin", "cumsum", "cumprod", "make_block_ptr", "advance",
+        "reshape", "umulhi", "xor_sum", "dot", "argmax", "argmin", "cumsum", "cumprod", "make_block_ptr", "advance", "associative_scan",
     }
 )
 
@@ -50,7 +50,6 @@ NOT_MODELLED: dict[str, str] = {
                   "pair_uniform_to_normal", "uint_to_uniform_float")
     },
     "make_tensor_descriptor": "tensor descriptors are not modelled",
-    "associative_scan": "scans are not modelled yet",
     "sort": "sorting is out of scope",
     "histogram": "histograms are out of scope",
     "inline_asm_elementwise": "inline assembly is out of scope",
