@@ -258,6 +258,9 @@ LATEX_ROW |= {Op.LOG_SOFTMAX: "log\\_softmax", Op.LAYER_NORM: "LayerNorm", Op.RM
 def _tensor_reduce(t: Any, child: Src) -> Src:
     """`\\sum_{\\mathrm{dim}=1} \\mathbf{x}`, `\\operatorname{softmax}(\\mathbf{x}, \\mathrm{dim}=1)`."""
     dim = rf"\mathrm{{dim}}={t.dim}"
+    if t.scan:
+        name = "cumsum" if t.op is Op.SUM else "cumprod"
+        return rf"\operatorname{{{name}}}\left({child[0]}, {dim}\right)", P_ATOM
     if t.op in LATEX_REDUCE and not t.axes and len(t.child.axes) == 1:  # every element: no dim to name
         return f"{LATEX_REDUCE[t.op]} {_group(child, P_MUL)}", P_BIGOP
     if t.op in LATEX_REDUCE:

@@ -213,6 +213,8 @@ TENSOR_METHODS |= {Op.LOGSUMEXP: "logsumexp"}
 
 def _tensor_reduce(t: Any, child: Src) -> Src:
     """`x.sum(dim=1)`, `x.var(dim=1, correction=0)`, `softmax(x, dim=1)`, `layer_norm(x, (n,), eps=e)`."""
+    if t.scan:
+        return f"{paren(child, P_ATOM)}.cum{TENSOR_METHODS[t.op]}(dim={t.dim})", P_ATOM
     if t.op in TENSOR_METHODS and not t.axes and len(t.child.axes) == 1:
         # a whole 1-d view to one value: `x.sum()` (for a parameter read flat, its x.numel() elements)
         return f"{paren(child, P_ATOM)}.{TENSOR_METHODS[t.op]}()", P_ATOM

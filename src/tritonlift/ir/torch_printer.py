@@ -597,6 +597,8 @@ class _TensorNotation:
 
     def reduce(self, t: Any, child: Src) -> Src:
         x = child[0]
+        if t.scan:
+            return f"torch.cum{'sum' if t.op is Op.SUM else 'prod'}({x}, dim={t.dim})", P_ATOM
         if t.op in TENSOR_CALLS:
             return f"{TENSOR_CALLS[t.op]}({x}, dim={t.dim})", P_ATOM
         if t.op is Op.VARIANCE:
