@@ -222,6 +222,8 @@ LATEX_OPS: dict[Op, Handler] = {
     Op.PROD: _reduce,
     Op.RMAX: _reduce,
     Op.RMIN: _reduce,
+    Op.ARGMAX: lambda e, r: (f"{_range_head('argmax', e, r)} {_group(r(e.args[2]), P_MUL)}", P_BIGOP),
+    Op.ARGMIN: lambda e, r: (f"{_range_head('argmin', e, r)} {_group(r(e.args[2]), P_MUL)}", P_BIGOP),
     Op.SILU: _fn(r"\operatorname{SiLU}"),
     Op.GELU: _fn(r"\operatorname{GELU}"),
     Op.GELU_TANH: _fn(r"\operatorname{GELU}_{\tanh}"),
@@ -251,6 +253,7 @@ def bold_name(name: str) -> str:
 
 
 LATEX_REDUCE = {Op.SUM: r"\sum", Op.PROD: r"\prod", Op.RMAX: r"\max", Op.RMIN: r"\min"}
+LATEX_REDUCE |= {Op.ARGMAX: r"\operatorname{argmax}", Op.ARGMIN: r"\operatorname{argmin}"}
 LATEX_ROW = {Op.MEAN: "mean", Op.VARIANCE: "Var", Op.LOGSUMEXP: "logsumexp", Op.SOFTMAX: "softmax"}
 LATEX_ROW |= {Op.LOG_SOFTMAX: "log\\_softmax", Op.LAYER_NORM: "LayerNorm", Op.RMS_NORM: "RMSNorm"}
 

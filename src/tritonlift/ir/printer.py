@@ -99,7 +99,8 @@ def _cast(e: Expr, r: Render) -> Src:
     return f"{name}({r(e.args[0])[0]})", P_ATOM
 
 
-REDUCE_NAMES = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "max", Op.RMIN: "min"}
+REDUCE_NAMES = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "max", Op.RMIN: "min", Op.ARGMAX: "argmax"}
+REDUCE_NAMES[Op.ARGMIN] = "argmin"
 
 
 def _reduce(e: Expr, r: Render) -> Src:
@@ -151,6 +152,8 @@ TEXT_OPS: dict[Op, Handler] = {
     Op.PROD: _reduce,
     Op.RMAX: _reduce,
     Op.RMIN: _reduce,
+    Op.ARGMAX: _reduce,
+    Op.ARGMIN: _reduce,
     **{op: call(op.value) for op in sorted(NAMED_ELEMENTWISE_OPS, key=lambda o: o.value)},
     **{op: _row for op in sorted(ROW_OPS, key=lambda o: o.value)},
 }
@@ -208,7 +211,7 @@ def with_holes(table: Mapping[Op, Handler]) -> Callable[[Any, list[Src]], Src]:
 
 
 TENSOR_METHODS = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "amax", Op.RMIN: "amin", Op.MEAN: "mean"}
-TENSOR_METHODS |= {Op.LOGSUMEXP: "logsumexp"}
+TENSOR_METHODS |= {Op.LOGSUMEXP: "logsumexp", Op.ARGMAX: "argmax", Op.ARGMIN: "argmin"}
 
 
 def _tensor_reduce(t: Any, child: Src) -> Src:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tritonlift.ir.expr import (
+    ARG_OPS,
     COMPARE_OPS,
     LOGIC_OPS,
     MATH_OPS,
@@ -256,7 +257,7 @@ def _form(e: Expr, s: _Scope) -> TForm | None:
         return _map(e, s)
     if e.op in REDUCE_OPS and e.kind is Kind.REAL:
         return _matmul(e, s) or _reduce(e, s) or _scan(e, s)
-    if e.op in ROW_REDUCE_OPS or e.op in ROW_MAP_OPS:
+    if e.op in ROW_REDUCE_OPS or e.op in ROW_MAP_OPS or e.op in ARG_OPS:
         return _reduce(e, s)
     return None
 
@@ -436,7 +437,7 @@ __all__ = ["TForm", "is_textbook", "is_textbook_text", "render", "tensor_form"]
 # reading the text form back: `out = x.sum(dim=1)` -> `out[i] = sum(x[i, k] for k in range(n))`
 
 TEXT_REDUCE_METHODS = {"sum": "sum", "prod": "prod", "amax": "max", "amin": "min", "mean": "mean"}
-TEXT_REDUCE_METHODS |= {"logsumexp": "logsumexp", "var": "variance"}
+TEXT_REDUCE_METHODS |= {"logsumexp": "logsumexp", "var": "variance", "argmax": "argmax", "argmin": "argmin"}
 TEXT_ROW_CALLS = frozenset({"softmax", "log_softmax", "layer_norm", "rms_norm"})
 TEXT_SCAN_METHODS = {"cumsum": "sum", "cumprod": "prod"}
 

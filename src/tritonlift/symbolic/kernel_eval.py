@@ -888,7 +888,7 @@ class KernelEvaluator:
             return self.math1(UNARY_MATH[name], arg(0, "x"), node)
         if name in BINARY_MATH:
             return self.elementwise2(BINARY_MATH[name], arg(0, "x"), arg(1, "y"), node)
-        if name in PLANNED and name not in ("sum", "max", "min", "cumsum", "cumprod"):
+        if name in PLANNED and name not in ("sum", "max", "min", "cumsum", "cumprod", "argmax", "argmin"):
             raise self.unsupported(f"{PLANNED[name]} is not modelled yet (planned)", node)
         match name:
             case "program_id":
@@ -958,7 +958,13 @@ class KernelEvaluator:
                     raise self.unsupported("cdiv of pointers", node)
                 return Block(ta.shape, ir.arith(Op.TRUNCDIV, ir.sub(ir.add(ta.elem, tb.elem), ir.ONE), tb.elem))
             case "sum" | "max" | "min":
-                return self.reduce(name, arg(0, "input"), arg(1, "axis"), kwargs, node)
+                return self.reduce(name, arg(0, "input"), arg(1, "axis"), kwargs | (
+                    {"return_indices": args[2]} if len(args) > 2 else {}), node)
+            case "argmax" | "argmin":
+                tie_left = arg(2, "tie_break_left", True)
+                keep = arg(3, "keep_dims", False)
+                return self.argreduce(Op.ARGMAX if name == "argmax" else Op.ARGMIN, arg(0, "input"),
+                                      arg(1, "axis"), tie_left, keep, node)
             case "reduce":
                 return self.reduce_combine(arg(0, "input"), arg(1, "axis"), arg(2, "combine_fn"), kwargs, node)
             case "cumsum" | "cumprod":
@@ -1011,11 +1017,43 @@ class KernelEvaluator:
         t = to_tile(x, self.line)
         if isinstance(t, PtrBlock):
             raise self.unsupported("reduction of pointers", node)
-        if kwargs.get("return_indices"):
-            raise self.unsupported(f"tl.{name}(return_indices=True) is not modelled yet (planned)", node)
         keep = bool(kwargs.get("keep_dims", False))
         op = {"sum": Op.SUM, "max": Op.RMAX, "min": Op.RMIN}[name]
+        if kwargs.get("return_indices") and name in ("max", "min"):
+            tie_left = kwargs.get("return_indices_tie_break_left", True)
+            index = self.argreduce(Op.ARGMAX if name == "max" else Op.ARGMIN, t, axis, tie_left, keep, node)
+            return self.reduce_op(op, t, axis, keep, node), index
         return self.reduce_op(op, t, axis, keep, node)
+
+    def argreduce(self, op: Op, x: Any, axis: Any, tie_left: Any, keep: Any, node: ast.AST) -> Block:
+        """tl.argmax / tl.argmin (and the index of tl.max/min(return_indices=True)) along one axis: the first
+        index among equal extrema, which is what Triton returns with tie_break_left=True (the default) and
+        what torch.argmax documents. With tie_break_left=False the index among ties is left to the reduction
+        tree: not modelled."""
+        t = to_tile(x, self.line)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("reduction of pointers", node)
+        if tie_left is not True:
+            raise self.unsupported(f"tl.{op.value} with tie_break_left=False: the index among equal values is "
+                                   "unspecified", node)
+        if not isinstance(axis, int) or isinstance(axis, bool) or not -t.rank <= axis < t.rank:
+            if axis is None and t.rank == 1:
+                axis = 0
+            else:
+                raise self.unsupported(f"tl.{op.value}: the axis must be a constant dimension of the block", node)
+        ax = axis % t.rank
+        k = self.fresh("k")
+        body = ir.substitute(t.elem, {lane(ax): ir.var(k)})
+        if body.kind is Kind.BOOL:
+            body = ir.cast(body, "int32")
+        elem = ir.argreduce(op, k, ir.ZERO, t.shape[ax], body)
+        shape = list(t.shape)
+        if keep:
+            shape[ax] = ir.ONE
+        else:
+            elem = shift_lanes(elem, {j: j - 1 for j in range(ax + 1, len(shape))})
+            del shape[ax]
+        return Block(tuple(shape), elem)
 
     def reduce_combine(self, x: Any, axis: Any, fn: Any, kwargs: dict[str, Any], node: ast.AST) -> Block:
         """tl.reduce(x, axis, combine_fn): the combine function is proved to be +, *, maximum or minimum
