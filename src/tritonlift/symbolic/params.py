@@ -33,8 +33,9 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def classify(module: SourceModule, fn: JitFunction) -> tuple[list[str], dict[str, Kind]]:
-    """(pointer params, scalar kinds): pointers are additive bases of load/store addresses."""
+def classify(module: SourceModule, fn: JitFunction, depth: int = 0) -> tuple[list[str], dict[str, Kind]]:
+    """(pointer params, scalar kinds): pointers are additive bases of load/store addresses, here or in the
+    @triton.jit helpers the function passes them to (followed a few calls deep)."""
     assigns: dict[str, list[ast.expr]] = {}
     for node in ast.walk(fn.node):
         if isinstance(node, ast.Assign):
@@ -71,6 +72,20 @@ def classify(module: SourceModule, fn: JitFunction) -> tuple[list[str], dict[str
     for node in ast.walk(fn.node):
         if isinstance(node, ast.For):
             int_exprs.append(node.iter)
+    # arguments passed to a helper's pointer (integer) parameters: pointer (integer) expressions here too
+    for node in ast.walk(fn.node):
+        callee = module.jit.get(node.func.id) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else None
+        if callee is None or callee is fn or depth >= 4:
+            continue
+        sub_ptrs, sub_kinds = classify(module, callee, depth + 1)
+        bound = dict(zip((q.name for q in callee.params), node.args, strict=False))
+        bound |= {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        for name, arg in bound.items():
+            if name in sub_ptrs:
+                ptr_exprs.append(arg)
+                int_exprs.append(arg)
+            elif sub_kinds.get(name) is Kind.INT:
+                int_exprs.append(arg)
     # pointers: additive bases of pointer expressions, followed through local assignments
     pointers: set[str] = set()
     todo = [n for e in ptr_exprs for n in _additive_names(e)]
