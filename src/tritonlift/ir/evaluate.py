@@ -265,6 +265,22 @@ def _reduction(e: Expr, ev: Evaluator) -> Value:
     return acc
 
 
+ARG_RANGE_LIMIT = 1 << 20
+
+
+def _argreduction(e: Expr, ev: Evaluator) -> Value:
+    """The first index of the largest (smallest) value; lo for an empty range (NaN is never chosen)."""
+    lo, hi, body = e.args
+    first, best = ev(lo), None
+    if ev(hi) - first > ARG_RANGE_LIMIT:  # a solver model's huge size: not worth a concrete evaluation
+        raise ValueError(f"{e.op.value} over {ev(hi) - first} elements is too long to evaluate")
+    for k in range(ev(lo), ev(hi)):
+        v = ev.bind(e.attr, k)(body)
+        if best is None or (v > best if e.op is Op.ARGMAX else v < best):
+            first, best = k, v
+    return first
+
+
 REDUCE_START: dict[Op, float] = {Op.SUM: 0.0, Op.PROD: 1.0, Op.RMAX: -math.inf, Op.RMIN: math.inf}
 REDUCE_STEP: dict[Op, Callable[[Value, Value], Value]] = {
     Op.SUM: operator.add, Op.PROD: operator.mul, Op.RMAX: _nan_max, Op.RMIN: _nan_min,
@@ -310,6 +326,8 @@ EVAL_OPS: dict[Op, EvalFn] = {
     Op.PROD: _reduction,
     Op.RMAX: _reduction,
     Op.RMIN: _reduction,
+    Op.ARGMAX: _argreduction,
+    Op.ARGMIN: _argreduction,
     **{op: _named for op in sorted(NAMED_OPS, key=lambda o: o.value)},
 }
 UNSUPPORTED: frozenset[Op] = frozenset()  # every op has a concrete meaning (MEM/UNDEF through Env)

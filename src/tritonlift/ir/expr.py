@@ -73,6 +73,10 @@ class Op(Enum):
     PROD = "prod"
     RMAX = "rmax"
     RMIN = "rmin"
+    # index-valued reductions, args = (lo, hi, body): the first k in [lo, hi) where body is largest
+    # (smallest); lo for an empty range. `-inf` (`+inf`) lies below (above) every real value.
+    ARGMAX = "argmax"
+    ARGMIN = "argmin"
     # named elementwise operators: each is defined in terms of the ops above by `ir.named.expand`
     SILU = "silu"  # x * sigmoid(x)
     GELU = "gelu"  # 0.5 * x * (1 + erf(x / sqrt(2)))
@@ -126,8 +130,9 @@ ROW_MAP_OPS = frozenset({Op.SOFTMAX, Op.LOG_SOFTMAX, Op.LAYER_NORM, Op.RMS_NORM,
 ROW_EPS_OPS = frozenset({Op.LAYER_NORM, Op.RMS_NORM, Op.NORMALIZE})  # row maps with an eps: (lo, hi, body, at, eps)
 ROW_OPS = ROW_REDUCE_OPS | ROW_MAP_OPS
 NAMED_OPS = NAMED_ELEMENTWISE_OPS | ROW_OPS
+ARG_OPS = frozenset({Op.ARGMAX, Op.ARGMIN})
 # ops binding their attr as an index variable in args[2] (the body) only
-BINDER_OPS = REDUCE_OPS | ROW_OPS
+BINDER_OPS = REDUCE_OPS | ROW_OPS | ARG_OPS
 # identities of the reductions, as Python values (the empty reduction)
 REDUCE_IDENTITY: dict[Op, float] = {Op.SUM: 0.0, Op.PROD: 1.0, Op.RMAX: -math.inf, Op.RMIN: math.inf}
 
@@ -493,6 +498,12 @@ def math_fn(op: Op, *args: Expr) -> Expr:
 def reduce(op: Op, index: str, lo: Expr, hi: Expr, body: Expr) -> Expr:
     assert op in REDUCE_OPS
     return Expr(op, (lo, hi, body), index, body.kind if body.kind is not Kind.BOOL else Kind.INT)
+
+
+def argreduce(op: Op, index: str, lo: Expr, hi: Expr, body: Expr) -> Expr:
+    """The first index k in [lo, hi) where `body` is largest (ARGMAX) or smallest (ARGMIN); lo when empty."""
+    assert op in ARG_OPS
+    return Expr(op, (lo, hi, to_real(body)), index, Kind.INT)
 
 
 def named(op: Op, *args: Expr) -> Expr:

@@ -56,6 +56,8 @@ class Alloc:
     like: str | None = None
     dtype_like: str | None = None
     zeros: bool = False
+    dtype: str | None = None  # an explicit torch dtype (`dtype=torch.int64`): its name, e.g. "int64"
+    device_like: str | None = None  # `device=<tensor>.device`: that tensor's name
 
 
 @dataclass(frozen=True)

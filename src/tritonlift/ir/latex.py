@@ -222,6 +222,8 @@ LATEX_OPS: dict[Op, Handler] = {
     Op.PROD: _reduce,
     Op.RMAX: _reduce,
     Op.RMIN: _reduce,
+    Op.ARGMAX: lambda e, r: (f"{_range_head('argmax', e, r)} {_group(r(e.args[2]), P_MUL)}", P_BIGOP),
+    Op.ARGMIN: lambda e, r: (f"{_range_head('argmin', e, r)} {_group(r(e.args[2]), P_MUL)}", P_BIGOP),
     Op.SILU: _fn(r"\operatorname{SiLU}"),
     Op.GELU: _fn(r"\operatorname{GELU}"),
     Op.GELU_TANH: _fn(r"\operatorname{GELU}_{\tanh}"),
@@ -253,6 +255,7 @@ def bold_name(name: str) -> str:
 
 
 LATEX_REDUCE = {Op.SUM: r"\sum", Op.PROD: r"\prod", Op.RMAX: r"\max", Op.RMIN: r"\min"}
+LATEX_REDUCE |= {Op.ARGMAX: r"\operatorname{argmax}", Op.ARGMIN: r"\operatorname{argmin}"}
 LATEX_ROW = {Op.MEAN: "mean", Op.VARIANCE: "Var", Op.LOGSUMEXP: "logsumexp", Op.SOFTMAX: "softmax"}
 LATEX_ROW |= {Op.LOG_SOFTMAX: "log\\_softmax", Op.LAYER_NORM: "LayerNorm", Op.RMS_NORM: "RMSNorm"}
 LATEX_ROW |= {Op.STD: "std", Op.NORMALIZE: "normalize"}
@@ -261,6 +264,9 @@ LATEX_ROW |= {Op.STD: "std", Op.NORMALIZE: "normalize"}
 def _tensor_reduce(t: Any, child: Src, weight: Src | None = None, bias: Src | None = None) -> Src:
     """`\\sum_{\\mathrm{dim}=1} \\mathbf{x}`, `\\operatorname{softmax}(\\mathbf{x}, \\mathrm{dim}=1)`."""
     dim = rf"\mathrm{{dim}}={t.dim}"
+    if t.scan:
+        name = "cumsum" if t.op is Op.SUM else "cumprod"
+        return rf"\operatorname{{{name}}}\left({child[0]}, {dim}\right)", P_ATOM
     if t.op in LATEX_REDUCE and not t.axes and len(t.child.axes) == 1:  # every element: no dim to name
         return f"{LATEX_REDUCE[t.op]} {_group(child, P_MUL)}", P_BIGOP
     if t.op in LATEX_REDUCE:

@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Mapping
 
 from tritonlift.ir.expr import (
+    ARG_OPS,
     INT_DTYPES,
     NAMED_ELEMENTWISE_OPS,
     ROW_EPS_OPS,
@@ -19,6 +20,7 @@ from tritonlift.ir.expr import (
     Kind,
     Op,
     and_,
+    argreduce,
     arith,
     cast,
     compare,
@@ -74,7 +76,7 @@ _CALLS: dict[str, tuple[int, Callable[..., Expr]]] = {
 }
 # row operators: `mean(body for k in range(n))`, `softmax(...)[at]`, `layer_norm((...), eps)[at]`
 _ROWS: dict[str, Op] = {op.value: op for op in ROW_OPS}
-_REDUCTIONS = {"sum": Op.SUM, "prod": Op.PROD, "max": Op.RMAX, "min": Op.RMIN}
+_REDUCTIONS = {"sum": Op.SUM, "prod": Op.PROD, "max": Op.RMAX, "min": Op.RMIN, "argmax": Op.ARGMAX, "argmin": Op.ARGMIN}
 _NAMED_CONSTS = {"inf": math.inf, "nan": math.nan}
 
 
@@ -218,6 +220,8 @@ class _Reader:
 
     def reduction(self, op: Op, gen: ast.GeneratorExp) -> Expr:
         k, lo, hi, body = self.generator(gen)
+        if op in ARG_OPS:
+            return argreduce(op, k, lo, hi, body)
         return reduce(op, k, lo, hi, body)
 
 

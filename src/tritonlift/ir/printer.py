@@ -99,7 +99,8 @@ def _cast(e: Expr, r: Render) -> Src:
     return f"{name}({r(e.args[0])[0]})", P_ATOM
 
 
-REDUCE_NAMES = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "max", Op.RMIN: "min"}
+REDUCE_NAMES = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "max", Op.RMIN: "min", Op.ARGMAX: "argmax"}
+REDUCE_NAMES[Op.ARGMIN] = "argmin"
 
 
 def _reduce(e: Expr, r: Render) -> Src:
@@ -151,6 +152,8 @@ TEXT_OPS: dict[Op, Handler] = {
     Op.PROD: _reduce,
     Op.RMAX: _reduce,
     Op.RMIN: _reduce,
+    Op.ARGMAX: _reduce,
+    Op.ARGMIN: _reduce,
     **{op: call(op.value) for op in sorted(NAMED_ELEMENTWISE_OPS, key=lambda o: o.value)},
     **{op: _row for op in sorted(ROW_OPS, key=lambda o: o.value)},
 }
@@ -208,13 +211,15 @@ def with_holes(table: Mapping[Op, Handler]) -> Callable[[Any, list[Src]], Src]:
 
 
 TENSOR_METHODS = {Op.SUM: "sum", Op.PROD: "prod", Op.RMAX: "amax", Op.RMIN: "amin", Op.MEAN: "mean"}
-TENSOR_METHODS |= {Op.LOGSUMEXP: "logsumexp"}
+TENSOR_METHODS |= {Op.LOGSUMEXP: "logsumexp", Op.ARGMAX: "argmax", Op.ARGMIN: "argmin"}
 POPULATION_METHODS = {Op.VARIANCE: "var", Op.STD: "std"}  # correction=0: PyTorch's default is 1
 
 
 def _tensor_reduce(t: Any, child: Src, weight: Src | None = None, bias: Src | None = None) -> Src:
     """`x.sum(dim=1)`, `x.var(dim=1, correction=0)`, `softmax(x, dim=1)`, `normalize(x, dim=1, eps=e)`,
-    `layer_norm(x, (n,), weight=w, bias=b, eps=e)`."""
+    `layer_norm(x, (n,), weight=w, bias=b, eps=e)`, `x.cumsum(dim=1)`."""
+    if t.scan:
+        return f"{paren(child, P_ATOM)}.cum{TENSOR_METHODS[t.op]}(dim={t.dim})", P_ATOM
     if t.op in TENSOR_METHODS and not t.axes and len(t.child.axes) == 1:
         # a whole 1-d view to one value: `x.sum()` (for a parameter read flat, its x.numel() elements)
         return f"{paren(child, P_ATOM)}.{TENSOR_METHODS[t.op]}()", P_ATOM

@@ -13,6 +13,10 @@ lemmas behind them are proved once in `verify.patterns` ("tiled-reindex", mask a
                      Σ_k (Σ_r f + g) = Σ_k Σ_r f + Σ_k g  (split where a summand is a sum itself);
 - identities:       maximum(-inf, x) = x,  minimum(inf, x) = x;
 - empty clip:       R_{k in [lo, max(hi, lo))} = R_{k in [lo, hi)} (the same integers; none for hi <= lo).
+- argmax tail:      argmax_{k in [lo, hi)} where(k < E & c, b, -inf) -> argmax_{k in [lo, min(hi, E))} where(c, b, -inf)
+                    (argmin with +inf): the lanes cut off are the last ones and hold -inf, below every real;
+                    if every kept lane is -inf too, both sides are lo (the first index, or the empty range's).
+                    Only upper bounds move: cutting lanes off the front would change the all-padding answer.
 
 `canon` applies them bottom-up to a fixpoint. Bounds stay symbolic: whether min(hi, E) is hi or E is left to
 the caller, who knows the facts (`synth.guards.simplify_guards` decides it with z3).
@@ -331,9 +335,37 @@ def _clip_empty(r: Expr) -> Expr | None:
 
 
 _RULES = (_absorb, _reindex, _constant_body, _linear, _range_guards, _clip_empty)
+_ARG_PAD = {Op.ARGMAX: -math.inf, Op.ARGMIN: math.inf}
+
+
+def _absorb_arg(r: Expr) -> Expr | None:
+    """The argmax-tail rule (module docstring)."""
+    lo, hi, body = r.args
+    k = str(r.attr)
+    body = hoist(body)
+    if body.op is not Op.WHERE:
+        return None
+    c, yes, no = body.args
+    if not (no.is_const and no.kind is Kind.REAL and no.value == _ARG_PAD[r.op]):
+        return None
+    kept: list[Expr] = []
+    new_hi = hi
+    for part in ir.conjuncts(c):
+        bound = _bounds_of(part, k)
+        if bound is not None and bound[0] is None and bound[1] is not None:
+            if bound[1] not in flatten(new_hi, Op.MINIMUM):
+                new_hi = ir.minimum(new_hi, bound[1])
+        else:
+            kept.append(part)
+    if len(kept) == len(ir.conjuncts(c)):
+        return None
+    inner = ir.where(ir.and_(*kept), yes, no) if kept else yes
+    return ir.argreduce(r.op, k, lo, norm(new_hi), inner)
 
 
 def _step(n: Expr) -> Expr | None:
+    if n.op in ir.ARG_OPS:
+        return _absorb_arg(n)
     if n.op in REDUCTIONS:
         for rule in _RULES:
             out = rule(n)
@@ -379,7 +411,7 @@ def _covers(a: Expr, e: Expr) -> bool:
 
 def canon(e: Expr, limit: int = 32) -> Expr:
     """Apply the reduction rewrites bottom-up until nothing changes (at most `limit` rounds)."""
-    if not any(n.op in REDUCTIONS or n.op in (Op.MAXIMUM, Op.MINIMUM) for n in ir.walk(e)):
+    if not any(n.op in REDUCTIONS or n.op in ir.ARG_OPS or n.op in (Op.MAXIMUM, Op.MINIMUM) for n in ir.walk(e)):
         return e
     for _ in range(limit):
         out = ir.transform(e, _step)
@@ -405,11 +437,13 @@ def rename_bound(e: Expr, taken: set[str], names: tuple[str, ...] = ("k", "l", "
         return f"k{counter}"
 
     def go(n: Expr) -> Expr:
-        if n.op in REDUCTIONS:
+        if n.op in REDUCTIONS or n.op in ir.ARG_OPS:
             lo, hi, body = (go(a) for a in n.args)
             new = pick()
             used.add(new)
             body = ir.substitute(body, {ir.var(str(n.attr)): ir.var(new)})
+            if n.op in ir.ARG_OPS:
+                return ir.argreduce(n.op, new, lo, hi, body)
             return ir.reduce(n.op, new, lo, hi, body)
         if not n.args:
             return n

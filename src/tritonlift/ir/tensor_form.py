@@ -13,6 +13,7 @@ What it recognises (axes are index variables in the order: target index, then bo
 - index-free sub-terms (scalar arguments, sizes, constants) stay as they are;
 - elementwise ops and named elementwise operators over those;
 - sum / prod / max / min over a full axis -> `.sum(dim=d)`, `.prod`, `.amax`, `.amin`;
+- sum / prod over a prefix `k in range(i + 1)` of an axis indexed by i -> `.cumsum(dim=d)`, `.cumprod(dim=d)`;
 - row operators over a full axis: mean, variance, logsumexp, softmax, log_softmax (any dim), layer_norm and
   rms_norm (the last dim, as PyTorch's normalized_shape);
 - `sum(A[i, k] * B[k, j] for k)` -> `A @ B` (and `A @ x`, `x @ A`, `x @ y`) for 1-d and 2-d operands;
@@ -27,10 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from tritonlift.ir.expr import (
+    ARG_OPS,
     COMPARE_OPS,
     LOGIC_OPS,
     MATH_OPS,
     NAMED_ELEMENTWISE_OPS,
+    ONE,
     REDUCE_OPS,
     ROW_MAP_OPS,
     ROW_REDUCE_OPS,
@@ -39,6 +42,7 @@ from tritonlift.ir.expr import (
     Kind,
     Op,
     conjuncts,
+    add,
     free_vars,
     var,
     walk,
@@ -100,7 +104,8 @@ class Reduce:
 
     `size` is the length of that dimension and `extra` the row operator's scalar arguments (eps). A
     layer_norm or rms_norm over the last dimension may carry PyTorch's elementwise affine: `weight` (a
-    vector along that dimension, multiplying) and, for layer_norm, `bias` (added after)."""
+    vector along that dimension, multiplying) and, for layer_norm, `bias` (added after). With
+    `scan` (SUM, PROD only), the prefix sums (products) along `dim` (`x.cumsum(dim=d)`): the dimension stays."""
 
     op: Op
     child: TForm
@@ -110,6 +115,7 @@ class Reduce:
     extra: tuple[Expr, ...] = ()
     weight: TForm | None = None
     bias: TForm | None = None
+    scan: bool = False
 
 
 @dataclass(frozen=True)
@@ -337,8 +343,8 @@ def _form(e: Expr, s: _Scope) -> TForm | None:
     if e.op in ELEMENTWISE_OPS or (e.op is Op.CAST and e.kind is Kind.REAL):
         return _map(e, s)
     if e.op in REDUCE_OPS and e.kind is Kind.REAL:
-        return _matmul(e, s) or _reduce(e, s)
-    if e.op in ROW_REDUCE_OPS or e.op in ROW_MAP_OPS:
+        return _matmul(e, s) or _reduce(e, s) or _scan(e, s)
+    if e.op in ROW_REDUCE_OPS or e.op in ROW_MAP_OPS or e.op in ARG_OPS:
         return _reduce(e, s)
     return None
 
@@ -446,6 +452,29 @@ def _reduce(e: Expr, s: _Scope) -> TForm | None:
             return None  # PyTorch normalises the trailing dimensions only
         return Reduce(e.op, b, dim, hi, axes, tuple(rest))
     return None
+
+
+def _scan(e: Expr, s: _Scope) -> TForm | None:
+    """sum(x[.., k, ..] for k in range(i + 1)) with i an index in scope over the same axis: x.cumsum(dim)."""
+    from tritonlift.ir.poly import norm
+
+    if e.op not in (Op.SUM, Op.PROD) or e.args[0] != ZERO:
+        return None
+    hi = norm(e.args[1])
+    at = next((i for i in s.extents if norm(add(var(i), ONE)) == hi), None)
+    if at is None:
+        return None
+    k = str(e.attr)
+    inner = s.inner(k, s.extents[at])
+    if inner is None:
+        return None
+    body = _read(e.args[2], inner, any_order=True) if e.args[2].op is Op.READ else _form(e.args[2], inner)
+    if body is None or k not in body.axes or at in body.axes:
+        return None
+    axes = tuple(at if a == k else a for a in body.axes)
+    if not s.ordered(axes):
+        return None
+    return Reduce(e.op, body, body.axes.index(k), s.extents[at], axes, scan=True)
 
 
 def _matmul(e: Expr, s: _Scope) -> TForm | None:
@@ -568,10 +597,11 @@ __all__ = ["TForm", "is_textbook", "is_textbook_text", "render", "tensor_form"]
 # reading the text form back: `out = x.sum(dim=1)` -> `out[i] = sum(x[i, k] for k in range(n))`
 
 TEXT_REDUCE_METHODS = {"sum": "sum", "prod": "prod", "amax": "max", "amin": "min", "mean": "mean"}
-TEXT_REDUCE_METHODS |= {"logsumexp": "logsumexp", "var": "variance", "std": "std"}
+TEXT_REDUCE_METHODS |= {"logsumexp": "logsumexp", "var": "variance", "std": "std", "argmax": "argmax", "argmin": "argmin"}
 TEXT_ROW_CALLS = frozenset({"softmax", "log_softmax", "layer_norm", "rms_norm", "normalize"})
 TEXT_DIM_ROW_CALLS = frozenset({"softmax", "log_softmax", "normalize"})  # along dim=; the norms: the last dim
 TEXT_EPS_ROW_CALLS = frozenset({"layer_norm", "rms_norm", "normalize"})
+TEXT_SCAN_METHODS = {"cumsum": "sum", "cumprod": "prod"}
 
 
 class Lowering:
@@ -635,6 +665,8 @@ class Lowering:
                 return self.ndim(a)
             case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
                 return self.ndim(inner) - 1
+            case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_SCAN_METHODS:
+                return self.ndim(inner)
             case ast.Call(func=ast.Name(id=fn), args=[inner, *_]) if fn in TEXT_ROW_CALLS:
                 return self.ndim(inner)  # layer_norm(x, (n,), eps=e): the shape tuple is no operand
             case ast.Call(args=args):
@@ -666,6 +698,8 @@ class Lowering:
             case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_REDUCE_METHODS:
                 r = self._dim_of(node)
                 return self.size(inner, d if r is None or d < r else d + 1)
+            case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_SCAN_METHODS:
+                return self.size(inner, d)
             case ast.BinOp(left=a, op=ast.MatMult(), right=b):
                 if self.ndim(a) == self.ndim(b) == 3:
                     return self.size(a, d) if d < 2 else self.size(b, 2)
@@ -744,6 +778,14 @@ class Lowering:
                 k = self.fresh("k")
                 gen = self._gen(self.index(inner, [*idx[:d], k, *idx[d:]]), k, self.size(inner, d))
                 return ast.Call(func=ast.Name(id=TEXT_REDUCE_METHODS[m], ctx=load), args=[gen], keywords=[])
+            case ast.Call(func=ast.Attribute(value=inner, attr=m)) if m in TEXT_SCAN_METHODS:
+                d = self._dim_of(node)
+                if d is None or not 0 <= d < len(idx):
+                    raise self.fail(node, "a scan needs dim=")
+                k = self.fresh("k")
+                upto = ast.BinOp(left=names[d], op=ast.Add(), right=ast.Constant(value=1))
+                gen = self._gen(self.index(inner, [*idx[:d], k, *idx[d + 1 :]]), k, upto)
+                return ast.Call(func=ast.Name(id=TEXT_SCAN_METHODS[m], ctx=load), args=[gen], keywords=[])
             case ast.Call(func=ast.Name(id=fn), args=[inner, *_]) if fn in TEXT_ROW_CALLS:
                 d = self._dim_of(node) if fn in TEXT_DIM_ROW_CALLS else len(idx) - 1
                 if d is None or not 0 <= d < len(idx):

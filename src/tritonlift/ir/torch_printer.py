@@ -341,6 +341,25 @@ def _reduce(e: Expr, ctx: _AssignCtx) -> Code:
     return _atom(f"_r{n}")
 
 
+def _argreduce(e: Expr, ctx: _AssignCtx) -> Code:
+    """k on a fresh trailing dimension, lanes outside [lo, hi) padded with -inf (+inf for argmin), then
+    torch.argmax (argmin), which returns the first index among equal extrema, shifted by lo."""
+    lo, hi, body = e.args
+    n = ctx.counter()
+    dim = ctx.dim_of_next_reduction()
+    lo_c, hi_c = ctx.sub(lo), ctx.sub(hi)
+    ctx.helpers.add("_width")
+    ctx.emit(f"_lo{n}, _hi{n} = {lo_c.text}, {hi_c.text}")
+    k = ctx.enter(str(e.attr))
+    ctx.emit(f"{k} = _lo{n} + torch.arange(_width(_lo{n}, _hi{n}), device=_dev).view({ctx.view_shape(dim)})")
+    value = ctx.ten(ctx.num(body))
+    ctx.leave()
+    pad = "-math.inf" if e.op is Op.ARGMAX else "math.inf"
+    mask = join_compare((k, P_ATOM), (f"_hi{n}", P_ATOM), "<")[0]
+    ctx.emit(f"_r{n} = _lo{n} + torch.{e.op.value}(torch.where({mask}, {value.text}, {pad}), dim={dim}, keepdim=True)")
+    return _atom(f"_r{n}")
+
+
 def _leaky_relu(e: Expr, ctx: _AssignCtx) -> Code:
     slope = ctx.num(e.args[1])
     if slope.tensor:  # torch takes the slope as a number only: print the definition
@@ -398,6 +417,8 @@ TORCH_OPS: dict[Op, TorchHandler] = {
     Op.PROD: _reduce,
     Op.RMAX: _reduce,
     Op.RMIN: _reduce,
+    Op.ARGMAX: _argreduce,
+    Op.ARGMIN: _argreduce,
     Op.SILU: _torch_fn("torch.nn.functional.silu"),
     Op.GELU: _torch_fn("torch.nn.functional.gelu"),
     Op.GELU_TANH: _torch_fn("torch.nn.functional.gelu", ', approximate="tanh"'),
@@ -521,7 +542,7 @@ def _depth(e: Expr) -> int:
     memo: dict[Expr, int] = {}
     for n in walk(e):
         inner = max((memo[a] for a in n.args), default=0)
-        memo[n] = inner + (1 if n.op in REDUCE_CALL else 0)
+        memo[n] = inner + (1 if n.op in REDUCE_CALL or n.op in (Op.ARGMAX, Op.ARGMIN) else 0)
     return memo[e]
 
 
@@ -575,7 +596,9 @@ def _alloc_line(a: Alloc, fn: _FunctionCtx) -> str:
     make = "torch.zeros" if a.zeros else "torch.empty"
     if a.like is not None:
         return f"{a.name} = {make}_like({a.like})"
-    if a.dtype_like is not None:
+    if a.dtype is not None:
+        where_ = f"dtype=torch.{a.dtype}, device=" + (f"{a.device_like}.device" if a.device_like else '"cpu"')
+    elif a.dtype_like is not None:
         where_ = f"dtype={a.dtype_like}.dtype, device={a.dtype_like}.device"
     else:
         where_ = 'dtype=torch.float32, device="cpu"'
@@ -650,7 +673,7 @@ def _decl_line(t: TensorDecl, fn: _FunctionCtx) -> str | None:
 TENSOR_CALLS = {
     Op.SUM: "torch.sum", Op.PROD: "torch.prod", Op.RMAX: "_amax", Op.RMIN: "_amin",
     Op.MEAN: "torch.mean", Op.LOGSUMEXP: "torch.logsumexp", Op.SOFTMAX: "torch.softmax",
-    Op.LOG_SOFTMAX: "torch.log_softmax",
+    Op.LOG_SOFTMAX: "torch.log_softmax", Op.ARGMAX: "torch.argmax", Op.ARGMIN: "torch.argmin",
 }  # fmt: skip
 
 
@@ -686,6 +709,8 @@ class _TensorNotation:
 
     def reduce(self, t: Any, child: Src, weight: Src | None = None, bias: Src | None = None) -> Src:
         x = child[0]
+        if t.scan:
+            return f"torch.cum{'sum' if t.op is Op.SUM else 'prod'}({x}, dim={t.dim})", P_ATOM
         if t.op in TENSOR_CALLS:
             if TENSOR_CALLS[t.op].startswith("_"):
                 self.ctx.helpers.add(TENSOR_CALLS[t.op])

@@ -345,7 +345,8 @@ class HostEvaluator:
     def assign(self, target: ast.expr, v: Any, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
             if isinstance(v, HostTensor) and v.alloc is not None and v.alloc.name.startswith("_alloc"):
-                a = Alloc(target.id, v.alloc.shape, v.alloc.like, v.alloc.dtype_like, v.alloc.zeros)
+                a = Alloc(target.id, v.alloc.shape, v.alloc.like, v.alloc.dtype_like, v.alloc.zeros, v.alloc.dtype,
+                          v.alloc.device_like)
                 self.st.allocs = [x for x in self.st.allocs if x is not v.alloc] + [a]
                 v = HostTensor(target.id, v.shape, v.strides, True, a, v.flat_numel)
             self.st.scope[target.id] = v
@@ -420,6 +421,8 @@ class HostEvaluator:
                 if isinstance(b, tuple) and isinstance(i, int):
                     return b[i]
                 if isinstance(b, dict) and isinstance(i, str):
+                    if i not in b:  # a heuristic reading a pointer argument (`args["x"] is not None`)
+                        raise self.err(f"host value {i!r} is not known here", node)
                     return b[i]
                 raise self.err("host subscript is not modelled", node)
             case ast.BinOp(left=l_, op=op, right=r_):
@@ -654,7 +657,12 @@ class HostEvaluator:
             shape = tuple(_e(s) for s in shape)
             like = kwargs.get("dtype")
             dl = like[1] if isinstance(like, tuple) and like[0] == "attr" else None
-            alloc = Alloc(self.fresh("alloc"), shape, dtype_like=dl, zeros=q.endswith("zeros"))
+            named = like[1][len("torch."):] if isinstance(like, tuple) and like[0] == "ref" and str(
+                like[1]).startswith("torch.") else None
+            dev = kwargs.get("device")
+            dev_like = dev[1] if isinstance(dev, tuple) and dev[0] == "attr" else None
+            alloc = Alloc(self.fresh("alloc"), shape, dtype_like=dl, zeros=q.endswith("zeros"), dtype=named,
+                          device_like=dev_like)
             self.st.allocs.append(alloc)
             return HostTensor(alloc.name, shape, contiguous_strides(shape), True, alloc)
         if q == "triton.cdiv":

@@ -15,6 +15,8 @@ from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.poly import norm
 from tritonlift.ir.reductions import canon
+from tritonlift.symbolic import block_ptr as bptr
+from tritonlift.symbolic.block_ptr import BlockPtr
 from tritonlift.symbolic.dot import PRECISION_ARGS
 from tritonlift.symbolic.dot import dot as dot_block
 from tritonlift.symbolic.liveness import live_at_entry
@@ -163,12 +165,22 @@ class KernelEvaluator:
             self.exec_body(self.fn.node.body)
         # reductions in canonical form (ir.reductions): a loop over tiles becomes one reduction over the
         # flattened index, masks become bounds
+        self.stores = [self.drop_lower_bounds(s) for s in self.stores]
         self.stores = [replace(s, value=canon(s.value)) for s in self.stores]
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,
             invariants=self.invariants, loops=self.loops, side=self.side, facts=list(dict.fromkeys(self.facts)),
         )
+
+    def drop_lower_bounds(self, s: Store) -> Store:
+        """The store without the `0 <= offset + lane` conjuncts of boundary checks that hold anyway
+        (symbolic/block_ptr.py: exact, each one proved by z3 from program ids, lanes and bound indices)."""
+        context = [ir.le(ir.ZERO, pid(k)) for k in range(len(self.grid))]
+        for d, ext in enumerate(s.shape):
+            context += [ir.le(ir.ZERO, lane(d)), ir.lt(lane(d), ext), ir.le(ir.ONE, ext)]
+        value, mask = bptr.drop_implied_lower_bounds(s.value, s.mask, context)
+        return replace(s, value=value, mask=mask)
 
     # -- statements --------------------------------------------------------------------------------
     def exec_body(self, body: list[ast.stmt]) -> None:
@@ -326,7 +338,21 @@ class KernelEvaluator:
                           self.file, st.lineno)
         before = dict(scope)
         places: dict[str, tuple[str, Expr, tuple[Expr, ...]]] = {}
+        # a carried block pointer is its offsets: one scalar carried value per dimension (symbolic/block_ptr.py)
+        block_ptrs = {n: before[n] for n in carried if isinstance(before[n], BlockPtr)}
+        slots = [s for n in carried
+                 for s in ([bptr.component_name(n, d) for d in range(before[n].rank)] if n in block_ptrs else [n])]
+        for name, bp in block_ptrs.items():
+            phs = []
+            for d, off in enumerate(bp.offsets):
+                c = bptr.component_name(name, d)
+                before[c] = scalar(off)
+                places[c] = ("block", placeholder(c, (), off.kind), ())
+                phs.append(places[c][1])
+            scope[name] = bp.with_offsets(tuple(phs))
         for name in carried:
+            if name in block_ptrs:
+                continue
             v = before[name]
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 v = scalar(ir.const(v))
@@ -350,9 +376,15 @@ class KernelEvaluator:
             raise self.unsupported("stores inside a loop with a symbolic trip count through a helper function "
                                    "are not modelled yet", st)
         after = dict(self.scopes[-1])
+        for name, bp in block_ptrs.items():
+            new_bp = after.get(name)
+            if not isinstance(new_bp, BlockPtr) or new_bp.with_offsets(bp.offsets) != bp:
+                raise self.unsupported(f"loop-carried block pointer `{name}` changes other than by tl.advance", st)
+            for d, off in enumerate(new_bp.offsets):
+                after[bptr.component_name(name, d)] = scalar(off)
         # close the carried variables: those whose step reads no other carried value first
         done: dict[str, Any] = {}
-        pending = list(carried)
+        pending = list(slots)
         while pending:
             progress = False
             for name in list(pending):
@@ -405,11 +437,15 @@ class KernelEvaluator:
                 raise self.unsupported("a store inside the loop reads a loop-carried value that is not summarized", st)
             self.stores[k] = replace(s, offset=fix[0], value=fix[1], mask=fix[2])
         for name in carried:
+            if name in block_ptrs:
+                closed_offs = tuple(done[bptr.component_name(name, d)].closed for d in range(block_ptrs[name].rank))
+                self.scopes[-1][name] = block_ptrs[name].with_offsets(closed_offs)
+                continue
             kind, _, shape = places[name]
             closed = done[name].closed
             old = before[name]
             self.scopes[-1][name] = PtrBlock(shape, old.base, closed) if kind == "ptr" else Block(shape, closed)
-        self.invariants += [f"loop at line {st.lineno}: {n} by {done[n].pattern}" for n in carried]
+        self.invariants += [f"loop at line {st.lineno}: {n} by {done[n].pattern}" for n in slots]
         # the loop variable and the names assigned inside the loop but not carried are not usable after it
         # (their last value is symbolic in t, or the value from before the loop when it runs no iteration)
         self.scopes[-1].pop(st.target.id, None)
@@ -516,8 +552,10 @@ class KernelEvaluator:
             return self.ref(f"{base.qual}.{a}")
         if isinstance(base, FnRef):
             return self.ref(f"{base.qual}.{a}")
-        if isinstance(base, PtrBlock) and a in ("dtype", "type"):
+        if isinstance(base, (PtrBlock, BlockPtr)) and a in ("dtype", "type"):
             return DType(f"ptr:{base.base}")
+        if isinstance(base, BlockPtr) and a == "advance":
+            return ("method", base, a)
         if isinstance(base, DType) and a in ("element_ty", "scalar"):  # ptr: its element type; else itself
             return DType(f"elem:{base.name[4:]}") if a == "element_ty" and base.name.startswith("ptr:") else base
         if isinstance(base, Block) and a in ("dtype", "type"):
@@ -699,6 +737,8 @@ class KernelEvaluator:
 
     def select(self, cond: Expr | Block, a: Any, b: Any, node: ast.AST) -> Any:
         c = cond if isinstance(cond, Block) else scalar(cond)
+        if isinstance(a, BlockPtr) and isinstance(b, BlockPtr) and c.rank == 0:
+            return bptr.select(c.elem, a, b, lambda w: self.unsupported(w, node))
         ta, tb = to_tile(a, self.line), to_tile(b, self.line)
         shape = broadcast_shapes(broadcast_shapes(c.shape, ta.shape, self.line), tb.shape, self.line)
         c2, ta, tb = broadcast_to(c, shape), broadcast_to(ta, shape), broadcast_to(tb, shape)
@@ -767,6 +807,8 @@ class KernelEvaluator:
     def method(self, base: Any, name: str, node: ast.Call) -> Any:
         args = [self.eval(a) for a in node.args]
         kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
+        if isinstance(base, BlockPtr) and name == "advance":
+            return bptr.advance(base, args[0] if args else kwargs.get("offsets"), lambda w: self.unsupported(w, node))
         if name == "to":
             if kwargs.get("bitcast"):
                 raise self.unsupported(".to(..., bitcast=True): bit casts are not modelled", node)
@@ -880,7 +922,7 @@ class KernelEvaluator:
             return self.math1(UNARY_MATH[name], arg(0, "x"), node)
         if name in BINARY_MATH:
             return self.elementwise2(BINARY_MATH[name], arg(0, "x"), arg(1, "y"), node)
-        if name in PLANNED and name not in ("sum", "max", "min"):
+        if name in PLANNED and name not in ("sum", "max", "min", "cumsum", "cumprod", "argmax", "argmin"):
             raise self.unsupported(f"{PLANNED[name]} is not modelled yet (planned)", node)
         match name:
             case "program_id":
@@ -904,11 +946,23 @@ class KernelEvaluator:
                     if fact not in self.facts:
                         self.facts.append(fact)
                 return Block((size,), ir.add(lo_e, lane(0)))
+            case "load" if isinstance(arg(0, "pointer"), BlockPtr):
+                return self.load_block_ptr(arg(0, "pointer"), arg(1, "mask"), arg(2, "other"),
+                                           arg(3, "boundary_check"), arg(4, "padding_option"), node)
+            case "store" if isinstance(arg(0, "pointer"), BlockPtr):
+                self.store_block_ptr(arg(0, "pointer"), arg(1, "value"), arg(2, "mask"), arg(3, "boundary_check"),
+                                     node)
+                return None
             case "load":
                 return self.load(arg(0, "pointer"), arg(1, "mask"), arg(2, "other"), node)
             case "store":
                 self.store(arg(0, "pointer"), arg(1, "value"), arg(2, "mask"), node)
                 return None
+            case "make_block_ptr":
+                return bptr.make_block_ptr(arg(0, "base"), arg(1, "shape"), arg(2, "strides"), arg(3, "offsets"),
+                                           arg(4, "block_shape"), arg(5, "order"), lambda w: self.unsupported(w, node))
+            case "advance":
+                return bptr.advance(arg(0, "base"), arg(1, "offsets"), lambda w: self.unsupported(w, node))
             case "where":
                 c = self.bool_tile(arg(0, "condition"), node)
                 return self.select(c, arg(1, "x"), arg(2, "y"), node)
@@ -942,9 +996,21 @@ class KernelEvaluator:
                     raise self.unsupported("cdiv of pointers", node)
                 return Block(ta.shape, ir.arith(Op.TRUNCDIV, ir.sub(ir.add(ta.elem, tb.elem), ir.ONE), tb.elem))
             case "sum" | "max" | "min":
-                return self.reduce(name, arg(0, "input"), arg(1, "axis"), kwargs, node)
+                return self.reduce(name, arg(0, "input"), arg(1, "axis"), kwargs | (
+                    {"return_indices": args[2]} if len(args) > 2 else {}), node)
+            case "argmax" | "argmin":
+                tie_left = arg(2, "tie_break_left", True)
+                keep = arg(3, "keep_dims", False)
+                return self.argreduce(Op.ARGMAX if name == "argmax" else Op.ARGMIN, arg(0, "input"),
+                                      arg(1, "axis"), tie_left, keep, node)
             case "reduce":
                 return self.reduce_combine(arg(0, "input"), arg(1, "axis"), arg(2, "combine_fn"), kwargs, node)
+            case "cumsum" | "cumprod":
+                return self.scan(Op.SUM if name == "cumsum" else Op.PROD, arg(0, "input"), arg(1, "axis", 0),
+                                 arg(2, "reverse", False), node)
+            case "associative_scan":
+                return self.scan_combine(arg(0, "input"), arg(1, "axis"), arg(2, "combine_fn"),
+                                         arg(3, "reverse", False), node)
             case "cast":
                 return self.cast(arg(0, "input"), arg(1, "dtype"), node)
             case "multiple_of" | "max_contiguous" | "max_constancy":
@@ -996,11 +1062,43 @@ class KernelEvaluator:
         t = to_tile(x, self.line)
         if isinstance(t, PtrBlock):
             raise self.unsupported("reduction of pointers", node)
-        if kwargs.get("return_indices"):
-            raise self.unsupported(f"tl.{name}(return_indices=True) is not modelled yet (planned)", node)
         keep = bool(kwargs.get("keep_dims", False))
         op = {"sum": Op.SUM, "max": Op.RMAX, "min": Op.RMIN}[name]
+        if kwargs.get("return_indices") and name in ("max", "min"):
+            tie_left = kwargs.get("return_indices_tie_break_left", True)
+            index = self.argreduce(Op.ARGMAX if name == "max" else Op.ARGMIN, t, axis, tie_left, keep, node)
+            return self.reduce_op(op, t, axis, keep, node), index
         return self.reduce_op(op, t, axis, keep, node)
+
+    def argreduce(self, op: Op, x: Any, axis: Any, tie_left: Any, keep: Any, node: ast.AST) -> Block:
+        """tl.argmax / tl.argmin (and the index of tl.max/min(return_indices=True)) along one axis: the first
+        index among equal extrema, which is what Triton returns with tie_break_left=True (the default) and
+        what torch.argmax documents. With tie_break_left=False the index among ties is left to the reduction
+        tree: not modelled."""
+        t = to_tile(x, self.line)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("reduction of pointers", node)
+        if tie_left is not True:
+            raise self.unsupported(f"tl.{op.value} with tie_break_left=False: the index among equal values is "
+                                   "unspecified", node)
+        if not isinstance(axis, int) or isinstance(axis, bool) or not -t.rank <= axis < t.rank:
+            if axis is None and t.rank == 1:
+                axis = 0
+            else:
+                raise self.unsupported(f"tl.{op.value}: the axis must be a constant dimension of the block", node)
+        ax = axis % t.rank
+        k = self.fresh("k")
+        body = ir.substitute(t.elem, {lane(ax): ir.var(k)})
+        if body.kind is Kind.BOOL:
+            body = ir.cast(body, "int32")
+        elem = ir.argreduce(op, k, ir.ZERO, t.shape[ax], body)
+        shape = list(t.shape)
+        if keep:
+            shape[ax] = ir.ONE
+        else:
+            elem = shift_lanes(elem, {j: j - 1 for j in range(ax + 1, len(shape))})
+            del shape[ax]
+        return Block(tuple(shape), elem)
 
     def reduce_combine(self, x: Any, axis: Any, fn: Any, kwargs: dict[str, Any], node: ast.AST) -> Block:
         """tl.reduce(x, axis, combine_fn): the combine function is proved to be +, *, maximum or minimum
@@ -1028,6 +1126,49 @@ class KernelEvaluator:
         self.notes.append(f"tl.reduce at line {getattr(node, 'lineno', 0)}: {fn.name} is {op.value}")
         return self.reduce_op(op, t, axis, bool(kwargs.get("keep_dims", False)), node)
 
+    def scan(self, op: Op, x: Any, axis: Any, reverse: Any, node: ast.AST) -> Block:
+        """tl.cumsum / tl.cumprod along `axis`: lane l holds the sum (product) over lanes 0..l of that axis
+        (l..n-1 with reverse=True), a reduction whose bound depends on the lane."""
+        t = to_tile(x, self.line)
+        if isinstance(t, PtrBlock):
+            raise self.unsupported("scan of pointers", node)
+        if not isinstance(axis, int) or isinstance(axis, bool) or not -t.rank <= axis < t.rank:
+            raise self.unsupported("scan axis must be a constant dimension of the block", node)
+        if not isinstance(reverse, bool):
+            raise self.unsupported("scan: reverse must be a constant", node)
+        ax = axis % t.rank
+        k = self.fresh("k")
+        body = ir.substitute(t.elem, {lane(ax): ir.var(k)})
+        if body.kind is Kind.BOOL:
+            body = ir.cast(body, "int32")
+        here = lane(ax)
+        lo, hi = (here, t.shape[ax]) if reverse else (ir.ZERO, ir.add(here, ir.ONE))
+        return Block(t.shape, ir.reduce(op, k, lo, hi, body))
+
+    def scan_combine(self, x: Any, axis: Any, fn: Any, reverse: Any, node: ast.AST) -> Block:
+        """tl.associative_scan(x, axis, combine_fn): the combine function is proved to be + or * (symbolic/
+        combine.py), and the scan is then tl.cumsum or tl.cumprod."""
+        from tritonlift.symbolic.combine import classify, operands
+
+        if isinstance(x, (tuple, list)):
+            raise self.unsupported("tl.associative_scan over a tuple of blocks (cummax with indices, ...) is not "
+                                   "modelled", node)
+        t = to_tile(x, self.line)
+        if isinstance(t, PtrBlock) or not isinstance(fn, JitFunction):
+            raise self.unsupported("tl.associative_scan: a block and a @triton.jit combine function expected", node)
+        kind = Kind.INT if t.elem.kind is Kind.BOOL else t.elem.kind
+        a, b = operands(kind)
+        n_stores = len(self.stores)
+        out = to_tile(self.inline(fn, [scalar(a), scalar(b)], {}, node), self.line)
+        if len(self.stores) != n_stores or not isinstance(out, Block) or out.shape != ():
+            raise self.unsupported(f"tl.associative_scan: combine function {fn.name} does not return one scalar", node)
+        op = classify(out.elem, kind)
+        if op not in (Op.SUM, Op.PROD):
+            raise self.unsupported(f"tl.associative_scan: combine function {fn.name} is not + or * of its two "
+                                   "arguments (only sum and product scans are modelled)", node)
+        self.notes.append(f"tl.associative_scan at line {getattr(node, 'lineno', 0)}: {fn.name} is {op.value}")
+        return self.scan(op, t, axis, reverse, node)
+
     def reduce_op(self, op: Op, t: Block, axis: Any, keep: bool, node: ast.AST) -> Block:
         if axis is None:
             axes = list(range(t.rank))
@@ -1051,7 +1192,7 @@ class KernelEvaluator:
 
     def load(self, ptr: Any, mask: Any, other: Any, node: ast.AST) -> Block:
         if not isinstance(ptr, PtrBlock):
-            raise self.unsupported("tl.load of a non-pointer (block pointers are not modelled yet)", node)
+            raise self.unsupported("tl.load of a non-pointer", node)
         shape = ptr.shape
         m: Block | None = None
         if mask is not None:
@@ -1075,9 +1216,31 @@ class KernelEvaluator:
             alt = ir.to_real(ob.elem)
         return Block(shape, ir.where(mb.elem, value, alt))
 
+    def load_block_ptr(self, bp: BlockPtr, mask: Any, other: Any, check: Any, padding: Any, node: ast.AST) -> Block:
+        """tl.load through a block pointer: the pointer block and mask it lowers to (symbolic/block_ptr.py),
+        masked-off lanes padded with 0 (`padding_option="zero"`), NaN (`"nan"`) or left undefined (`""`)."""
+        if mask is not None or other is not None:
+            raise self.unsupported("tl.load of a block pointer takes no mask= or other=", node)
+        padding = "" if padding is None else padding
+        if padding not in bptr.PADDINGS:
+            raise self.unsupported(f"padding_option {padding!r} is not one of {bptr.PADDINGS}", node)
+        dims = bptr.checked_dims(check, bp.rank, lambda w: self.unsupported(w, node))
+        ptrs, m = bptr.materialize(bp, dims)
+        if m == ir.TRUE:
+            return self.load(ptrs, None, None, node)
+        alt = {"": None, "zero": 0.0, "nan": math.nan}[padding]
+        return self.load(ptrs, Block(ptrs.shape, m), alt, node)
+
+    def store_block_ptr(self, bp: BlockPtr, value: Any, mask: Any, check: Any, node: ast.AST) -> None:
+        if mask is not None:
+            raise self.unsupported("tl.store to a block pointer takes no mask=", node)
+        dims = bptr.checked_dims(check, bp.rank, lambda w: self.unsupported(w, node))
+        ptrs, m = bptr.materialize(bp, dims)
+        self.store(ptrs, value, None if m == ir.TRUE else Block(ptrs.shape, m), node)
+
     def store(self, ptr: Any, value: Any, mask: Any, node: ast.AST) -> None:
         if not isinstance(ptr, PtrBlock):
-            raise self.unsupported("tl.store to a non-pointer (block pointers are not modelled yet)", node)
+            raise self.unsupported("tl.store to a non-pointer", node)
         v = to_tile(value, self.line)
         if isinstance(v, PtrBlock):
             raise self.unsupported("storing pointers", node)

@@ -106,10 +106,10 @@ def summarize(
             f"loop-carried `{name}`: its update matches no invariant pattern (accumulate sum/product, running max/min)", file, line
         )
     pattern, g = found
-    if mentions_placeholder(g):
-        raise Unsupported(f"loop-carried `{name}`: its update reads another carried value", file, line)
     if pattern == "unchanged":
         return Summary(pattern, init, init, None, init)
+    if mentions_placeholder(g):
+        raise Unsupported(f"loop-carried `{name}`: its update reads another carried value", file, line)
     tv = ir.var(t)
     op = {"accumulate-sum": Op.SUM, "accumulate-prod": Op.PROD, "running-max": Op.RMAX, "running-min": Op.RMIN}[pattern]
     body = g if g.kind is not Kind.BOOL else ir.cast(g, "int32")

@@ -33,8 +33,9 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def classify(module: SourceModule, fn: JitFunction) -> tuple[list[str], dict[str, Kind]]:
-    """(pointer params, scalar kinds): pointers are additive bases of load/store addresses."""
+def classify(module: SourceModule, fn: JitFunction, depth: int = 0) -> tuple[list[str], dict[str, Kind]]:
+    """(pointer params, scalar kinds): pointers are additive bases of load/store addresses, here or in the
+    @triton.jit helpers the function passes them to (followed a few calls deep)."""
     assigns: dict[str, list[ast.expr]] = {}
     for node in ast.walk(fn.node):
         if isinstance(node, ast.Assign):
@@ -50,9 +51,11 @@ def classify(module: SourceModule, fn: JitFunction) -> tuple[list[str], dict[str
         if not isinstance(node, ast.Call):
             continue
         name = tl_function(qualname(node.func, module.aliases) or "")
-        if name in _POINTER_FUNCS and node.args:
-            ptr_exprs.append(node.args[0])
-            int_exprs.append(node.args[0])
+        first = node.args[0] if node.args else next(
+            (kw.value for kw in node.keywords if kw.arg in ("pointer", "base")), None)
+        if name in _POINTER_FUNCS and first is not None:
+            ptr_exprs.append(first)
+            int_exprs.append(first)
             for kw in node.keywords:
                 if kw.arg == "mask":
                     int_exprs.append(kw.value)
@@ -60,11 +63,29 @@ def classify(module: SourceModule, fn: JitFunction) -> tuple[list[str], dict[str
                 int_exprs.append(node.args[1])
             if name == "store" and len(node.args) > 2:
                 int_exprs.append(node.args[2])
+            if name == "make_block_ptr":  # shape, strides, offsets, block_shape: integers
+                int_exprs.extend([*node.args[1:], *(kw.value for kw in node.keywords)])
+        elif name == "advance":
+            int_exprs.extend(node.args[1:])
         elif name in _INT_ARG_FUNCS or (isinstance(node.func, ast.Name) and node.func.id == "range"):
             int_exprs.extend(node.args)
     for node in ast.walk(fn.node):
         if isinstance(node, ast.For):
             int_exprs.append(node.iter)
+    # arguments passed to a helper's pointer (integer) parameters: pointer (integer) expressions here too
+    for node in ast.walk(fn.node):
+        callee = module.jit.get(node.func.id) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) else None
+        if callee is None or callee is fn or depth >= 4:
+            continue
+        sub_ptrs, sub_kinds = classify(module, callee, depth + 1)
+        bound = dict(zip((q.name for q in callee.params), node.args, strict=False))
+        bound |= {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        for name, arg in bound.items():
+            if name in sub_ptrs:
+                ptr_exprs.append(arg)
+                int_exprs.append(arg)
+            elif sub_kinds.get(name) is Kind.INT:
+                int_exprs.append(arg)
     # pointers: additive bases of pointer expressions, followed through local assignments
     pointers: set[str] = set()
     todo = [n for e in ptr_exprs for n in _additive_names(e)]

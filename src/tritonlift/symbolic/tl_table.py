@@ -34,6 +34,7 @@ SPECIAL = frozenset(
         "max_contiguous", "max_constancy", "debug_barrier", "broadcast_to", "expand_dims", "cast",
         "fdiv", "div_rn", "div_rz", "clamp", "constexpr", "static_range", "range", "trans", "view",
         "reshape", "umulhi", "xor_sum", "dot", "argmax", "argmin", "cumsum", "cumprod", "permute",
+        "make_block_ptr", "advance", "associative_scan",
     }
 )
 
@@ -49,10 +50,7 @@ NOT_MODELLED: dict[str, str] = {
         for n in ("rand", "randn", "randint", "randint4x", "rand4x", "philox", "philox_impl",
                   "pair_uniform_to_normal", "uint_to_uniform_float")
     },
-    "make_block_ptr": "block pointers are not modelled yet",
-    "advance": "block pointers are not modelled yet",
     "make_tensor_descriptor": "tensor descriptors are not modelled",
-    "associative_scan": "scans are not modelled yet",
     "sort": "sorting is out of scope",
     "histogram": "histograms are out of scope",
     "inline_asm_elementwise": "inline assembly is out of scope",

@@ -437,7 +437,7 @@ def _reads_with_bounds(e: Expr, ranges: dict[str, tuple[Expr, Expr]] | None = No
     ranges = ranges or {}
     if e.op is Op.READ:
         yield e, ranges
-    if e.op in REDUCTIONS:
+    if e.op in REDUCTIONS or e.op in ir.ARG_OPS:
         lo, hi, body = e.args
         yield from _reads_with_bounds(lo, ranges)
         yield from _reads_with_bounds(hi, ranges)

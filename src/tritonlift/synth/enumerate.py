@@ -169,7 +169,7 @@ def reductions_in(body: Expr) -> list[Expr]:
     out: list[Expr] = []
 
     def go(e: Expr) -> None:
-        if e.op in REDUCE_OPS:
+        if e.op in REDUCE_OPS or e.op in ir.ARG_OPS:  # an index reduction is an atom too
             out.append(e)
             return
         for a in e.args:
@@ -180,7 +180,7 @@ def reductions_in(body: Expr) -> list[Expr]:
 
 
 def _bound_names(body: Expr) -> set[str]:
-    return {str(n.attr) for n in ir.walk(body) if n.op in REDUCE_OPS}
+    return {str(n.attr) for n in ir.walk(body) if n.op in ir.BINDER_OPS}
 
 
 def _inside_reduction(node: Expr, body: Expr) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 
 from tritonlift.errors import Unknown
 from tritonlift.ir import expr as ir
-from tritonlift.ir.expr import REDUCE_OPS, Expr, Kind, Op
+from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.formula import Assign
 from tritonlift.ir.reductions import canon, rename_bound
 from tritonlift.options import Options
@@ -160,7 +160,7 @@ def _fill_holes(derived: Expr, g: Grammar, samples: Samples, stats: SearchStats,
         if time.perf_counter() >= deadline:
             break
     atoms = frozenset(reductions_in(derived))
-    bound = {str(n.attr) for n in ir.walk(derived) if n.op in REDUCE_OPS}
+    bound = {str(n.attr) for n in ir.walk(derived) if n.op in ir.BINDER_OPS}
 
     def step(node: Expr) -> Expr | None:
         if node.kind is not Kind.REAL or node.op in (Op.READ, Op.VAR, Op.CONST) or node in atoms:

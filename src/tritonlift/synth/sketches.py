@@ -21,7 +21,7 @@ from tritonlift.ir.expr import REDUCE_OPS, Expr, Op
 
 def sketch_of(body: Expr) -> str:
     nodes = list(ir.walk(body))
-    reds = [n for n in nodes if n.op in REDUCE_OPS]
+    reds = [n for n in nodes if n.op in REDUCE_OPS or n.op in ir.ARG_OPS]
     if not reds:
         return "map"
     if any(_is_product_sum(r) for r in reds):
@@ -31,7 +31,7 @@ def sketch_of(body: Expr) -> str:
     top = body
     while top.op in (Op.CAST, Op.NEG) or (top.op in (Op.MUL, Op.DIV) and any(a.is_const for a in top.args)):
         top = next(a for a in top.args if not a.is_const)
-    if top.op in REDUCE_OPS:
+    if top.op in REDUCE_OPS or top.op in ir.ARG_OPS:
         return "reduce-over-axis"
     outer_reads = [n for n in nodes if n.op is Op.READ and not any(n in set(ir.walk(r)) for r in reds)]
     if outer_reads and any(n.op in (Op.DIV, Op.MUL, Op.RSQRT) for n in nodes):

@@ -52,6 +52,8 @@ class Z3Ctx:
         self.math_terms: list[tuple[Op, tuple[z3.ExprRef, ...], z3.ExprRef]] = []
         self.mem_terms: list[tuple[str, z3.ExprRef]] = []
         self.reduce_terms: list[tuple[Op, z3.ExprRef, z3.ExprRef, z3.ExprRef, z3.ExprRef, z3.ExprRef]] = []
+        # argmax/argmin terms: (index term, lo, hi, body array, the max/min term over the same array)
+        self.arg_terms: list[tuple[z3.ExprRef, z3.ExprRef, z3.ExprRef, z3.ExprRef, z3.ExprRef]] = []
         self.bound_count = 0
 
     def var(self, name: str, kind: Kind) -> z3.ExprRef:
@@ -181,6 +183,8 @@ def translate(e: Expr, cx: Z3Ctx, memo: dict[Expr, z3.ExprRef] | None = None) ->
         cx.math_terms.append((op, (a,), r))
     elif op in REDUCE_UF:
         r = _reduction(e, cx, t)
+    elif op in (Op.ARGMAX, Op.ARGMIN):
+        r = _argreduction(e, cx, t)
     elif op in UNSUPPORTED:
         raise Unknown(f"{op.value}: {UNSUPPORTED[op]}")
     else:  # pragma: no cover - the table test keeps this unreachable
@@ -205,6 +209,28 @@ def _reduction(e: Expr, cx: Z3Ctx, t: Callable[[Expr], z3.ExprRef]) -> z3.ExprRe
     return r
 
 
+def _argreduction(e: Expr, cx: Z3Ctx, t: Callable[[Expr], z3.ExprRef]) -> z3.ExprRef:
+    """argmax/argmin: an uninterpreted function of (lo, hi, body array) like the reductions, tied by ground
+    axioms (`reduction_axioms`) to the max/min term over the same array: lo for an empty range, else an
+    index in [lo, hi) where the body attains that max (min). The first-index rule among ties is not stated:
+    fewer facts, so nothing false is proved; equal bounds and equal bodies still give equal indices."""
+    lo, hi, body = e.args
+    cx.bound_count += 1
+    name = f"bound:{e.attr}:{cx.bound_count}"
+    body = substitute(body, {var(str(e.attr)): var(name)})
+    zlo, zhi, zbody = t(lo), t(hi), t(body)
+    arr = z3.Lambda([cx.vars[name]], zbody)
+    sort = zbody.sort()
+    f = cx.func(f"{e.op.value}:{sort}", z3.IntSort(), z3.IntSort(), z3.ArraySort(z3.IntSort(), sort), z3.IntSort())
+    r = f(zlo, zhi, arr)
+    ext = Op.RMAX if e.op is Op.ARGMAX else Op.RMIN
+    g = cx.func(f"{REDUCE_UF[ext]}:{sort}", z3.IntSort(), z3.IntSort(), z3.ArraySort(z3.IntSort(), sort), sort)
+    m = g(zlo, zhi, arr)
+    cx.reduce_terms.append((ext, zlo, zhi, arr, m, _identity(ext, sort, cx)))
+    cx.arg_terms.append((r, zlo, zhi, arr, m))
+    return r
+
+
 def _identity(op: Op, sort: z3.SortRef, cx: Z3Ctx) -> z3.ExprRef:
     if op is Op.SUM:
         return z3.IntVal(0) if sort == z3.IntSort() else z3.RealVal(0)
@@ -221,6 +247,8 @@ def reduction_axioms(cx: Z3Ctx) -> list[z3.BoolRef]:
         if op in (Op.RMAX, Op.RMIN) and r.sort() == z3.RealSort():
             k = z3.FreshInt("w")  # max/min is attained: some element in range equals it
             out.append(z3.Implies(lo < hi, z3.Exists([k], z3.And(lo <= k, k < hi, arr[k] == r))))
+    for r, lo, hi, arr, m in cx.arg_terms:
+        out += [z3.Implies(hi <= lo, r == lo), z3.Implies(lo < hi, z3.And(lo <= r, r < hi, arr[r] == m))]
     return out
 
 
