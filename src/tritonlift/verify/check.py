@@ -30,6 +30,7 @@ from tritonlift.verify.exp_algebra import has_exp, split_exp
 from tritonlift.verify.z3_backend import Z3Ctx, math_axioms
 
 SOLVER = f"z3 {z3.get_version_string()}"
+SMALL_SIZE = 64  # the first re-asked models keep every size at most this
 MAX_REPLAY_SIZE = 1 << 17  # sizes in a model beyond this are not replayed (a row of 10^6 reductions each)
 
 
@@ -292,7 +293,10 @@ def _search_again(
     problem's exact refinement facts, and each earlier size assignment excluded, a few times."""
     sizes = [v for v, k in p.spec.scalars.items() if k is Kind.INT]
     extra = [ir.le(ir.ONE, ir.var(v)) for v in sizes] + list(p.refine)
-    for _ in range(tries):
+    # small sizes first (a counterexample that replays quickly and reads well), then any
+    small = [ir.le(ir.var(v), ir.const(SMALL_SIZE)) for v, k in kinds.items()
+             if k is Kind.INT and not v.startswith(("_pid", "_l", "_k", "_t", "_r"))]
+    for attempt in range(tries):
         if res not in ("proved", "unknown"):
             model, cxz = res
             seen = _symbol_values(model, cxz)
@@ -300,7 +304,10 @@ def _search_again(
                      and not n.startswith(("_pid", "_l", "_k", "_t", "_r"))]
             if shown:
                 extra.append(ir.not_(ir.and_(*(ir.eq(ir.var(n), ir.const(seen[n])) for n in shown))))
-        res = _check([*hyps, *extra], goal, kinds, tensors, min(timeout_ms, 5000))
+        bounded = small if attempt < tries - 1 else []
+        res = _check([*hyps, *extra, *bounded], goal, kinds, tensors, min(timeout_ms, 5000))
+        if res == "proved" and bounded:
+            continue  # no small counterexample: look among all sizes
         if res in ("proved", "unknown"):
             return None
         cx = _replay_write(p, sm, res, kinds, tensors, seed)
