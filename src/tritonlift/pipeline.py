@@ -246,28 +246,35 @@ class HostFunctionStub:
 def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> LiftResult:
     """A kernel's formula over its pointers as tensors. Under the Triton language's rule first; when that
     is not verified and masked-off lanes of loads without other= reach the stores, again with those lanes
-    read as 0 (`Options.masked_loads`, symbolic/undefined.py): a proof then is reported with that assumption."""
+    read as 0 (`Options.masked_loads`, symbolic/undefined.py): a proof then is reported with that assumption.
+    A derived formula that itself reads undefined lanes is proved under the language's rule only if the
+    zero-filled attempt fails (its proof would be set aside anyway)."""
     from tritonlift.symbolic.undefined import assumption
 
-    res, tags, reads_undef = _lift_kernel(module, fn, options, zero=False)
+    zero_mode = options.masked_loads == "zero"
+    res, tags, reads_undef = _lift_kernel(module, fn, options, zero=False, defer=zero_mode)
+    if zero_mode and tags and (reads_undef or res.status != "verified"):
+        zero, _, _ = _lift_kernel(module, fn, options, zero=True)
+        if zero.status == "verified":
+            zero.assumptions.append(assumption(tags))
+            zero.seconds = {k: v + res.seconds.get(k, 0.0) for k, v in zero.seconds.items()}
+            return zero
+        if reads_undef:  # the language's rule after all: prove the formula that reads undefined lanes
+            spent = zero.seconds
+            res, tags, reads_undef = _lift_kernel(module, fn, options, zero=False)
+            res.seconds = {k: v + spent.get(k, 0.0) for k, v in res.seconds.items()}
     if reads_undef:
         res.message = "; ".join(m for m in (res.message, "the formula reads masked-off lanes of loads without "
                                             "other=, which the Triton language leaves undefined") if m)
-    if (res.status == "verified" and not reads_undef) or not tags or options.masked_loads != "zero":
-        return res
-    zero, _, _ = _lift_kernel(module, fn, options, zero=True)
-    if zero.status != "verified":
-        return res
-    zero.assumptions.append(assumption(tags))
-    zero.seconds = {k: v + res.seconds.get(k, 0.0) for k, v in zero.seconds.items()}
-    return zero
+    return res
 
 
 def _lift_kernel(
-    module: SourceModule, fn: JitFunction, options: Options, zero: bool
+    module: SourceModule, fn: JitFunction, options: Options, zero: bool, defer: bool = False
 ) -> tuple[LiftResult, list[str], bool]:
     """One lift of a kernel; `zero`: masked-off lanes of loads without other= read 0. Also returns the loads
-    whose undefined lanes reach a store (`ptr@line`), and whether the formula itself reads such lanes."""
+    whose undefined lanes reach a store (`ptr@line`), and whether the formula itself reads such lanes;
+    `defer`: such a formula is returned unverified (status unknown), for the caller to try zeros first."""
     from tritonlift.symbolic.undefined import undefined_tags, zero_filled
 
     clock = Clock()
@@ -309,6 +316,10 @@ def _lift_kernel(
         from tritonlift.ir.expr import Op, walk
 
         reads_undef = any(n.op is Op.UNDEF for a in formula.assigns for n in walk(a.body))
+        if reads_undef and defer:
+            res.message = "not verified: the formula reads undefined lanes"
+            res.seconds = clock.finish()
+            return res, tags, reads_undef
         outcome = first = verify(problem, options.solver_timeout_ms, options.seed)
         if outcome.status == "verified" and len(branches) > 1:
             outcome = _other_paths(branches, formula, deriv, params, options, _sizes(fn, spec), outcome)
