@@ -332,7 +332,7 @@ class Pattern:
     # discharge the step on its arithmetic abstraction (see Env.discharge); the hints carry every fact
     abstract_step: bool = False
 
-    def prove(self, timeout_ms: int = 10_000) -> PatternProof:
+    def prove(self, timeout_ms: int = 60_000) -> PatternProof:  # wall clock: generous, for loaded machines
         start = time.perf_counter()
         env = Env(timeout_ms)
         try:
