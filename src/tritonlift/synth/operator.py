@@ -113,8 +113,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     defaults = [None] * (len(args) - len(fn.args.defaults)) + list(fn.args.defaults)
     import ast
 
-    kwonly = list(zip(fn.args.kwonlyargs, fn.args.kw_defaults, strict=True))  # `*, dtype=None`: kept too
-    for a, d in [*zip(args, defaults, strict=True), *kwonly]:
+    for a, d in zip(args, defaults, strict=True):
         v = st.scope.get(a.arg)
         kind = "tensor" if a.arg in tensors else ("float" if isinstance(v, Expr) and v.kind is Kind.REAL else "int")
         params.append(Param(a.arg, kind, ast.unparse(d) if d is not None else None))  # type: ignore[arg-type]
