@@ -23,6 +23,7 @@ import math
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.poly import norm, poly, unpoly
+from tritonlift.ir.rescale import ninf_step, rescale
 
 REDUCTIONS = (Op.SUM, Op.PROD, Op.RMAX, Op.RMIN)
 _IDENTITY = {Op.SUM: 0.0, Op.PROD: 1.0, Op.RMAX: -math.inf, Op.RMIN: math.inf}
@@ -309,6 +310,8 @@ _RULES = (_absorb, _reindex, _constant_body, _linear, _range_guards)
 
 
 def _step(n: Expr) -> Expr | None:
+    if n.op in (Op.EQ, Op.WHERE):  # max == -inf of finite elements; an empty range's guard (ir.rescale)
+        return ninf_step(n)
     if n.op in REDUCTIONS:
         for rule in _RULES:
             out = rule(n)
@@ -356,6 +359,7 @@ def canon(e: Expr, limit: int = 32) -> Expr:
     """Apply the reduction rewrites bottom-up until nothing changes (at most `limit` rounds)."""
     if not any(n.op in REDUCTIONS or n.op in (Op.MAXIMUM, Op.MINIMUM) for n in ir.walk(e)):
         return e
+    e = rescale(e)  # online-softmax denominators brought to a common max (ir.rescale)
     for _ in range(limit):
         out = ir.transform(e, _step)
         if out == e:

@@ -176,6 +176,7 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
             for d in a.dims:
                 if d.stride not in strides:
                     strides.append(d.stride)
+        strides = _like_an_output(strides, tensors)
         tensors[names.get(base, base)] = TensorDecl(names.get(base, base), (), tuple(strides), base, ir.ZERO)
     bodies: list[Expr] = []
     for store, values in pending_reads:
@@ -197,6 +198,15 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         assumptions=tuple(_grid_assumption(grid_t[: len(spec.grid)])),
     )
     return Derivation(formula, grid_t, store_maps, witnesses)
+
+
+def _like_an_output(strides: list[Expr], outputs: dict[str, TensorDecl]) -> list[Expr]:
+    """An input read through the same strides as an output is viewed in the output's dimension order
+    (`out[i, j, k] = f(x[i, l, k] for l)` rather than x's dimensions in the order its reads met them)."""
+    for decl in outputs.values():
+        if len(decl.strides) == len(strides) and set(decl.strides) == set(strides):
+            return list(decl.strides)
+    return strides
 
 
 def _lane_facts(spec: KernelSpec) -> list[Expr]:
