@@ -207,14 +207,7 @@ def online_softmax(
         tv, c = ir.var(t), ir.var("_m_final", Kind.REAL)
         term = ir.substitute(ir.substitute(s_t, {m_new: c}), {tv: ir.var(bound)})  # S(s, c)
 
-        def after(k: Expr) -> Expr:  # d after k iterations (the pattern's closed form)
-            m_k = ir.substitute(m.at, {tv: k})
-            total = ir.substitute(ir.reduce(Op.SUM, bound, ir.ZERO, k, term), {c: m_k})
-            if not _is_zero(init):  # resumed: d_0 rescaled to the new max
-                total = ir.add(ir.mul(ir.to_real(init), ir.math_fn(Op.EXP, ir.sub(m.init, m_k))), total)
-            return ir.where(ir.eq(m_k, NINF), ir.const(0.0), total)
-
-        closed, at = after(trips), after(tv)
+        closed, at = (_denominator_after(k, m, tv, term, c, init, bound) for k in (trips, tv))
         side = []
         if not guarded:
             g = canon(m.step)  # masked lanes become bounds
@@ -226,6 +219,17 @@ def online_softmax(
                          "every iteration's max is over at least one element"))
         return Summary("online-softmax" + ("-tile" if m.step.op is Op.RMAX else ""), closed, at, s_t, init, side)
     return None
+
+
+def _denominator_after(k: Expr, m: Summary, tv: Expr, term: Expr, c: Expr, d0: Expr, bound: str) -> Expr:
+    """d after k iterations, the pattern's closed form: where(m_k == -inf, 0, d0 * exp(m0 - m_k) + Σ_{s<k} S(s, m_k))
+    (term = S(bound, c)); the d0 part only when the loop resumes from d0 != 0."""
+    assert m.init is not None
+    m_k = ir.substitute(m.at, {tv: k})
+    total = ir.substitute(ir.reduce(Op.SUM, bound, ir.ZERO, k, term), {c: m_k})
+    if not _is_zero(d0):
+        total = ir.add(ir.mul(ir.to_real(d0), ir.math_fn(Op.EXP, ir.sub(m.init, m_k))), total)
+    return ir.where(ir.eq(m_k, NINF), ir.const(0.0), total)
 
 
 def tile_elem(v: object) -> tuple[str, Expr, tuple[Expr, ...]] | None:
