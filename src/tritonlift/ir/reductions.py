@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from tritonlift.ir import expr as ir
+from tritonlift.ir.adjacent import merge_pass
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.poly import norm, poly, unpoly
 from tritonlift.ir.rescale import ninf_step, rescale
@@ -360,6 +361,12 @@ def canon(e: Expr, limit: int = 32) -> Expr:
     if not any(n.op in REDUCTIONS or n.op in (Op.MAXIMUM, Op.MINIMUM) for n in ir.walk(e)):
         return e
     e = rescale(e)  # online-softmax denominators brought to a common max (ir.rescale)
+    e = _fixpoint(e, limit)
+    merged = merge_pass(e)  # a loop and its peeled tail over adjacent ranges (ir.adjacent), once
+    return e if merged == e else _fixpoint(merged, limit)
+
+
+def _fixpoint(e: Expr, limit: int) -> Expr:
     for _ in range(limit):
         out = ir.transform(e, _step)
         if out == e:

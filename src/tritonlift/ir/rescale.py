@@ -117,9 +117,9 @@ def _rescale(n: Expr) -> Expr | None:
 
 def _split(n: Expr) -> Expr | None:
     if n.op is Op.SUM:
-        parts, join = _addends(n.args[2]), ir.add
+        parts, join = [p for p in _addends(n.args[2]) if not _is_zero(p)], ir.add
     elif n.op is Op.RMAX:
-        parts, join = max_operands(n.args[2]), ir.maximum
+        parts, join = [p for p in max_operands(n.args[2]) if p != NINF], ir.maximum  # -inf: max's identity
     else:
         return None
     if len(parts) < 2 or any(p.op is not n.op for p in parts):
