@@ -137,8 +137,6 @@ def _step(n: Expr) -> Expr | None:
 
 def rescale(e: Expr) -> Expr:
     """The rescale and split rewrites above, bottom-up (one pass: each rewrite's result is final)."""
-    if not any(n.op is Op.EQ and _ninf_of(n) is not None for n in ir.walk(e)):
-        return e
     return ir.transform(e, _step)
 
 

@@ -6,6 +6,7 @@ the verifier, which trusts nothing computed here.
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass, field
 
 from tritonlift.errors import Unknown
@@ -62,7 +63,7 @@ def tensor_name(ptr: str, taken: set[str]) -> str:
     for suffix in ("_ptr", "_pointer", "ptr", "_p"):
         if ptr.endswith(suffix) and len(ptr) > len(suffix):
             name = ptr[: -len(suffix)].rstrip("_")
-            if name and name not in taken and name.isidentifier():
+            if name and name not in taken and name.isidentifier() and not keyword.iskeyword(name):
                 return name
     return ptr if ptr not in taken else f"{ptr}_v"
 
@@ -143,10 +144,13 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         idx_vars = tuple(ir.var(n) for n in idx_names)
         # every store's access in the first one's layout (a store starting elsewhere, such as a reversed
         # sweep from the last tile, folds its offset into the dim it moves)
+        raw = {n: decompose(spec.stores[n].offset, spec.stores[n].shape) if n != nums[0] else acc for n in nums}
+        if any(norm(raw[n].offset) != norm(acc.offset) for n in nums):
+            # stores start at different places: each one's start folds into its dims, the view starts at 0
+            acc = Access(acc.dims, ir.ZERO)
         accesses: dict[int, Access] = {}
         for n in nums:
-            s = spec.stores[n]
-            a = decompose(s.offset, s.shape) if n != nums[0] else acc
+            a = raw[n]
             if [d.stride for d in a.dims] != [d.stride for d in acc.dims]:
                 raise Unknown(f"stores to {base} use different layouts")
             rel = norm(ir.sub(a.offset, acc.offset))
@@ -154,6 +158,7 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
             if folded is None:
                 raise Unknown(f"stores to {base} use different layouts")
             accesses[n] = folded
+        acc = accesses[nums[0]]
         shape: list[Expr] = []
         for k, d in enumerate(acc.dims):
             ext = None

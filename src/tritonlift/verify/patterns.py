@@ -335,6 +335,11 @@ class Pattern:
     # earlier components are replaced by their closed forms at T + 1 (terms just proved equal to them), so
     # the hints, stated on the closed forms, apply to the very terms the update computes
     staged: bool = False
+    # a lemma (no loop, no induction of its own): (hypotheses, goal) over the model, discharged once after the
+    # model's claims (which are proved by induction) are
+    lemma: Callable[[Model], tuple[list[z3.BoolRef | Fact], z3.BoolRef]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def prove(self, timeout_ms: int = 10_000) -> PatternProof:
         start = time.perf_counter()
@@ -345,6 +350,9 @@ class Pattern:
                 c.prove(env)
             if self.address is not None:
                 _prove_writes(self, m)
+            elif self.lemma is not None:
+                hyps, goal = self.lemma(m)
+                m.env.discharge("lemma", [*m.hyps, *hyps], goal)
             else:
                 _prove_loop(self, m)
         except _Fail as e:
@@ -739,6 +747,56 @@ ONLINE_SOFTMAX_TILE = Pattern(
 
 
 # ----------------------------------------------------------------------------------------------------
+# the rescale of a finished online-softmax denominator to another max (ir.rescale)
+
+
+def _rescale_lemma(max_of: Callable, sum_of: Callable, shift: Callable, empty: Callable, below: bool = True):
+    """where(C == -inf, 0, Σ exp(y - C)) * exp(C - c') = Σ exp(y - c') for every C >= max y (C not +inf)."""
+
+    def lemma(m: Model) -> tuple[list[z3.BoolRef | Fact], z3.BoolRef]:
+        env = m.env
+        n, C, c2 = env.int("n"), env.const("C", env.X), env.real("c2")
+        c = env.val(C)
+        hyps: list[z3.BoolRef | Fact] = [n >= 0, z3.Not(env.X.is_pinf(C)), shift(m, n, c, c2), empty(m, n, c2)]
+        if below:
+            hyps.append(env.le(max_of(m, n), C))
+        lhs = z3.If(env.is_ninf(C), env.rv(0), sum_of(m, n, c)) * env.exp(c - c2)
+        return hyps, lhs == sum_of(m, n, c2)
+
+    return lemma
+
+
+SUM_EXP_RESCALE = Pattern(
+    "sum-exp-rescale",
+    "d = where(C == -inf, 0, Σ_{t<n} exp(g(t) - C)), C >= max_{t<n} g(t)",
+    "d * exp(C - c') = Σ_{t<n} exp(g(t) - c')  (c' finite)",
+    _setup_softmax,
+    lemma=_rescale_lemma(
+        lambda m, n: m.M(n),
+        lambda m, n, c: m.SE(n, c),
+        lambda m, n, c, c2: m.shift.at(n, c, c2),
+        lambda m, n, c2: m.empty.at(n, c2),
+    ),
+    statement="where(C == -inf, 0, Σ_t exp(g(t) - C)) * exp(C - c') = Σ_t exp(g(t) - c') for C >= max_t g(t)",
+)
+
+SUM_EXP_RESCALE_TILE = Pattern(
+    "sum-exp-rescale-tile",
+    "d = where(C == -inf, 0, Σ_{t<n} Σ_{l<B} exp(x(t,l) - C)), C >= max_{t<n} max_{l<B} x(t,l)",
+    "d * exp(C - c') = Σ_{t<n} Σ_{l<B} exp(x(t,l) - c')  (c' finite)",
+    _setup_softmax_tile,
+    lemma=_rescale_lemma(
+        lambda m, n: m.OM(n, m.B),
+        lambda m, n, c: m.OS(n, m.B, c),
+        lambda m, n, c, c2: m.oshift.at(n, m.B, c, c2),
+        lambda m, n, c2: m.oempty.at(n, m.B, c2),
+    ),
+    statement="where(C == -inf, 0, Σ_{t,l} exp(x(t,l) - C)) * exp(C - c') = Σ_{t,l} exp(x(t,l) - c') "
+    "for C >= max_{t,l} x(t,l)",
+)
+
+
+# ----------------------------------------------------------------------------------------------------
 # Welford
 
 
@@ -923,6 +981,8 @@ PATTERNS: dict[str, Pattern] = {
         RUNNING_MIN,
         ONLINE_SOFTMAX,
         ONLINE_SOFTMAX_TILE,
+        SUM_EXP_RESCALE,
+        SUM_EXP_RESCALE_TILE,
         WELFORD,
         POINTER_ADVANCE,
         TILED_REINDEX,
