@@ -8,12 +8,13 @@ guarded read is never performed.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from tritonlift.ir.expr import NAMED_OPS, Expr, Kind, Op, trunc_div
+from tritonlift.ir.expr import BINDER_OPS, NAMED_OPS, Expr, Kind, Op, trunc_div
 from tritonlift.ir.named import expand
 
 Value = int | float | bool
@@ -41,16 +42,37 @@ class Env:
     undef: Callable[[str], float] = _no_undef
 
 
-class Evaluator:
-    """Evaluates the nodes of one Expr under one binding of the variables (shared sub-terms once)."""
+@functools.lru_cache(maxsize=1 << 16)
+def _free(e: Expr) -> frozenset[str]:
+    """The free variables of e (cached per term: reductions ask it of every sub-term of their body)."""
+    if e.op is Op.VAR:
+        return frozenset((str(e.attr),))
+    if e.op in BINDER_OPS:
+        lo, hi, body, *extra = e.args
+        out = _free(lo) | _free(hi) | (_free(body) - {str(e.attr)})
+        for a in extra:
+            out |= _free(a)
+        return out
+    out = frozenset()
+    for a in e.args:
+        out |= _free(a)
+    return out
 
-    def __init__(self, env: Env):
+
+class Evaluator:
+    """Evaluates the nodes of one Expr under one binding of the variables (shared sub-terms once). Inside a
+    reduction, a sub-term free of the bound index is evaluated once, by the enclosing evaluator."""
+
+    def __init__(self, env: Env, parent: Evaluator | None = None, bound: str | None = None):
         self.env = env
         self.memo: dict[Expr, Value] = {}
+        self.parent, self.bound = parent, bound
 
     def __call__(self, e: Expr) -> Value:
         if e in self.memo:
             return self.memo[e]
+        if self.parent is not None and e.args and self.bound not in _free(e):
+            return self.parent(e)
         fn = EVAL_OPS.get(e.op)
         if fn is None:
             raise ValueError(f"cannot evaluate {e.op.name}")
@@ -58,7 +80,8 @@ class Evaluator:
         return out
 
     def bind(self, name: str, value: int) -> Evaluator:
-        return Evaluator(Env({**self.env.vars, name: value}, self.env.read, self.env.mem, self.env.undef))
+        env = Env({**self.env.vars, name: value}, self.env.read, self.env.mem, self.env.undef)
+        return Evaluator(env, self, name)
 
 
 def evaluate(e: Expr, env: Env) -> Value:

@@ -12,6 +12,12 @@ lemmas behind them are proved once in `verify.patterns` ("tiled-reindex", mask a
 - linearity:        Σ_k (c * f) = c * Σ_k f,  Σ_k f / c = (Σ_k f) / c,  Σ_k -f = -Σ_k f  (c free of k);
 - identities:       maximum(-inf, x) = x,  minimum(inf, x) = x.
 
+Before them, `canon` combines online-softmax denominators kept against different maxima and splits sums /
+maxima of reductions (ir.rescale); among them, `max == -inf` of finite elements and the guard of an empty
+range are decided (ir.rescale.ninf_step); after them, a loop's reduction and its peeled tail's over the
+adjacent range are merged once (ir.adjacent, kept beside the original under the condition that makes it
+exact).
+
 `canon` applies them bottom-up to a fixpoint. Bounds stay symbolic: whether min(hi, E) is hi or E is left to
 the caller, who knows the facts (`synth.guards.simplify_guards` decides it with z3).
 """
