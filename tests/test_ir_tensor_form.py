@@ -11,7 +11,17 @@ from tritonlift.ir.printer import formula_line
 from tritonlift.ir.tensor_form import is_textbook, is_textbook_text
 
 M, N, K = var("M"), var("N"), var("K")
-SHAPES = {"x": (M, N), "y": (M, N), "b": (N,), "s": (M,), "A": (M, K), "B": (K, N), "v": (K,), "t": (N, M)}
+SHAPES = {
+    "x": (M, N),
+    "y": (M, N),
+    "b": (N,),
+    "s": (M,),
+    "A": (M, K),
+    "B": (K, N),
+    "v": (K,),
+    "t": (N, M),
+    "z": (M, N, K),
+}
 KINDS = {"eps": Kind.REAL, "alpha": Kind.REAL}
 
 
@@ -39,6 +49,8 @@ CASES = [
         "out = layer_norm(x, (N,), eps=eps)",
     ),
     ("sum(A[i, k] * B[k, j] for k in range(K))", (M, N), ("i", "j"), "out = A @ B"),
+    ("softmax(z[i, k, l] for k in range(N))[j]", (M, N, K), ("i", "j", "l"), "out = softmax(z, dim=1)"),
+    ("0.0", (M, N), ("i", "j"), "out = 0.0"),
     ("sum(A[i, k] * v[k] for k in range(K))", (M,), ("i",), "out = A @ v"),
 ]
 
@@ -50,8 +62,8 @@ def test_whole_tensor_text_and_round_trip(text, shape, index, want):
     assert is_textbook(f) and is_textbook_text(want)
     back = parse_formula(want, name="f", params=f.params, tensors={t.name: t for t in f.tensors}, kinds=KINDS)
     # read back up to the names of the indices: the indexed text of both agrees after renaming
-    renamed = formula_line(back).replace("i1", "i").replace("i2", "j")
-    assert renamed.replace("k2", "k").replace("k3", "k") == formula_line(f), renamed
+    renamed = formula_line(back).replace("i1", "i").replace("i2", "j").replace("i3", "l")
+    assert renamed.replace("k2", "k").replace("k3", "k").replace("k4", "k") == formula_line(f), renamed
 
 
 NOT_WHOLE = [

@@ -218,8 +218,8 @@ def tensor_form(a: Assign, f: Formula) -> TForm | None:
         return None
     scope = _Scope(f, tuple(a.index), dict(zip(a.index, target.shape, strict=True)), assumed_equal(f))
     out = _form(a.body, scope)
-    if out is None or out.axes != tuple(a.index):
-        return None
+    if out is None or (out.axes != tuple(a.index) and not isinstance(out, Scalar)):
+        return None  # (an index-free value fills the whole target: `out = 0.0`, broadcast)
     return out
 
 
