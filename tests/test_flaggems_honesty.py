@@ -288,6 +288,36 @@ def test_mean_non_inner_vec(root: Path, block_k: int, vec: int) -> None:
     close(out, x.mean(1))
 
 
+@pytest.mark.parametrize("tile_n", [128, 32])  # one tile per row, and the online-softmax loops
+def test_softmax_inner_both_heuristic_paths(root: Path, tile_n: int) -> None:
+    g = torch.Generator().manual_seed(SEED)
+    x = rand(g, 5, 100)
+    out = torch.full((5, 100), float("nan"))
+    call(torch_fn(root, "ops/softmax.py", "softmax_kernel_inner"), output_ptr=out, input_ptr=x, M=5, N=100,
+         TILE_N=tile_n, ONE_TILE_PER_CTA=tile_n >= 100, grid=(5,))
+    close(out, torch.softmax(x, dim=1))
+
+
+@pytest.mark.parametrize("tile_k", [4, 2048])  # TILE_N = cdiv(8192, TILE_K): one tile, and the online loop
+def test_softmax_non_inner(root: Path, tile_k: int) -> None:
+    g = torch.Generator().manual_seed(SEED)
+    x = rand(g, 3, 20, 6)
+    out = torch.full((3, 20, 6), float("nan"))
+    tile_n = _cdiv(8192, tile_k)
+    call(torch_fn(root, "ops/softmax.py", "softmax_kernel_non_inner"), output_ptr=out, input_ptr=x, M=3, N=20,
+         K=6, TILE_N=tile_n, TILE_K=tile_k, ONE_TILE_PER_CTA=tile_n >= 20, grid=(3, _cdiv(6, tile_k)))
+    close(out, torch.softmax(x, dim=1))
+
+
+def test_log_softmax(root: Path) -> None:
+    g = torch.Generator().manual_seed(SEED)
+    x = rand(g, 9, 21, 3)
+    out = torch.full((9, 21, 3), float("nan"))
+    call(torch_fn(root, "ops/log_softmax.py", "log_softmax_kernel"), output_ptr=out, input_ptr=x, M=9, N=21,
+         K=3, BLOCK_M=8, BLOCK_N=8, grid=(_cdiv(9, 8), 3))
+    close(out, torch.log_softmax(x, dim=1))
+
+
 def test_mv(root: Path) -> None:
     g = torch.Generator().manual_seed(SEED)
     a, b = rand(g, 13, 40), rand(g, 40)

@@ -76,6 +76,8 @@ CASES = [
     ("std(x[i, k] for k in range(N))", (M,), ("i",), "out = x.std(dim=1, correction=0)"),
     ("variance(x[k, i] for k in range(M))", (N,), ("i",), "out = x.var(dim=0, correction=0)"),
     ("sum(A[i, k] * B[k, j] for k in range(K))", (M, N), ("i", "j"), "out = A @ B"),
+    ("softmax(P[i, k, l] for k in range(N))[j]", (M, N, K), ("i", "j", "l"), "out = softmax(P, dim=1)"),
+    ("0.0", (M, N), ("i", "j"), "out = 0.0"),
     ("sum(A[i, k] * v[k] for k in range(K))", (M,), ("i",), "out = A @ v"),
     ("sum(P[i, j, k] * Q[i, k, l] for k in range(K))", (M, N, N), ("i", "j", "l"), "out = P @ Q"),
 ]

@@ -81,6 +81,51 @@ def _tile_no_guard(m, s, t):
     return mn, d * env.sub_exp(mx, mn) + p
 
 
+def _no_resume_hyp(setup):
+    """The online-softmax model without the hypothesis m_0 = -inf -> d_0 = 0 on the state it resumes from."""
+
+    def wrong(env):
+        m = setup(env)
+        m.hyps = [h for h in m.hyps if "d0" not in str(h)]
+        return m
+
+    return wrong
+
+
+def _softmax_closed_no_d0(m, T):  # forgets the rescaled d_0 of an earlier loop
+    mx = m.env.max(m.m0, m.M(T))
+    return mx, z3.If(m.env.is_ninf(mx), m.env.rv(0), m.SE(T, m.env.val(mx)))
+
+
+def _tile_closed_d0_unscaled(m, T):  # adds d_0 without rescaling it to the new max
+    env, mx = m.env, m.env.max(m.m0, m.OM(T, m.B))
+    return mx, z3.If(env.is_ninf(mx), env.rv(0), m.d0 + m.OS(T, m.B, env.val(mx)))
+
+
+_SCALAR_RESCALE = (
+    lambda m, n: m.M(n),
+    lambda m, n, c: m.SE(n, c),
+    lambda m, n, c, c2: m.shift.at(n, c, c2),
+    lambda m, n, c2: m.empty.at(n, c2),
+)
+_TILE_RESCALE = (
+    lambda m, n: m.OM(n, m.B),
+    lambda m, n, c: m.OS(n, m.B, c),
+    lambda m, n, c, c2: m.oshift.at(n, m.B, c, c2),
+    lambda m, n, c2: m.oempty.at(n, m.B, c2),
+)
+
+
+def _rescale_backwards(parts):  # d * exp(c' - C): rescaled the wrong way
+    def lemma(m):
+        hyps, goal = P._rescale_lemma(*parts)(m)
+        lhs, rhs = goal.arg(0), goal.arg(1)
+        factor = lhs.arg(1)
+        return hyps, lhs.arg(0) * m.env.exp(-factor.arg(0)) == rhs
+
+    return lemma
+
+
 def _welford_delta_squared(m, s, t):  # M2 += delta * delta (forgets the updated mean)
     cnt, mean, m2 = s
     x = m.x(t)
@@ -111,8 +156,15 @@ WRONG: list[tuple[str, str, dict]] = [
     ("online-softmax", "no where(m' == -inf) guard", {"update": _softmax_no_guard}),
     ("online-softmax", "exp(g - m) against the old max", {"update": _softmax_old_max}),
     ("online-softmax", "init d = 1", {"init": lambda m: (m.env.ninf, m.env.rv(1))}),
+    ("online-softmax", "resumed with d_0 != 0 at m_0 = -inf", {"setup": _no_resume_hyp(P._setup_softmax)}),
+    ("online-softmax", "closed form forgets d_0", {"closed": _softmax_closed_no_d0}),
     ("online-softmax-tile", "no rescale exp(m - m')", {"update": _tile_no_rescale}),
+    ("online-softmax-tile", "resumed with d_0 != 0 at m_0 = -inf", {"setup": _no_resume_hyp(P._setup_softmax_tile)}),
+    ("online-softmax-tile", "d_0 not rescaled", {"closed": _tile_closed_d0_unscaled}),
     ("online-softmax-tile", "no where(m' == -inf) guard", {"update": _tile_no_guard}),
+    ("sum-exp-rescale", "C below the elements' max", {"lemma": P._rescale_lemma(*_SCALAR_RESCALE, below=False)}),
+    ("sum-exp-rescale", "rescaled by exp(c' - C)", {"lemma": _rescale_backwards(_SCALAR_RESCALE)}),
+    ("sum-exp-rescale-tile", "C below the elements' max", {"lemma": P._rescale_lemma(*_TILE_RESCALE, below=False)}),
     ("welford", "M2 += delta^2", {"update": _welford_delta_squared}),
     ("welford", "mean divides by the old count", {"update": _welford_old_count}),
     ("pointer-advance", "closed form T + 1 steps", {"closed": lambda m, T: (m.p0 + (T + 1) * m.c,)}),

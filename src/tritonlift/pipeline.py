@@ -177,8 +177,10 @@ def heuristic_facts_named(
     """heuristic_facts, each with the constexpr it defines."""
     import ast
 
+    from tritonlift.errors import Unsupported
     from tritonlift.ir import expr as ir
     from tritonlift.symbolic.host_eval import HostEvaluator
+    from tritonlift.symbolic.host_paths import Decider, explore
 
     facts: list[tuple[str, object]] = []
     heur = fn.heuristics
@@ -186,27 +188,53 @@ def heuristic_facts_named(
         return facts
     meta = {p.name: ir.var(p.name, kinds.get(p.name, Kind.INT)) for p in fn.params if p.name not in pointers}
     host = HostFunctionStub(fn)
-    ev = HostEvaluator(module, host)  # type: ignore[arg-type]
+
+    def defining(name: str, v: object) -> object | None:
+        var = meta[name]
+        if isinstance(v, (bool, int)):
+            v = ir.const(v)
+        if not isinstance(v, ir.Expr):
+            return None
+        if v.kind is Kind.BOOL:
+            return ir.eq(ir.cast(ir.compare(ir.Op.NE, var, ir.ZERO), "int32"), ir.cast(v, "int32"))
+        if v.kind is Kind.INT:
+            return ir.eq(var, v)
+        return None
+
     for name, lam in heur.items():
         if not isinstance(lam, ast.Lambda) or name not in meta:
             continue
+
+        def run_path(prefix: tuple[bool, ...], lam: ast.Lambda = lam) -> tuple[object, Decider]:
+            ev = HostEvaluator(module, host, Decider(prefix))  # type: ignore[arg-type]
+            try:
+                v = ev.eval_lambda(lam, meta)
+            except LiftError:
+                return None, ev.decider
+            return (v, list(ev.st.facts)), ev.decider
+
+        # every branch the heuristic can take (`next_power_of_2(N) if N <= 32768 else 4096`): its value on each
+        # path under that path's conditions; a constexpr with a path that cannot be read stays free
         try:
-            v = ev.eval_lambda(lam, meta)
-        except LiftError:
+            paths = explore(run_path, fn.file, fn.line)
+        except Unsupported:
             continue
-        facts += [(name, f) for f in ev.st.facts]
-        ev.st.facts = []
-        var = meta[name]
-        if isinstance(v, bool):
-            v = ir.const(v)
-        if isinstance(v, int):
-            v = ir.const(v)
-        if not isinstance(v, ir.Expr):
-            continue
-        if v.kind is Kind.BOOL:
-            facts.append((name, ir.eq(ir.cast(ir.compare(ir.Op.NE, var, ir.ZERO), "int32"), ir.cast(v, "int32"))))
-        elif v.kind is Kind.INT:
-            facts.append((name, ir.eq(var, v)))
+        sides: list[list[object]] = []
+        for result, _decisions in paths:
+            if result is None:
+                break
+            v, path_facts = result
+            fact = defining(name, v)
+            sides.append([*path_facts, fact] if fact is not None else path_facts)
+        else:
+            if len(sides) == 1:
+                facts += [(name, f) for f in sides[0]]
+            elif sides and all(sides):
+                alternatives = [ir.and_(*side) for side in sides]  # type: ignore[arg-type]
+                fact = alternatives[0]
+                for a in alternatives[1:]:
+                    fact = ir.or_(fact, a)
+                facts.append((name, fact))
     return facts
 
 

@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from tritonlift.ir.expr import BINDER_OPS, NAMED_OPS, Expr, Kind, Op, free_vars, trunc_div
+from tritonlift.ir.expr import BINDER_OPS, NAMED_OPS, Expr, Kind, Op, trunc_div
 from tritonlift.ir.named import expand
 
 Value = int | float | bool
@@ -42,20 +42,36 @@ class Env:
     undef: Callable[[str], float] = _no_undef
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _free(e: Expr) -> frozenset[str]:
+    """The free variables of e (cached per term: reductions ask it of every sub-term of their body)."""
+    if e.op is Op.VAR:
+        return frozenset((str(e.attr),))
+    if e.op in BINDER_OPS:
+        lo, hi, body, *extra = e.args
+        out = _free(lo) | _free(hi) | (_free(body) - {str(e.attr)})
+        for a in extra:
+            out |= _free(a)
+        return out
+    out = frozenset()
+    for a in e.args:
+        out |= _free(a)
+    return out
+
+
 class Evaluator:
-    """Evaluates the nodes of one Expr under one binding of the variables (shared sub-terms once)."""
+    """Evaluates the nodes of one Expr under one binding of the variables (shared sub-terms once). Inside a
+    reduction, a sub-term free of the bound index is evaluated once, by the enclosing evaluator."""
 
     def __init__(self, env: Env, parent: Evaluator | None = None, bound: str | None = None):
         self.env = env
         self.memo: dict[Expr, Value] = {}
-        # inside a reduction: the evaluator outside it, and the index this one binds; a nested reduction
-        # that does not mention the index (a row's mean inside its variance) is evaluated once, out there
         self.parent, self.bound = parent, bound
 
     def __call__(self, e: Expr) -> Value:
         if e in self.memo:
             return self.memo[e]
-        if self.parent is not None and e.op in BINDER_OPS and self.bound not in _free(e):
+        if self.parent is not None and e.args and self.bound not in _free(e):
             out = self.memo[e] = self.parent(e)
             return out
         fn = EVAL_OPS.get(e.op)
@@ -65,12 +81,8 @@ class Evaluator:
         return out
 
     def bind(self, name: str, value: int) -> Evaluator:
-        return Evaluator(Env({**self.env.vars, name: value}, self.env.read, self.env.mem, self.env.undef), self, name)
-
-
-@functools.lru_cache(maxsize=50_000)
-def _free(e: Expr) -> frozenset[str]:
-    return frozenset(free_vars(e))
+        env = Env({**self.env.vars, name: value}, self.env.read, self.env.mem, self.env.undef)
+        return Evaluator(env, self, name)
 
 
 def evaluate(e: Expr, env: Env) -> Value:

@@ -18,6 +18,12 @@ lemmas behind them are proved once in `verify.patterns` ("tiled-reindex", mask a
                     if every kept lane is -inf too, both sides are lo (the first index, or the empty range's).
                     Only upper bounds move: cutting lanes off the front would change the all-padding answer.
 
+Before them, `canon` combines online-softmax denominators kept against different maxima and splits sums /
+maxima of reductions (ir.rescale); among them, `max == -inf` of finite elements and the guard of an empty
+range are decided (ir.rescale.ninf_step); after them, a loop's reduction and its peeled tail's over the
+adjacent range are merged once (ir.adjacent, kept beside the original under the condition that makes it
+exact).
+
 `canon` applies them bottom-up to a fixpoint. Bounds stay symbolic: whether min(hi, E) is hi or E is left to
 the caller, who knows the facts (`synth.guards.simplify_guards` decides it with z3).
 """
@@ -27,8 +33,10 @@ from __future__ import annotations
 import math
 
 from tritonlift.ir import expr as ir
+from tritonlift.ir.adjacent import merge_pass
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.poly import norm, poly, unpoly
+from tritonlift.ir.rescale import ninf_step, rescale
 
 REDUCTIONS = (Op.SUM, Op.PROD, Op.RMAX, Op.RMIN)
 _IDENTITY = {Op.SUM: 0.0, Op.PROD: 1.0, Op.RMAX: -math.inf, Op.RMIN: math.inf}
@@ -366,6 +374,8 @@ def _absorb_arg(r: Expr) -> Expr | None:
 def _step(n: Expr) -> Expr | None:
     if n.op in ir.ARG_OPS:
         return _absorb_arg(n)
+    if n.op in (Op.EQ, Op.WHERE):  # max == -inf of finite elements; an empty range's guard (ir.rescale)
+        return ninf_step(n)
     if n.op in REDUCTIONS:
         for rule in _RULES:
             out = rule(n)
@@ -413,6 +423,13 @@ def canon(e: Expr, limit: int = 32) -> Expr:
     """Apply the reduction rewrites bottom-up until nothing changes (at most `limit` rounds)."""
     if not any(n.op in REDUCTIONS or n.op in ir.ARG_OPS or n.op in (Op.MAXIMUM, Op.MINIMUM) for n in ir.walk(e)):
         return e
+    e = rescale(e)  # online-softmax denominators brought to a common max (ir.rescale)
+    e = _fixpoint(e, limit)
+    merged = merge_pass(e)  # a loop and its peeled tail over adjacent ranges (ir.adjacent), once
+    return e if merged == e else _fixpoint(merged, limit)
+
+
+def _fixpoint(e: Expr, limit: int) -> Expr:
     for _ in range(limit):
         out = ir.transform(e, _step)
         if out == e:

@@ -272,7 +272,18 @@ class _Scope:
             return None  # shadowing: keep it indexed
         return _Scope(self.formula, (*self.order, k), {**self.extents, k: extent}, self.equal)
 
+    def inner_at(self, k: str, extent: Expr, at: str) -> _Scope | None:
+        """The scope of a row operator's body: its axis k takes the place of the element index `at` in the
+        order (`softmax(x[i, l, k] for l)[j]` is x's dim 1 when j is the target's dim 1); `at` itself stays
+        out of the order, so a body that reads it has no whole-tensor form."""
+        if k in self.extents:
+            return None
+        order = tuple(k if a == at else a for a in self.order)
+        return _Scope(self.formula, order, {**self.extents, k: extent}, self.equal)
+
     def ordered(self, axes: tuple[str, ...]) -> bool:
+        if any(a not in self.order for a in axes):
+            return False
         pos = [self.order.index(a) for a in axes]
         return pos == sorted(pos)
 
@@ -287,8 +298,8 @@ def tensor_form(a: Assign, f: Formula) -> TForm | None:
         return None
     scope = _Scope(f, tuple(a.index), dict(zip(a.index, target.shape, strict=True)), assumed_equal(f))
     out = _form(a.body, scope)
-    if out is None or out.axes != tuple(a.index):
-        return None
+    if out is None or (out.axes != tuple(a.index) and not isinstance(out, Scalar)):
+        return None  # (an index-free value fills the whole target: `out = 0.0`, broadcast)
     return out
 
 
@@ -416,6 +427,9 @@ def _full_axis(e: Expr, s: _Scope) -> _Scope | None:
     lo, hi = e.args[0], e.args[1]
     if lo != ZERO:
         return None
+    at = e.args[3] if e.op in ROW_MAP_OPS and len(e.args) > 3 else None
+    if at is not None and at.op is Op.VAR and at.attr in s.order:
+        return s.inner_at(str(e.attr), hi, str(at.attr))
     return s.inner(str(e.attr), hi)
 
 

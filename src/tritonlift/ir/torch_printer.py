@@ -851,7 +851,9 @@ def formula_torch(f: Formula, real_dtype: str = "float32", whole: bool = False) 
         items.append(p.name if p.default is None else f"{p.name}={p.default}")
     params = ", ".join(items)
     if _uses_grid(f) and "grid" not in {p.name for p in f.params}:
-        params += ", grid" if params else "grid"  # a kernel whose domain only its launch grid fixes
+        # a kernel whose domain only its launch grid fixes; keyword-only after parameters with defaults
+        grid = "*, grid" if any(p.default is not None for p in f.params) else "grid"
+        params += f", {grid}" if params else grid
     head = [f"def {f.name}({params}):", "    import math", "    import torch", ""]
     helpers = _helper_lines(fn.helpers)
     return "\n".join(head + helpers + body) + "\n"

@@ -29,6 +29,7 @@ from tritonlift.symbolic.loops import (
     tile_elem,
 )
 from tritonlift.symbolic.spec import KernelSpec, Store
+from tritonlift.symbolic.store_mask import under_mask
 from tritonlift.symbolic.tl_table import (
     BINARY_MATH,
     DTYPES,
@@ -166,7 +167,8 @@ class KernelEvaluator:
         # reductions in canonical form (ir.reductions): a loop over tiles becomes one reduction over the
         # flattened index, masks become bounds
         self.stores = [self.drop_lower_bounds(s) for s in self.stores]
-        self.stores = [replace(s, value=canon(s.value)) for s in self.stores]
+        # (guards the store's own mask decides dropped first: symbolic/store_mask.py)
+        self.stores = [replace(s, value=canon(under_mask(s.value, s.mask))) for s in self.stores]
         return KernelSpec(
             name=self.fn.name, file=self.file, line=self.fn.line, pointers=list(self.pointers),
             scalars=dict(self.scalars), grid=self.grid, stores=self.stores, notes=self.notes,

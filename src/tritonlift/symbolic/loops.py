@@ -138,6 +138,16 @@ def _is_zero(e: Expr) -> bool:
     return e.is_const and e.value == 0
 
 
+NINF = ir.const(-math.inf)
+
+
+def _zero_at_ninf(d0: Expr, m0: Expr) -> bool:
+    """d0 is 0 whenever m0 is -inf: d0 = 0, or d0 = where(m0 == -inf, 0, ...) (an online-softmax closed form)."""
+    if _is_zero(d0):
+        return True
+    return d0.op is Op.WHERE and d0.args[0] == ir.eq(m0, NINF) and _is_zero(d0.args[1])
+
+
 def _max_new(m: Summary) -> list[Expr]:
     """m' as the kernel may write it: maximum(m, g) or maximum(g, m), m at the start of iteration t."""
     assert m.step is not None
@@ -178,13 +188,19 @@ def online_softmax(
         m' = maximum(m, g(t));  d' = d * exp(m - m') + S(t, m')   [or where(m' == -inf, d, ...)]
 
     with S(t, c) = Σ_l exp(x(t, l) - c) over exactly the elements whose max is g(t) (or exp(g(t) - c) for
-    one element), from m_0 = -inf and d_0 = 0. Proved once (verify.patterns online-softmax, -tile):
-    d_T = Σ_{t<T} S(t, m_T). The unguarded update agrees with the guarded one while m' is finite: a side
-    condition (every tile has an element) that the verifier discharges for 0 <= t < T.
+    one element), from (m_0, d_0) = (-inf, 0) or from a state with d_0 = 0 whenever m_0 = -inf (where an
+    earlier online-softmax loop left it: its closed form is guarded so). Proved once (verify.patterns
+    online-softmax, -tile):
+
+        d_T = where(m_T == -inf, 0, d_0 * exp(m_0 - m_T) + Σ_{t<T} S(t, m_T))
+
+    (the guard is part of the closed form: a lane that never sees an element keeps d = 0, where the sum
+    alone would read exp(-inf - -inf)). The unguarded update agrees with the guarded one while m' is
+    finite: a side condition (every tile has an element) that the verifier discharges for 0 <= t < T.
     """
     if m.pattern != "running-max" or m.step is None or m.init is None:
         return None
-    if not (_is_ninf(m.init) and _is_zero(init)):
+    if not _zero_at_ninf(init, m.init):
         return None
     for m_new in _max_new(m):
         body = new
@@ -199,9 +215,7 @@ def online_softmax(
         tv, c = ir.var(t), ir.var("_m_final", Kind.REAL)
         term = ir.substitute(ir.substitute(s_t, {m_new: c}), {tv: ir.var(bound)})  # S(s, c)
 
-        # d after k iterations: Σ_{s<k} S(s, m_k)
-        closed, at = (ir.substitute(ir.reduce(Op.SUM, bound, ir.ZERO, k, term), {c: ir.substitute(m.at, {tv: k})})
-                      for k in (trips, tv))
+        closed, at = (_denominator_after(k, m, tv, term, c, init, bound) for k in (trips, tv))
         side = []
         if not guarded:
             g = canon(m.step)  # masked lanes become bounds
@@ -213,6 +227,17 @@ def online_softmax(
                          "every iteration's max is over at least one element"))
         return Summary("online-softmax" + ("-tile" if m.step.op is Op.RMAX else ""), closed, at, s_t, init, side)
     return None
+
+
+def _denominator_after(k: Expr, m: Summary, tv: Expr, term: Expr, c: Expr, d0: Expr, bound: str) -> Expr:
+    """d after k iterations, the pattern's closed form: where(m_k == -inf, 0, d0 * exp(m0 - m_k) + Σ_{s<k} S(s, m_k))
+    (term = S(bound, c)); the d0 part only when the loop resumes from d0 != 0."""
+    assert m.init is not None
+    m_k = ir.substitute(m.at, {tv: k})
+    total = ir.substitute(ir.reduce(Op.SUM, bound, ir.ZERO, k, term), {c: m_k})
+    if not _is_zero(d0):
+        total = ir.add(ir.mul(ir.to_real(d0), ir.math_fn(Op.EXP, ir.sub(m.init, m_k))), total)
+    return ir.where(ir.eq(m_k, NINF), ir.const(0.0), total)
 
 
 def tile_elem(v: object) -> tuple[str, Expr, tuple[Expr, ...]] | None:

@@ -96,19 +96,18 @@ def _solve(dim_index: Expr, value: Expr, lane_extents: tuple[Expr, ...]) -> dict
     moving = _moving_part(e)
     if moving != e:  # core + c: solve core = value - c
         return _solve(moving, norm(ir.sub(value, ir.sub(e, moving))), lane_extents)
-    # lane - pid * E (a loop over tiles in reverse order): pid = -(value // E), lane = value mod E
+    # lane - pid * E (a sweep from the end): pid = (E - 1 - value) // E, lane = value + pid * E
     p = poly(e)
-    lanes = [m for m, c in p.items() if c == 1 and len(m) == 1 and lane_no(m[0]) is not None]
-    if len(p) == 2 and len(lanes) == 1:
-        ln = lane_no(lanes[0][0])
-        (m, c), = ((m, c) for m, c in p.items() if m != lanes[0])
-        pids = [a for a in m if pid_no(a) is not None]
-        if c == -1 and len(pids) == 1 and ln is not None and ln < len(lane_extents):
-            rest = list(m)
-            rest.remove(pids[0])
-            if norm(mono_expr(tuple(rest))) == norm(lane_extents[ln]):
-                ext = lane_extents[ln]
-                return {pids[0]: ir.neg(ir.arith(Op.FLOORDIV, value, ext)), lanes[0][0]: ir.arith(Op.MOD, value, ext)}
+    if len(p) == 2:
+        lane_m = [m for m in p if len(m) == 1 and lane_no(m[0]) is not None and p[m] == 1]
+        pid_m = [m for m in p if m not in lane_m and p[m] == -1 and sum(pid_no(x) is not None for x in m) == 1]
+        if lane_m and pid_m:
+            ln = lane_no(lane_m[0][0])
+            atom = next(x for x in pid_m[0] if pid_no(x) is not None)
+            factor = norm(mono_expr(tuple(x for x in pid_m[0] if x != atom)))
+            if ln is not None and ln < len(lane_extents) and factor == norm(lane_extents[ln]):
+                q = ir.arith(Op.FLOORDIV, ir.sub(ir.sub(factor, ir.ONE), value), factor)
+                return {atom: q, lane_m[0][0]: ir.add(value, ir.mul(q, factor))}
     # pid * E + lane  with E the lane's extent
     if e.op is Op.ADD:
         a, b = e.args
@@ -182,41 +181,54 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         out_name = names[base]
         idx_names = _index_names(len(acc.dims), taken | set(names.values()))
         idx_vars = tuple(ir.var(n) for n in idx_names)
+        # every store's access in the first one's layout (a store starting elsewhere, such as a reversed
+        # sweep from the last tile, folds its offset into the dim it moves)
+        raw = {n: accs[n] if n != nums[0] else acc for n in nums}
+        if any(norm(raw[n].offset) != norm(acc.offset) for n in nums):
+            # stores start at different places: each one's start folds into its dims, the view starts at 0
+            acc = Access(acc.dims, ir.ZERO)
+        accesses: dict[int, Access] = {}
+        for n in nums:
+            a = raw[n]
+            if [d.stride for d in a.dims] != [d.stride for d in acc.dims]:
+                raise Unknown(f"stores to {base} use different layouts")
+            rel = norm(ir.sub(a.offset, acc.offset))
+            folded = _fold_store_offset(a.dims, rel) if rel != ir.ZERO else a
+            if folded is None:
+                raise Unknown(f"stores to {base} use different layouts")
+            accesses[n] = folded
+        acc = accesses[nums[0]]
         shape: list[Expr] = []
-        values: dict[Expr, Expr] = {}
-        for d, v in zip(acc.dims, idx_vars, strict=True):
+        for k, d in enumerate(acc.dims):
             ext = None
             for n in nums:
                 ext = ext or extent_from_mask(d.index, spec.stores[n].mask)
             if ext is None:
                 ext = _extent_from_grid(d.index, first.shape, grid)
             elif not any(pid_no(a) is not None for a in ir.walk(d.index)):
-                # lanes alone index this dim: the mask bounds it, and so does the block
+                # lanes alone index this dim: the mask bounds it, and so does the block, unless another
+                # store (another constexpr path) tiles the same dim with program ids: the mask alone then
+                tiled = [e for n in nums[1:] if _moves_by_pid(accesses[n].dims[k].index)
+                         and (e := extent_from_mask(accesses[n].dims[k].index, spec.stores[n].mask)) is not None]
                 reach = _extent_from_grid(d.index, first.shape, grid)
-                if reach != ext:
+                if tiled:
+                    ext = tiled[0]
+                elif reach != ext:
                     ext = simplify_guards(ir.minimum(ext, reach), _lane_facts(spec))
             else:
                 _fix_grid(d.index, ext, first.shape, grid)
             shape.append(ext)
-            values.update(_solve(d.index, v, first.shape))
-        # lanes and program ids that do not move the address: any value writes the same element
-        for ax in range(len(first.shape)):
-            values.setdefault(lane(ax), ir.ZERO)
-        for ax in range(len(grid)):
-            values.setdefault(pid(ax), ir.ZERO)
         decl = TensorDecl(out_name, tuple(shape), tuple(d.stride for d in acc.dims), base, acc.offset)
         tensors[out_name] = decl
-        own: dict[int, dict[Expr, Expr]] = {}
+        values: dict[Expr, Expr] = {}
         for n in nums:
-            s = spec.stores[n]
-            a = dec(s.offset, s.shape) if n != nums[0] else acc
-            if [d.stride for d in a.dims] != [d.stride for d in acc.dims]:
-                raise Unknown(f"stores to {base} use different layouts")
+            a = accesses[n]
             store_maps.append(StoreMap(n, out_name, tuple(d.index for d in a.dims)))
-            own[n] = _own_values(a, idx_vars, s, len(grid)) if n != nums[0] else values
-        witnesses += [Witness(n, out_name, own[n]) for n in nums]
+            # which program id and lane write element (i..): each store its own
+            values = _store_values(a, idx_vars, spec.stores[n].shape, len(grid))
+            witnesses.append(Witness(n, out_name, values))
         last = spec.stores[nums[-1]]
-        pending_reads.append((last, own[nums[-1]]))
+        pending_reads.append((last, values))
         assigns.append(Assign(out_name, idx_names, ir.TRUE))  # body filled below
     # input views from every read of every stored value
     reads: dict[str, list[tuple[Access, Store]]] = {}
@@ -234,6 +246,7 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
             for d in a.dims:
                 if d.stride not in strides:
                     strides.append(d.stride)
+        strides = _like_an_output(strides, tensors)
         tensors[names.get(base, base)] = TensorDecl(names.get(base, base), (), tuple(strides), base, ir.ZERO)
     bodies: list[Expr] = []
     for store, values in pending_reads:
@@ -276,17 +289,31 @@ def _fused_lanes(spec: KernelSpec) -> set[int]:
     return out or set()
 
 
-def _own_values(acc: Access, idx_vars: tuple[Expr, ...], store: Store, axes: int) -> dict[Expr, Expr]:
-    """The program ids and lanes by which this store writes element (i..): another store to the same output
-    may write it from other lanes (a mirrored tile: its rows come from the lanes the first store's columns
-    came from)."""
+def _moves_by_pid(index: Expr) -> bool:
+    return any(pid_no(a) is not None for a in ir.walk(index))
+
+
+def _fold_store_offset(dims: tuple, rel: Expr) -> Access | None:
+    """A store whose offset differs from the first store's by rel: rel as a whole number of one dim's
+    strides, the outermost dim that divides it (the sweep `(P - t*B + l) * K` starts P rows further)."""
+    for k, d in enumerate(dims):
+        q = divide_exact(rel, d.stride)
+        if q is not None:
+            new = list(dims)
+            new[k] = type(d)(d.stride, norm(ir.add(d.index, q)))
+            return Access(tuple(new), ir.ZERO)
+    return None
+
+
+def _store_values(a: Access, idx_vars: tuple[Expr, ...], lanes: tuple[Expr, ...], grid_rank: int) -> dict[Expr, Expr]:
+    """The program ids and lanes of one store that write output element idx_vars (its dims' indices solved)."""
     values: dict[Expr, Expr] = {}
-    for d, v in zip(acc.dims, idx_vars, strict=True):
-        if has_index_var(d.index):
-            values.update(_solve(d.index, v, store.shape))
-    for ax in range(len(store.shape)):
+    for d, v in zip(a.dims, idx_vars, strict=True):
+        values.update(_solve(d.index, v, lanes))
+    # lanes and program ids that do not move the address: any value writes the same element
+    for ax in range(len(lanes)):
         values.setdefault(lane(ax), ir.ZERO)
-    for ax in range(axes):
+    for ax in range(grid_rank):
         values.setdefault(pid(ax), ir.ZERO)
     return values
 
@@ -345,6 +372,15 @@ def _aligned_view(
         per_store.append((tuple(d.index for d in a.dims), values))
     decl = TensorDecl(out_name, tuple(shape), tuple(d.stride for d in ref), spec.stores[nums[0]].base, ir.ZERO)
     return decl, per_store
+
+
+def _like_an_output(strides: list[Expr], outputs: dict[str, TensorDecl]) -> list[Expr]:
+    """An input read through the same strides as an output is viewed in the output's dimension order
+    (`out[i, j, k] = f(x[i, l, k] for l)` rather than x's dimensions in the order its reads met them)."""
+    for decl in outputs.values():
+        if len(decl.strides) == len(strides) and set(decl.strides) == set(strides):
+            return list(decl.strides)
+    return strides
 
 
 def _lane_facts(spec: KernelSpec) -> list[Expr]:
@@ -412,7 +448,10 @@ def _body(
         acc = dec(node.args[0], store.shape)
         rel = norm(ir.sub(acc.offset, t.offset))
         if rel != ir.ZERO:  # x_ptr + offs + 1: the constant part moves the index
-            acc = fold_offset(Access(acc.dims, rel), t.strides)
+            # a symbolic shift (a reversed sweep's start row) moves the outermost dim it divides
+            exact = [q for d in acc.dims if (q := divide_exact(rel, d.stride)) is not None]
+            folded = None if any(q.is_const for q in exact) else _fold_store_offset(acc.dims, rel)
+            acc = folded or fold_offset(Access(acc.dims, rel), t.strides)
             acc = Access(acc.dims, norm(ir.add(acc.offset, t.offset)))
         idx: list[Expr] = []
         for s in t.strides:

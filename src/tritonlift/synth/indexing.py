@@ -109,6 +109,9 @@ def decompose(offset: Expr, lane_extents: tuple[Expr, ...]) -> Access:
             if norm(ir.mul(dims[k][0], ext)) == stride:
                 dims[k][1] = ir.add(dims[k][1], ir.mul(atom, ext))
                 break
+            if norm(ir.mul(ir.neg(dims[k][0]), ext)) == stride:  # a sweep from the end: lane - pid * ext
+                dims[k][1] = ir.sub(dims[k][1], ir.mul(atom, ext))
+                break
         else:
             for k, (s, _) in enumerate(dims):
                 if s == stride:

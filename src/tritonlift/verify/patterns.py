@@ -331,6 +331,15 @@ class Pattern:
     statement: str = ""
     # discharge the step on its arithmetic abstraction (see Env.discharge); the hints carry every fact
     abstract_step: bool = False
+    # discharge the step one state component at a time, in order; in each later component, the update's
+    # earlier components are replaced by their closed forms at T + 1 (terms just proved equal to them), so
+    # the hints, stated on the closed forms, apply to the very terms the update computes
+    staged: bool = False
+    # a lemma (no loop, no induction of its own): (hypotheses, goal) over the model, discharged once after the
+    # model's claims (which are proved by induction) are
+    lemma: Callable[[Model], tuple[list[z3.BoolRef | Fact], z3.BoolRef]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def prove(self, timeout_ms: int = 60_000) -> PatternProof:  # wall clock: generous, for loaded machines
         start = time.perf_counter()
@@ -341,6 +350,9 @@ class Pattern:
                 c.prove(env)
             if self.address is not None:
                 _prove_writes(self, m)
+            elif self.lemma is not None:
+                hyps, goal = self.lemma(m)
+                m.env.discharge("lemma", [*m.hyps, *hyps], goal)
             else:
                 _prove_loop(self, m)
         except _Fail as e:
@@ -388,8 +400,15 @@ def _prove_loop(p: Pattern, m: Model) -> None:
     for h in hints:
         if not isinstance(h, Fact):
             raise TypeError("pattern hints must be Facts (axiom or proved-claim instances)")
-    goal = _eq(p.update(m, state, T), p.closed(m, T + 1))
-    env.discharge("step", [T >= 0, *m.hyps, *hints], goal, abstract=p.abstract_step)
+    new, nxt = p.update(m, state, T), p.closed(m, T + 1)
+    if not p.staged:
+        env.discharge("step", [T >= 0, *m.hyps, *hints], _eq(new, nxt), abstract=p.abstract_step)
+        return
+    assert len(new) == len(nxt), "state arity"
+    for k, (a, b) in enumerate(zip(new, nxt, strict=True)):
+        done = [(new[j], nxt[j]) for j in range(k) if not new[j].eq(nxt[j])]
+        a = z3.substitute(a, *done) if done else a
+        env.discharge(f"step ({k})", [T >= 0, *m.hyps, *hints], a == b, abstract=p.abstract_step)
 
 
 def _prove_writes(p: Pattern, m: Model) -> None:
@@ -551,7 +570,38 @@ def _setup_softmax(env: Env) -> Model:
     empty = Claim(  # a prefix whose max is -inf contributes nothing
         "sum-exp-empty", (env.R,), prop=lambda n, c: z3.Implies(env.is_ninf(M(n)), SE(n, c) == 0)
     )
-    return _model(env, elem=elem, gv=gv, M=M, SE=SE, shift=shift, empty=empty, claims=[shift, empty])
+    return _model(
+        env, elem=elem, gv=gv, M=M, SE=SE, shift=shift, empty=empty, claims=[shift, empty], **_resume(env)
+    )
+
+
+def _resume(env: Env) -> dict[str, Any]:
+    """The state an online-softmax loop starts from: (-inf, 0), or where an earlier loop left it. Any
+    (m0, d0) with m0 = -inf -> d0 = 0 (no element yet, nothing summed). exp(0) = 1 follows from the
+    exp-add instance exp(0) = exp(0) * exp(0) and exp(0) > 0."""
+    m0, d0 = env.const("m0", env.X), env.real("d0")
+    zero = env.rv(0)
+    hyps = [
+        z3.Not(env.X.is_pinf(m0)),  # a max of elements that are -inf or finite
+        z3.Implies(env.is_ninf(m0), d0 == 0),
+        env.exp_add(zero, zero, zero).formula,
+        env.exp(zero) > 0,
+    ]
+    return {"m0": m0, "d0": d0, "hyps": hyps}
+
+
+def _resumed(m: Model, mx: z3.ExprRef, total: Callable[[z3.ArithRef], z3.ArithRef]) -> z3.ArithRef:
+    """d at max mx: 0 while mx = -inf, else d0 rescaled to mx plus the terms summed so far (total(c))."""
+    env = m.env
+    c = env.val(mx)
+    return z3.If(env.is_ninf(mx), env.rv(0), m.d0 * env.ee(m.m0, c) + total(c))
+
+
+def _resume_hint(m: Model, c: z3.ArithRef, c2: z3.ArithRef) -> Fact:
+    """d0 * exp(m0 - c2) = d0 * (exp(m0 - c) * exp(c - c2)): the exp-add instance for the resumed part,
+    multiplied by d0 (which spares z3's nonlinear arithmetic from finding that product)."""
+    env, v = m.env, m.env.val(m.m0)
+    return Fact(m.d0 * env.exp(v - c2) == m.d0 * (env.exp(v - c) * env.exp(c - c2)), "exp-add")
 
 
 def _softmax_update(m: Model, s: State, t: z3.ArithRef) -> State:
@@ -563,25 +613,35 @@ def _softmax_update(m: Model, s: State, t: z3.ArithRef) -> State:
 
 
 def _softmax_closed(m: Model, T: z3.ArithRef) -> State:
-    env, mx = m.env, m.M(T)
-    return mx, z3.If(env.is_ninf(mx), env.rv(0), m.SE(T, env.val(mx)))
+    mx = m.env.max(m.m0, m.M(T))
+    return mx, _resumed(m, mx, lambda c: m.SE(T, c))
 
 
 def _softmax_hints(m: Model, s: State, T: z3.ArithRef) -> list[Fact]:
-    c, c2 = m.env.val(m.M(T)), m.env.val(m.M(T + 1))
-    return [m.shift.at(T, c, c2), m.empty.at(T, c2)]
+    env = m.env
+    c, c2 = env.val(s[0]), env.val(env.max(m.m0, m.M(T + 1)))
+    return [
+        m.shift.at(T, c, c2),
+        m.empty.at(T, c2),
+        env.unfold(m.SE, T, c2),
+        env.unfold(m.M, T),
+        _resume_hint(m, c, c2),
+    ]
 
 
 ONLINE_SOFTMAX = Pattern(
     "online-softmax",
     "m' = max(m, g(t)); d' = where(m' == -inf, d, d * exp(m - m') + exp(g(t) - m'))",
-    "m_T = max_{t<T} g(t); d_T = Σ_{t<T} exp(g(t) - m_T)  (0 while m_T = -inf)",
+    "m_T = max(m_0, max_{t<T} g(t)); d_T = d_0 * exp(m_0 - m_T) + Σ_{t<T} exp(g(t) - m_T)  (0 while m_T = -inf)",
     _setup_softmax,
-    init=lambda m: (m.env.ninf, m.env.rv(0)),
+    init=lambda m: (m.m0, m.d0),
     update=_softmax_update,
     closed=_softmax_closed,
     hints=_softmax_hints,
-    statement="online softmax (m, d) from (-inf, 0), guarded rescale  ==>  m = max_t g(t), d = Σ_t exp(g(t) - m)",
+    staged=True,
+    abstract_step=True,
+    statement="online softmax (m, d) from (m_0, d_0) with m_0 = -inf -> d_0 = 0 (e.g. (-inf, 0)), guarded rescale  "
+    "==>  m = max(m_0, max_t g(t)), d = d_0 * exp(m_0 - m) + Σ_t exp(g(t) - m)",
 )
 
 
@@ -628,6 +688,8 @@ def _setup_softmax_tile(env: Env) -> Model:
         hyp=lambda b, c: b >= 0,
         hints=lambda n, b, c: [iempty.at(b, n, c)],
     )
+    resume = _resume(env)
+    resume["hyps"] = [Bsz >= 0, *resume["hyps"]]
     return _model(
         env,
         B=Bsz,
@@ -638,7 +700,7 @@ def _setup_softmax_tile(env: Env) -> Model:
         oshift=oshift,
         oempty=oempty,
         claims=[ishift, iempty, oshift, oempty],
-        hyps=[Bsz >= 0],
+        **resume,
     )
 
 
@@ -651,32 +713,86 @@ def _softmax_tile_update(m: Model, s: State, t: z3.ArithRef) -> State:
 
 
 def _softmax_tile_closed(m: Model, T: z3.ArithRef) -> State:
-    env, mx = m.env, m.OM(T, m.B)
-    return mx, z3.If(env.is_ninf(mx), env.rv(0), m.OS(T, m.B, env.val(mx)))
+    mx = m.env.max(m.m0, m.OM(T, m.B))
+    return mx, _resumed(m, mx, lambda c: m.OS(T, m.B, c))
 
 
 def _softmax_tile_hints(m: Model, s: State, T: z3.ArithRef) -> list[Fact]:
     env = m.env
-    c, c2 = env.val(m.OM(T, m.B)), env.val(m.OM(T + 1, m.B))
+    c, c2 = env.val(env.max(m.m0, m.OM(T, m.B))), env.val(env.max(m.m0, m.OM(T + 1, m.B)))
     return [
         m.oshift.at(T, m.B, c, c2),
         m.oempty.at(T, m.B, c2),
         env.unfold(m.OS, T, m.B, c2),
         env.unfold(m.OM, T, m.B),
+        _resume_hint(m, c, c2),
     ]
 
 
 ONLINE_SOFTMAX_TILE = Pattern(
     "online-softmax-tile",
     "m' = max(m, max_{l<B} x(t,l)); d' = where(m' == -inf, d, d * exp(m - m') + Σ_{l<B} exp(x(t,l) - m'))",
-    "m_T = max_{t<T} max_{l<B} x(t,l); d_T = Σ_{t<T} Σ_{l<B} exp(x(t,l) - m_T)  (0 while m_T = -inf)",
+    "m_T = max(m_0, max_{t<T} max_{l<B} x(t,l)); d_T = d_0 * exp(m_0 - m_T) + Σ_{t<T} Σ_{l<B} exp(x(t,l) - m_T)"
+    "  (0 while m_T = -inf)",
     _setup_softmax_tile,
-    init=lambda m: (m.env.ninf, m.env.rv(0)),
+    init=lambda m: (m.m0, m.d0),
     update=_softmax_tile_update,
     closed=_softmax_tile_closed,
     hints=_softmax_tile_hints,
-    statement="online softmax over tiles (m, d) from (-inf, 0), guarded rescale  ==>  "
-    "m = max_{t,l} x(t,l), d = Σ_{t,l} exp(x(t,l) - m)",
+    staged=True,
+    abstract_step=True,
+    statement="online softmax over tiles (m, d) from (m_0, d_0) with m_0 = -inf -> d_0 = 0, guarded rescale  ==>  "
+    "m = max(m_0, max_{t,l} x(t,l)), d = d_0 * exp(m_0 - m) + Σ_{t,l} exp(x(t,l) - m)",
+)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the rescale of a finished online-softmax denominator to another max (ir.rescale)
+
+
+def _rescale_lemma(max_of: Callable, sum_of: Callable, shift: Callable, empty: Callable, below: bool = True):
+    """where(C == -inf, 0, Σ exp(y - C)) * exp(C - c') = Σ exp(y - c') for every C >= max y (C not +inf)."""
+
+    def lemma(m: Model) -> tuple[list[z3.BoolRef | Fact], z3.BoolRef]:
+        env = m.env
+        n, C, c2 = env.int("n"), env.const("C", env.X), env.real("c2")
+        c = env.val(C)
+        hyps: list[z3.BoolRef | Fact] = [n >= 0, z3.Not(env.X.is_pinf(C)), shift(m, n, c, c2), empty(m, n, c2)]
+        if below:
+            hyps.append(env.le(max_of(m, n), C))
+        lhs = z3.If(env.is_ninf(C), env.rv(0), sum_of(m, n, c)) * env.exp(c - c2)
+        return hyps, lhs == sum_of(m, n, c2)
+
+    return lemma
+
+
+SUM_EXP_RESCALE = Pattern(
+    "sum-exp-rescale",
+    "d = where(C == -inf, 0, Σ_{t<n} exp(g(t) - C)), C >= max_{t<n} g(t)",
+    "d * exp(C - c') = Σ_{t<n} exp(g(t) - c')  (c' finite)",
+    _setup_softmax,
+    lemma=_rescale_lemma(
+        lambda m, n: m.M(n),
+        lambda m, n, c: m.SE(n, c),
+        lambda m, n, c, c2: m.shift.at(n, c, c2),
+        lambda m, n, c2: m.empty.at(n, c2),
+    ),
+    statement="where(C == -inf, 0, Σ_t exp(g(t) - C)) * exp(C - c') = Σ_t exp(g(t) - c') for C >= max_t g(t)",
+)
+
+SUM_EXP_RESCALE_TILE = Pattern(
+    "sum-exp-rescale-tile",
+    "d = where(C == -inf, 0, Σ_{t<n} Σ_{l<B} exp(x(t,l) - C)), C >= max_{t<n} max_{l<B} x(t,l)",
+    "d * exp(C - c') = Σ_{t<n} Σ_{l<B} exp(x(t,l) - c')  (c' finite)",
+    _setup_softmax_tile,
+    lemma=_rescale_lemma(
+        lambda m, n: m.OM(n, m.B),
+        lambda m, n, c: m.OS(n, m.B, c),
+        lambda m, n, c, c2: m.oshift.at(n, m.B, c, c2),
+        lambda m, n, c2: m.oempty.at(n, m.B, c2),
+    ),
+    statement="where(C == -inf, 0, Σ_{t,l} exp(x(t,l) - C)) * exp(C - c') = Σ_{t,l} exp(x(t,l) - c') "
+    "for C >= max_{t,l} x(t,l)",
 )
 
 
@@ -940,6 +1056,8 @@ PATTERNS: dict[str, Pattern] = {
         RUNNING_MIN,
         ONLINE_SOFTMAX,
         ONLINE_SOFTMAX_TILE,
+        SUM_EXP_RESCALE,
+        SUM_EXP_RESCALE_TILE,
         WELFORD,
         POINTER_ADVANCE,
         TILED_REINDEX,
