@@ -18,10 +18,10 @@ from tritonlift.symbolic.values import Block, PtrBlock, lane, pid
 HEADER = "import triton\nimport triton.language as tl\n\n\n"
 
 
-def lift_src(tmp_path: Path, src: str, op: str | None = None, expect: str | None = None):
+def lift_src(tmp_path: Path, src: str, op: str | None = None, expect: str | None = None, **options: object):
     f = tmp_path / "k.py"
     f.write_text(HEADER + src)
-    results = lift_file(f, Options(expect=expect) if expect else Options())
+    results = lift_file(f, Options(expect=expect, **options))
     return {r.name: r for r in results} if op is None else next(r for r in results if r.name == op)
 
 
@@ -148,7 +148,7 @@ def row_sum_kernel(x_ptr, out_ptr, M, N, stride_m, stride_n, BLOCK_M: tl.constex
     tl.store(q, acc, boundary_check=(0,))
 """
 GOOD = {"CHECK": "(0, 1)", "PAD": '"zero"', "ADVANCE": "tl.advance(p, (0, BLOCK_N))"}
-ROW_SUM_FORMULA = "out = as_strided(out_ptr, (M,), (1,)); x = as_strided(x_ptr, (N, M), (stride_n, stride_m)); out = x.sum(dim=0)"
+ROW_SUM_FORMULA = "x = as_strided(x_ptr, (N, M), (stride_n, stride_m)); out_ptr.view(M) = x.sum(dim=0)"
 
 
 def row_sum_src(**changes: str) -> str:
@@ -179,9 +179,18 @@ def test_advance_as_a_method(tmp_path):
     ],
 )
 def test_row_sum_mutants_not_verified(tmp_path, change, why):
-    r = lift_src(tmp_path, row_sum_src(**change), "row_sum_kernel", ROW_SUM_FORMULA)
+    # the language's rule for undefined padding; zero-filled padding is the next test
+    r = lift_src(tmp_path, row_sum_src(**change), "row_sum_kernel", ROW_SUM_FORMULA, masked_loads="undefined")
     assert r.status == "refuted", (why, r.status, r.message)
     assert r.counterexample is not None
+
+
+def test_undefined_padding_read_as_zero_is_an_assumption(tmp_path):
+    """padding_option="" leaves out-of-bounds lanes undefined; real backends zero them, and by default the
+    proof then rests on that, saying so."""
+    r = lift_src(tmp_path, row_sum_src(PAD='""'), "row_sum_kernel", ROW_SUM_FORMULA)
+    assert r.status == "verified", r.message
+    assert any(a.startswith("masked-off lanes of loads without other=") for a in r.assumptions), r.assumptions
 
 
 SHIFT = """@triton.jit
@@ -219,7 +228,7 @@ def pick_kernel(x_ptr, out_ptr, n, FLAG: tl.constexpr, BLOCK: tl.constexpr):
 def test_block_pointers_selected_by_a_constexpr(tmp_path):
     r = lift_src(tmp_path, HEAD_FIRST, "pick_kernel")
     assert r.status == "verified", r.message
-    assert r.formula.endswith("out = x * 2.0")
+    assert r.formula.endswith("= x_ptr.view(n) * 2.0"), r.formula
 
 
 @pytest.mark.parametrize(

@@ -282,6 +282,9 @@ class Normalizer:
             return p_scale(self.poly(e.args[0]), Fraction(-1))
         if op is Op.MUL:
             return p_mul(self.poly(e.args[0]), self.poly(e.args[1]))
+        if op is Op.DIV and e.args[1].op is Op.SQRT and e.args[0].is_const and float(e.args[0].value) == 1.0:
+            # 1 / sqrt(a) is rsqrt(a) by definition, for every a (z3_backend, evaluate): one atom, no condition
+            return self.poly(ir.math_fn(Op.RSQRT, e.args[1].args[0]))
         if op is Op.DIV:
             return self._div(e)
         if (

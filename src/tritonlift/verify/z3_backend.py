@@ -115,7 +115,11 @@ def translate(e: Expr, cx: Z3Ctx, memo: dict[Expr, z3.ExprRef] | None = None) ->
         a, b = t(e.args[0]), t(e.args[1])
         r = a + b if op is Op.ADD else a - b if op is Op.SUB else a * b
     elif op is Op.DIV:
-        r = t(e.args[0]) / t(e.args[1])
+        # a / b as a * (1 / b): the same real where b != 0; where b == 0 (which z3 leaves unspecified) it
+        # follows IEEE, where a / 0 and a * (1 / 0) are the same infinity (or nan), so a kernel's `x * (1 / s)`
+        # and a formula's `x / s` agree for every s, as they do on a GPU
+        a, b = t(e.args[0]), t(e.args[1])
+        r = 1 / b if e.args[0].is_const and float(e.args[0].value) == 1.0 else a * (1 / b)
     elif op is Op.NEG:
         r = -t(e.args[0])
     elif op is Op.TRUNCDIV:
