@@ -109,16 +109,20 @@ def test_inverting_a_divisor_needs_it_nonzero():
 
 def test_rsqrt_as_reciprocal_sqrt_needs_a_positive_argument():
     mean_sq = ir.div(ir.reduce(Op.SUM, "k", ir.ZERO, N, sq(x("k"))), ir.to_real(N))
-    lhs = ir.mul(x("j"), ir.math_fn(Op.RSQRT, ir.add(mean_sq, ir.const(1e-6))))
-    rhs = ir.div(x("j"), ir.math_fn(Op.SQRT, ir.add(mean_sq, ir.const(1e-6))))
-    assert proves(ir.eq(lhs, rhs))  # the sum of squares is >= 0, eps > 0
-    bad = ir.mul(x("j"), ir.math_fn(Op.RSQRT, ir.add(mean_sq, ir.const(-1.0))))
-    bad_rhs = ir.div(x("j"), ir.math_fn(Op.SQRT, ir.add(mean_sq, ir.const(-1.0))))
-    assert not proves(ir.eq(bad, bad_rhs))  # mean(x^2) - 1 may be <= 0: rsqrt and 1/sqrt part ways in z3
-    free = ir.mul(x("j"), ir.math_fn(Op.RSQRT, ir.add(mean_sq, EPS)))
-    free_rhs = ir.div(x("j"), ir.math_fn(Op.SQRT, ir.add(mean_sq, EPS)))
-    assert not proves(ir.eq(free, free_rhs))
-    assert proves(ir.eq(free, free_rhs), hyps=[ir.le(ir.ONE, N), ir.compare(Op.GT, EPS, ir.const(0.0))])
+    for eps in (ir.const(1e-6), ir.const(-1.0), EPS):
+        # x * rsqrt(a) == x / sqrt(a) for every a: rsqrt(a) is 1 / sqrt(a) and a / b is a * (1 / b), as in IEEE
+        # (where a <= 0 both sides are the same nan or infinity)
+        lhs = ir.mul(x("j"), ir.math_fn(Op.RSQRT, ir.add(mean_sq, eps)))
+        rhs = ir.div(x("j"), ir.math_fn(Op.SQRT, ir.add(mean_sq, eps)))
+        assert proves(ir.eq(lhs, rhs))
+    # rsqrt(a) * sqrt(a) == 1 only where a > 0 (at a = 0 it is 0 * inf): needs eps > 0 (and N >= 1)
+    for eps, ok in ((ir.const(1e-6), True), (ir.const(-1.0), False), (EPS, False)):
+        a = ir.add(mean_sq, eps)
+        one = ir.eq(ir.mul(ir.math_fn(Op.RSQRT, a), ir.math_fn(Op.SQRT, a)), ir.const(1.0))
+        assert proves(one, hyps=[ir.le(ir.ONE, N)]) is ok, eps
+    a = ir.add(mean_sq, EPS)
+    one = ir.eq(ir.mul(ir.math_fn(Op.RSQRT, a), ir.math_fn(Op.SQRT, a)), ir.const(1.0))
+    assert proves(one, hyps=[ir.le(ir.ONE, N), ir.compare(Op.GT, EPS, ir.const(0.0))])
 
 
 def test_abstraction_shares_equal_reductions_and_keeps_square_sums_nonnegative():

@@ -432,6 +432,9 @@ def located_message(r: LiftResult) -> str:
     return f"{r.file}:{r.line}: {message}" if r.line else f"{r.file}: {message}"
 
 
+SHOWN_INPUTS = 12  # counterexample values printed per line in the table view
+
+
 def _counterexample_text(r: LiftResult) -> Text:
     cx = r.counterexample
     assert cx is not None
@@ -439,7 +442,10 @@ def _counterexample_text(r: LiftResult) -> Text:
     text.append(f"refuted: {r.name}", style="red bold")
     text.append(f" ({r.file}:{r.line}): {cx.reason}\n")
     for label, values in (("sizes", cx.sizes), ("index", cx.index), ("inputs", cx.inputs)):
-        shown = ", ".join(f"{k}={v}" for k, v in values.items()) or "—"
+        items = [f"{k}={v}" for k, v in values.items()]
+        if len(items) > SHOWN_INPUTS:  # a long row: the first few (--json has them all)
+            items = [*items[:SHOWN_INPUTS], f"... ({len(items) - SHOWN_INPUTS} more; --json lists them all)"]
+        shown = ", ".join(items) or "—"
         text.append(f"  {label:<7}", style="dim")
         text.append(f"{shown}\n")
     text.append("  kernel ", style="dim")

@@ -100,6 +100,7 @@ class HostState:
     # exact but costly facts (next_power_of_2 is a power of two): used only when a counterexample is sought
     # again after z3's first model did not replay (verify.check), never slowing a proof
     refine: list[Expr] = field(default_factory=list)
+    derived: dict[str, tuple[str, Expr]] = field(default_factory=dict)  # symbols defined by a host function
     assumptions: list[str] = field(default_factory=list)
     launches: list[KernelSpec] = field(default_factory=list)
     returns: tuple[str, ...] = ()
@@ -689,6 +690,7 @@ class HostEvaluator:
             for k in range(41):
                 powers = ir.or_(powers, ir.eq(p, ir.const(1 << k)))
             self.st.refine.append(powers)
+            self.st.derived[str(p.attr)] = ("next_power_of_2", _e(a))
             self.st.refine.append(ir.or_(ir.lt(_e(a), ir.ONE), ir.lt(p, ir.mul(ir.const(2), _e(a)))))
             return p
         if q in ("min", "max"):

@@ -127,7 +127,8 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         assumptions=tuple(assumptions + (rg.assumptions if rg is not None else [])), contiguous=tuple(n for n in st.made_contiguous if n in used),
     )
     facts = list(st.facts) + (rg.facts if rg is not None else [])
-    return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls, refine=list(st.refine))
+    return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls, refine=list(st.refine),
+                   derived=dict(st.derived))
 
 
 def _settled_spec(spec: KernelSpec, facts: list[Expr]) -> KernelSpec:

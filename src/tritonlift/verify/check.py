@@ -54,6 +54,9 @@ class Problem:
     facts: list[Expr]
     views: dict[str, TensorDecl] = field(default_factory=dict)  # every tensor a formula may name
     refine: list[Expr] = field(default_factory=list)  # exact, costly facts for a second counterexample search
+    # host values defined by a function z3 sees only through facts: name -> (function, argument); the
+    # concrete search computes them exactly (`next_power_of_2(n)` from n)
+    derived: dict[str, tuple[str, Expr]] = field(default_factory=dict)
 
 
 def kinds_of(p: Problem) -> dict[str, Kind]:
@@ -296,7 +299,7 @@ def _search_again(
     # small sizes first (a counterexample that replays quickly and reads well), then any
     small = [ir.le(ir.var(v), ir.const(SMALL_SIZE)) for v, k in kinds.items()
              if k is Kind.INT and not v.startswith(("_pid", "_l", "_k", "_t", "_r"))]
-    for attempt in range(tries):
+    for attempt in range(tries + 1):  # one attempt among small sizes, then `tries` among any
         if res not in ("proved", "unknown"):
             model, cxz = res
             seen = _symbol_values(model, cxz)
@@ -304,7 +307,7 @@ def _search_again(
                      and not n.startswith(("_pid", "_l", "_k", "_t", "_r"))]
             if shown:
                 extra.append(ir.not_(ir.and_(*(ir.eq(ir.var(n), ir.const(seen[n])) for n in shown))))
-        bounded = small if attempt < tries - 1 else []
+        bounded = small if attempt == 0 else []
         res = _check([*hyps, *extra, *bounded], goal, kinds, tensors, min(timeout_ms, 5000))
         if res == "proved" and bounded:
             continue  # no small counterexample: look among all sizes

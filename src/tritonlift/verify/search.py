@@ -8,6 +8,7 @@ concrete semantics (`check.replay_values`), like every counterexample. Finding n
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from typing import Any
@@ -20,6 +21,10 @@ from tritonlift.result import Counterexample
 from tritonlift.symbolic.values import LANE_PREFIX, PID_PREFIX, lane, pid
 
 MAX_SIZE = 24
+# besides small sizes, sizes around powers of two (host block caps such as min(next_power_of_2(n), 1024)
+# show only past them)
+EDGES = tuple(sorted({(1 << k) + d for k in range(4, 13) for d in (-1, 0, 1)}))
+DERIVED = {"next_power_of_2": lambda n: 1 << (n - 1).bit_length() if n > 0 else 0}
 
 
 def _symbols(p: Any, s: Any) -> dict[str, Kind]:
@@ -59,13 +64,19 @@ def search_write(
     stop = time.monotonic() + seconds
     while time.monotonic() < stop:
         values: dict[str, Any] = {}
+        wide = rng.random() < 0.5  # one size near a power of two, the others small
+        big = rng.choice(sorted(n for n, k in syms.items() if k is Kind.INT)) if wide and syms else None
         for name, kind in sorted(syms.items()):
             if kind is Kind.INT:
-                values[name] = rng.randint(1, MAX_SIZE)
+                values[name] = rng.choice(EDGES) if name == big else rng.randint(1, MAX_SIZE)
             elif kind is Kind.BOOL:
                 values[name] = rng.random() < 0.5
             else:
                 values[name] = round(rng.uniform(-2, 2), 3)
+        for name, (fn, arg) in getattr(p, "derived", {}).items():
+            if name in values and fn in DERIVED:
+                with contextlib.suppress(ZeroDivisionError, ValueError, OverflowError, KeyError, TypeError):
+                    values[name] = DERIVED[fn](int(evaluate(arg, Env(values))))
         if not all(_holds(f, values) for f in facts):
             continue
         try:
