@@ -163,7 +163,30 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         first = spec.stores[nums[0]]
         acc = dec(first.offset, first.shape)
         accs = {n: dec(spec.stores[n].offset, spec.stores[n].shape) for n in nums}
-        if len({tuple(d.stride for d in a.dims) for a in accs.values()}) > 1:
+        out_name = names[base]
+        idx_names = _index_names(len(acc.dims), taken | set(names.values()))
+        idx_vars = tuple(ir.var(n) for n in idx_names)
+        # every store's access in the first one's layout (a store starting elsewhere, such as a reversed
+        # sweep from the last tile, folds its offset into the dim it moves)
+        raw = {n: accs[n] if n != nums[0] else acc for n in nums}
+        if any(norm(raw[n].offset) != norm(acc.offset) for n in nums) or (
+            acc.offset.op is not Op.CONST and any(_sweeps_back(d.index) for d in acc.dims)
+        ):
+            # stores start at different places, or one sweeps back from a size-dependent start (the last
+            # tile): each one's start folds into its dims, the view starts at 0
+            acc = Access(acc.dims, ir.ZERO)
+        accesses: dict[int, Access] = {}
+        for n in nums:
+            a = raw[n]
+            rel = norm(ir.sub(a.offset, acc.offset))
+            same = [d.stride for d in a.dims] == [d.stride for d in acc.dims]
+            folded = (_fold_store_offset(a.dims, rel) if rel != ir.ZERO else a) if same else None
+            if folded is None:
+                break
+            accesses[n] = folded
+        if len(accesses) < len(nums):
+            if len({tuple(d.stride for d in a.dims) for a in accs.values()}) == 1:
+                raise Unknown(f"stores to {base} use different layouts")
             # several stores (a masked tail tile and a loop over full tiles, say) with different layouts:
             # each on the dims of the first, constant parts folded into the index (verify checks every map)
             aligned = align_accesses([accs[n] for n in nums])
@@ -178,25 +201,6 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
             assigns.append(Assign(out_name, idx_names, ir.TRUE))
             body_only.update(nums[1:])  # the body (and so the input views) comes from the first store
             continue
-        out_name = names[base]
-        idx_names = _index_names(len(acc.dims), taken | set(names.values()))
-        idx_vars = tuple(ir.var(n) for n in idx_names)
-        # every store's access in the first one's layout (a store starting elsewhere, such as a reversed
-        # sweep from the last tile, folds its offset into the dim it moves)
-        raw = {n: accs[n] if n != nums[0] else acc for n in nums}
-        if any(norm(raw[n].offset) != norm(acc.offset) for n in nums):
-            # stores start at different places: each one's start folds into its dims, the view starts at 0
-            acc = Access(acc.dims, ir.ZERO)
-        accesses: dict[int, Access] = {}
-        for n in nums:
-            a = raw[n]
-            if [d.stride for d in a.dims] != [d.stride for d in acc.dims]:
-                raise Unknown(f"stores to {base} use different layouts")
-            rel = norm(ir.sub(a.offset, acc.offset))
-            folded = _fold_store_offset(a.dims, rel) if rel != ir.ZERO else a
-            if folded is None:
-                raise Unknown(f"stores to {base} use different layouts")
-            accesses[n] = folded
         acc = accesses[nums[0]]
         shape: list[Expr] = []
         for k, d in enumerate(acc.dims):
@@ -208,7 +212,9 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
             elif not any(pid_no(a) is not None for a in ir.walk(d.index)):
                 # lanes alone index this dim: the mask bounds it, and so does the block, unless another
                 # store (another constexpr path) tiles the same dim with program ids: the mask alone then
-                tiled = [e for n in nums[1:] if _moves_by_pid(accesses[n].dims[k].index)
+                # (or starts it elsewhere: a one-trip loop's tile at a size-dependent offset)
+                tiled = [e for n in nums[1:] if (_moves_by_pid(accesses[n].dims[k].index)
+                                                 or norm(accesses[n].dims[k].index) != norm(d.index))
                          and (e := extent_from_mask(accesses[n].dims[k].index, spec.stores[n].mask)) is not None]
                 reach = _extent_from_grid(d.index, first.shape, grid)
                 if tiled:
@@ -287,6 +293,11 @@ def _fused_lanes(spec: KernelSpec) -> set[int]:
         merge_lane_dims(decompose(s.offset, s.shape), s.shape, fits)
         out = lanes if out is None else out & lanes
     return out or set()
+
+
+def _sweeps_back(index: Expr) -> bool:
+    """Whether a program id (a loop's trip) moves the index down: `P - t * B + l`."""
+    return any(c < 0 and any(pid_no(a) is not None for a in m) for m, c in poly(norm(index)).items())
 
 
 def _moves_by_pid(index: Expr) -> bool:

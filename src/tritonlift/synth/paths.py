@@ -65,8 +65,8 @@ def constexpr_atoms(spec: KernelSpec, constexprs: set[str]) -> list[Expr]:
 
 
 def specialise(spec: KernelSpec, pick: dict[Expr, bool], settle: bool = True) -> KernelSpec:
-    """The spec with each atom replaced by its truth value (folded) and the literals added to its facts;
-    reduction bounds that the path's facts make equal to a size are that size."""
+    """The spec with each atom replaced by its truth value (folded) and the literals added to its facts, less the
+    stores the path never makes (their mask folded to false); reduction bounds that the path's facts make equal to a size are that size."""
     sub = {a: ir.TRUE if v else ir.FALSE for a, v in pick.items()}
     lits = [a if v else ir.not_(a) for a, v in pick.items()]
     facts = [*spec.facts, *lits]
@@ -81,7 +81,8 @@ def specialise(spec: KernelSpec, pick: dict[Expr, bool], settle: bool = True) ->
                 mask=ir.substitute(st.mask, sub),
             )
         )
-    return replace(spec, stores=stores, facts=facts)
+    live = [st for st in stores if st.mask != ir.FALSE]  # a store under the other branch of `if FLAG:`
+    return replace(spec, stores=live or stores, facts=facts)
 
 
 def settle_bounds(e: Expr, facts: list[Expr], timeout_ms: int = 2000) -> Expr:
