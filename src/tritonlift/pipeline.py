@@ -14,6 +14,7 @@ from tritonlift.ir.expr import Kind
 from tritonlift.ir.formula import Formula, Param
 from tritonlift.options import Options
 from tritonlift.result import STAGES, LiftResult, Proof
+from tritonlift.symbolic.dtypes import evaluate_spec
 from tritonlift.symbolic.kernel_eval import KernelEvaluator, grid_symbols
 from tritonlift.symbolic.params import classify, grid_rank
 from tritonlift.symbolic.spec import KernelSpec
@@ -116,7 +117,11 @@ def kernel_spec(
 ) -> tuple[KernelSpec, tuple[Param, ...]]:
     pointers, kinds = classify(module, fn)
     grid = grid_symbols(grid_rank(module, fn))
-    spec = KernelEvaluator(module, fn, {}, pointers, kinds, grid, invariant_patterns=invariant_patterns).run()
+    spec = evaluate_spec(
+        lambda dtypes: KernelEvaluator(
+            module, fn, {}, pointers, kinds, grid, invariant_patterns=invariant_patterns, elem_dtypes=dtypes
+        ).run()
+    )
     named = heuristic_facts_named(module, fn, pointers, kinds)
     spec.facts += [f for _n, f in named]
     if named:

@@ -7,8 +7,11 @@ import math
 from collections.abc import Callable, Mapping
 
 from tritonlift.ir.expr import (
+    BINARY_MATH_OPS,
+    BIT_OPS,
     INT_DTYPES,
     NAMED_ELEMENTWISE_OPS,
+    PREDICATE_OPS,
     ROW_OPS,
     ROW_REDUCE_OPS,
     UNARY_MATH_OPS,
@@ -18,6 +21,7 @@ from tritonlift.ir.expr import (
     Op,
     and_,
     arith,
+    bitwise,
     cast,
     compare,
     const,
@@ -28,6 +32,7 @@ from tritonlift.ir.expr import (
     neg,
     not_,
     or_,
+    predicate,
     read,
     reduce,
     row,
@@ -65,8 +70,10 @@ _CALLS: dict[str, tuple[int, Callable[..., Expr]]] = {
     "maximum": (2, lambda a, b: arith(Op.MAXIMUM, a, b)),
     "where": (3, where),
     "float": (1, to_real),
-    "pow": (2, lambda a, b: math_fn(Op.POW, a, b)),
+    **{op.value: (2, lambda a, b, op=op: math_fn(op, a, b)) for op in BINARY_MATH_OPS},
     **{op.value: (1, lambda a, op=op: math_fn(op, a)) for op in UNARY_MATH_OPS},
+    **{op.value: (1, lambda a, op=op: predicate(op, a)) for op in PREDICATE_OPS},
+    **{op.value: (1 if op is Op.BITNOT else 2, lambda *a, op=op: bitwise(op, *a)) for op in BIT_OPS},
     **{name: (1, lambda a, name=name: cast(a, name)) for name in INT_DTYPES},
     **{op.value: (NAMED_ARITY[op], lambda *a, op=op: named(op, *a)) for op in NAMED_ELEMENTWISE_OPS},
 }

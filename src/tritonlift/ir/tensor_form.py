@@ -26,10 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tritonlift.ir.expr import (
+    BIT_OPS,
     COMPARE_OPS,
     LOGIC_OPS,
     MATH_OPS,
     NAMED_ELEMENTWISE_OPS,
+    PREDICATE_OPS,
     REDUCE_OPS,
     ROW_MAP_OPS,
     ROW_REDUCE_OPS,
@@ -48,6 +50,8 @@ ELEMENTWISE_OPS = (
     | COMPARE_OPS
     | LOGIC_OPS
     | MATH_OPS
+    | PREDICATE_OPS
+    | BIT_OPS
     | NAMED_ELEMENTWISE_OPS
 )
 NOT_SCALAR = frozenset({Op.READ, Op.MEM, Op.UNDEF})

@@ -548,7 +548,13 @@ class HostEvaluator:
             meta[p.name] = v
         grid = self.grid(self.eval(sub.slice), meta, node)
         pointers = [p for p in pointers if isinstance(values.get(p), HostTensor)]
-        spec = KernelEvaluator(self.module, fn, bindings, pointers, kinds, grid, self.invariant_patterns).run()
+        from tritonlift.symbolic.dtypes import evaluate_spec
+
+        spec = evaluate_spec(
+            lambda dtypes: KernelEvaluator(
+                self.module, fn, bindings, pointers, kinds, grid, self.invariant_patterns, elem_dtypes=dtypes
+            ).run()
+        )
         self.st.launches.append(spec)
 
     def eval_lambda(self, lam: ast.Lambda, meta: dict[str, Any]) -> Any:

@@ -184,10 +184,21 @@ def output_names(fn: JitFunction, k: int) -> list[str]:
 
 
 def evaluate_pointwise(module: SourceModule, fn: JitFunction) -> PointwiseLift:
-    """Evaluate the body on one element of each tensor input -> the formula and the spec of its values."""
+    """Evaluate the body on one element of each tensor input -> the formula and the spec of its values; once
+    per floating element type of the inputs the body tests (symbolic/dtypes.py)."""
+    from tritonlift.symbolic.dtypes import choose, per_element_type
+
     sch = read_schema(fn)
+    variants = per_element_type(lambda dtypes: _evaluate_body(module, fn, sch, dtypes))
+    (elems, kinds, notes), chosen = choose(variants, lambda v: tuple(v[0]))
+    return build(fn, sch, elems, kinds, [*notes, *chosen])
+
+
+def _evaluate_body(
+    module: SourceModule, fn: JitFunction, sch: Schema, dtypes: dict[str, str]
+) -> tuple[list[Expr], dict[str, Kind], list[str]]:
     params = {p.name: p for p in fn.params}
-    ev = KernelEvaluator(module, fn, {}, [], {}, ())
+    ev = KernelEvaluator(module, fn, {}, [], {}, (), elem_dtypes=dtypes)
     ev.prescan()
     args = []
     kinds: dict[str, Kind] = {}
@@ -219,7 +230,7 @@ def evaluate_pointwise(module: SourceModule, fn: JitFunction) -> PointwiseLift:
         if t.rank != 0:
             raise Unsupported(f"{fn.name} returns a block, not one element", fn.file, fn.line)
         elems.append(t.elem)
-    return build(fn, sch, elems, kinds, ev.notes)
+    return elems, kinds, ev.notes
 
 
 def build(
