@@ -171,6 +171,14 @@ def test_cast_to_a_dtype_parameter_and_annotated_scalars(results):
     assert "def scaled_index_kernel(x_ptr, out_ptr, n, stride, scale, BLOCK)" in r.torch
 
 
+def test_bit_casts_only_by_their_sign(results):
+    r = results["signbit_kernel"]
+    assert r.status == "verified" and r.formula_raw.endswith("out[i] = float(signbit(x[i]))")
+    assert any(a.startswith("bit casts (line ") for a in r.assumptions)
+    r = results["bits_beyond_sign_kernel"]
+    assert r.status == "unsupported" and "kernels.py:191: .to(..., bitcast=True)" in r.message
+
+
 # -- the lifted torch code against the kernel in the interpreter ----------------------------------------------
 
 
@@ -201,6 +209,12 @@ def test_interpreter_special_values(results, module, g):
     x[[1, 5, 30]] = torch.tensor([math.nan, math.inf, -math.inf])
     run_both(results, module, "nan_to_zero_kernel", ["out_ptr"], x_ptr=x, out_ptr=torch.empty(N), n=N)
     run_both(results, module, "finite_kernel", ["out_ptr"], x_ptr=x, out_ptr=torch.empty(N), n=N)
+
+
+def test_interpreter_signbit_of_signed_zeros(results, module, g):
+    x = uniform(-3, 3, g)
+    x[[0, 3, 4]] = torch.tensor([-0.0, 0.0, -math.inf])
+    run_both(results, module, "signbit_kernel", ["out_ptr"], x_ptr=x, out_ptr=torch.empty(N), n=N)
 
 
 def test_interpreter_bits(results, module, g):

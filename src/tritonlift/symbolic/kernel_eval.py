@@ -69,9 +69,21 @@ class _Return(Exception):
         self.value = value
 
 
+@dataclass(frozen=True)
+class SignedBits:
+    """The bits of a float block as a signed integer of the same width (`x.to(tl.int32, bitcast=True)`): only
+    its sign is known (the float's sign bit), so comparing it with 0 is its only use."""
+
+    shape: tuple[Expr, ...]
+    elem: Expr  # the float
+
+
 def to_tile(v: Any, line: int = 0) -> Tile:
     if isinstance(v, (Block, PtrBlock)):
         return v
+    if isinstance(v, SignedBits):
+        raise Unsupported(".to(..., bitcast=True): bit casts are not modelled beyond their sign (`bits < 0`)", "",
+                          line)
     if isinstance(v, bool):
         return scalar(ir.const(v))
     if isinstance(v, int):
@@ -567,6 +579,9 @@ class KernelEvaluator:
 
     # -- arithmetic --------------------------------------------------------------------------------
     def binop(self, op: ast.operator, a: Any, b: Any, node: ast.AST) -> Any:
+        if isinstance(a, SignedBits) or isinstance(b, SignedBits):
+            raise self.unsupported(".to(..., bitcast=True): bit casts are not modelled beyond their sign "
+                                   "(`bits < 0`)", node)
         if is_static(a) and is_static(b) and not isinstance(a, (DType, tuple)) and not isinstance(b, (DType, tuple)):
             if isinstance(op, ast.Div) and b == 0:
                 raise self.unsupported("division by zero in a compile-time expression", node)
@@ -671,6 +686,8 @@ class KernelEvaluator:
                 if open_x and (y.name in FLOAT_ELEMENT_TYPES or y.name.startswith("elem:")):
                     raise ElementTypeNeeded(x.name[5:], f"a comparison with {_dtype_text(y)}", self.file,
                                             getattr(node, "lineno", self.line))
+        if isinstance(a, SignedBits) or isinstance(b, SignedBits):
+            return self.sign_test(op, a, b, node)
         if is_static(a) and is_static(b):
             return _PY_CMPS[type(op)](a, b)
         ta, tb = to_tile(a, self.line), to_tile(b, self.line)
@@ -679,6 +696,19 @@ class KernelEvaluator:
         shape = broadcast_shapes(ta.shape, tb.shape, self.line)
         ta, tb = broadcast_to(ta, shape), broadcast_to(tb, shape)
         return Block(shape, ir.compare(_IR_CMPS[type(op)], ta.elem, tb.elem))
+
+    def sign_test(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Block:
+        """`bits < 0` (or `bits >= 0`, `0 > bits`, `0 <= bits`) of SignedBits: signbit of the float."""
+        if isinstance(b, SignedBits):
+            flipped = {ast.Gt: ast.Lt, ast.LtE: ast.GtE}
+            if type(op) not in flipped:
+                raise self.unsupported("a bit cast compared other than by its sign", node)
+            a, b, op = b, a, flipped[type(op)]()
+        zero = isinstance(b, int) and not isinstance(b, bool) and b == 0
+        if not zero or not isinstance(op, (ast.Lt, ast.GtE)):
+            raise self.unsupported("a bit cast compared other than by its sign (`bits < 0`)", node)
+        sign = ir.predicate(Op.SIGNBIT, a.elem)
+        return Block(a.shape, sign if isinstance(op, ast.Lt) else ir.not_(sign))
 
     def boolop(self, op: ast.boolop, vals: list[Any], node: ast.AST) -> Any:
         if all(is_static(v) for v in vals):
@@ -769,7 +799,7 @@ class KernelEvaluator:
         kwargs = {k.arg: self.eval(k.value) for k in node.keywords if k.arg}
         if name == "to":
             if kwargs.get("bitcast"):
-                raise self.unsupported(".to(..., bitcast=True): bit casts are not modelled", node)
+                return self.bitcast(base, args[0] if args else kwargs.get("dtype"), node)
             dt = args[0] if args else kwargs.get("dtype")
             return self.cast(base, dt, node)
         if name in ("logical_and", "logical_or") and len(args) == 1:  # both sides tested != 0, then and/or
@@ -805,6 +835,19 @@ class KernelEvaluator:
         if name.startswith(("elem:", "ptr:")):
             name = "fp32"  # a pointer's element type: a float type under the real-number model
         return Block(t.shape, ir.cast(t.elem, name))
+
+    def bitcast(self, v: Any, dt: Any, node: ast.AST) -> SignedBits:
+        """`x.to(tl.int32, bitcast=True)` of a float block: its bits as a signed integer of the same width (a
+        bit cast between widths does not compile). Only its sign is modelled: it is the float's sign bit."""
+        t = to_tile(v, self.line)
+        if (isinstance(t, Block) and t.elem.kind is Kind.REAL and isinstance(dt, DType)
+                and dt.name in ("int8", "int16", "int32", "int64")):
+            note = f"bit casts (line {getattr(node, 'lineno', self.line)}): of floating-point values, whose sign bit is signbit"
+            if note not in self.notes:
+                self.notes.append(note)
+            return SignedBits(t.shape, t.elem)
+        raise self.unsupported(".to(..., bitcast=True): bit casts are not modelled (only the sign of a float's "
+                               "bits as a signed integer is)", node)
 
     def dtype_param(self, dt: Any) -> str | None:
         """The name of the kernel's constexpr parameter that `dt` is, when it is left symbolic (a dtype the

@@ -172,3 +172,20 @@ def scaled_index_kernel(x_ptr, out_ptr, n, stride: tl.int64, scale: tl.float32, 
     mask = offs < n
     x = tl.load(x_ptr + offs, mask=mask)
     tl.store(out_ptr + offs, tl.where(offs % stride == 0, x * scale, x), mask=mask)
+
+
+@triton.jit
+def signbit_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    # FlagGems' signbit: the float's bits as a signed integer of its width, negative iff the sign bit is set
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(out_ptr + offs, x.to(tl.int32, bitcast=True) < 0, mask=mask)
+
+
+@triton.jit
+def bits_beyond_sign_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(out_ptr + offs, x.to(tl.int32, bitcast=True) & 0xFF, mask=mask)
