@@ -65,11 +65,15 @@ def test_is_int_on_an_element_type_takes_the_float_branch(results):
     assert r.status == "verified" and r.formula_raw.endswith("out_v[i] = inp_v[i] * 2.0")
 
 
-def test_width_predicates_and_bitcasts_are_unsupported(results):
-    r = results["width_test_kernel"]
-    assert r.status == "unsupported" and "idioms.py:77: .is_fp64() on the element type of inp" in r.message
-    r = results["bitcast_kernel"]
-    assert r.status == "unsupported" and "bit casts are not modelled" in r.message
+def test_width_predicates_evaluate_per_element_type_and_bitcasts_by_their_sign(results):
+    r = results["width_test_kernel"]  # .is_fp64() on the element type: both branches are the identity
+    assert r.status == "verified" and r.formula_raw.endswith("out_v[i] = inp_v[i]")
+    assert any(
+        "element type of inp (.is_fp64() at line 77)" in a and "the same values for every one" in a
+        for a in r.assumptions
+    )
+    r = results["bitcast_kernel"]  # `x.to(tl.int32, bitcast=True) < 0`: the sign bit
+    assert r.status == "verified" and r.formula_raw.endswith("out_v[i] = float(signbit(inp_v[i]))")
 
 
 def test_dtype_predicates():
@@ -130,3 +134,82 @@ def test_flaggems_type_and_not_blockers_are_gone(root: Path):
     assert ".type" not in amax["amax_kernel"].message
     bmm = {r.name: r for r in lift_file(root / "ops/bmm.py", op="bmm_kernel")}
     assert "bitwise not" not in bmm["bmm_kernel"].message
+
+
+# bodies that lift since the elementwise constructs (libdevice math, float %, predicates, bit operations,
+# element-type dispatch, casts to a dtype parameter): each verified, with the formula it reads as
+ELEMENTWISE = {
+    ("ops/tan.py", "tan_func"): "out[i] = tan(x[i])",
+    ("ops/atan.py", "atan_kernel"): "out[i] = atan(x[i])",
+    ("ops/acos.py", "acos_kernel"): "out[i] = acos(x[i])",
+    ("ops/atan2.py", "atan2_kernel"): "out[i] = atan2(x[i], y[i])",
+    ("ops/angle.py", "angle_func"): "out[i] = atan2(imag[i], real[i])",
+    ("ops/isnan.py", "isnan_func"): "out[i] = isnan(x[i])",
+    ("ops/isinf.py", "isinf_func"): "out[i] = isinf(x[i])",
+    ("ops/isfinite.py", "isfinite_func"): "out[i] = isfinite(x[i])",
+    ("ops/signbit.py", "signbit_func"): "out[i] = signbit(x[i])",
+    ("ops/bitwise_and.py", "bitwise_and_func"): "out[i] = bitwise_and(x[i], y[i])",
+    ("ops/bitwise_or.py", "bitwise_or_func_scalar"): "out[i] = bitwise_or(x[i], y)",
+    ("ops/bitwise_not.py", "bitwise_not_func"): "out[i] = bitwise_not(x[i])",
+    ("ops/bitwise_left_shift.py", "bitwise_left_shift_kernel"): "out[i] = bitwise_left_shift(a[i], b[i])",
+    ("ops/bitwise_right_shift.py", "bitwise_right_shift_kernel"): "out[i] = bitwise_right_shift(a[i], b[i])",
+    ("ops/div.py", "trunc_div_func"): "out[i] = trunc(x[i] / y[i])",
+    ("ops/div.py", "rem_tt"): (
+        "out[i] = where((fmod(x[i], y[i]) != 0.0) & ((x[i] < 0.0) != (y[i] < 0.0)), fmod(x[i], y[i]) + y[i], "
+        "fmod(x[i], y[i]))"
+    ),
+}
+
+
+@pytest.mark.parametrize(("rel", "name"), sorted(ELEMENTWISE), ids=lambda v: v)
+def test_flaggems_elementwise_bodies_verify(root: Path, rel: str, name: str):
+    (r,) = [x for x in lift_file(root / rel, op=name) if x.name == name]
+    assert r.status == "verified", r.message
+    assert r.formula_raw == ELEMENTWISE[(rel, name)]
+
+
+def _run(result, *args):
+    ns: dict = {}
+    exec(result.torch, ns)
+    return ns[result.name](*args)
+
+
+def test_flaggems_elementwise_torch_code_matches_torch(root: Path):
+    import math
+
+    import torch
+
+    g = torch.Generator().manual_seed(7)
+    x, y = torch.randn(5, 6, generator=g), torch.randn(5, 6, generator=g) + 0.1
+    x[0, 0], x[1, 1], x[2, 2] = math.nan, math.inf, -math.inf
+
+    def body(rel: str, name: str):
+        (r,) = [v for v in lift_file(root / rel, op=name) if v.name == name]
+        assert r.status == "verified", r.message
+        return r
+
+    torch.testing.assert_close(_run(body("ops/tan.py", "tan_func"), y), torch.tan(y))
+    torch.testing.assert_close(
+        _run(body("ops/atan2.py", "atan2_kernel"), x, y), torch.atan2(x, y), equal_nan=True
+    )
+    assert torch.equal(_run(body("ops/isnan.py", "isnan_func"), x), torch.isnan(x))
+    assert torch.equal(_run(body("ops/isinf.py", "isinf_func"), x), torch.isinf(x))
+    assert torch.equal(_run(body("ops/isfinite.py", "isfinite_func"), x), torch.isfinite(x))
+    z = torch.tensor([-0.0, 0.0, -1.0, 2.0])
+    assert torch.equal(_run(body("ops/signbit.py", "signbit_func"), z), torch.signbit(z))
+    torch.testing.assert_close(
+        _run(body("ops/div.py", "rem_tt"), y * 7, y + 0.3), torch.remainder(y * 7, y + 0.3)
+    )
+    torch.testing.assert_close(
+        _run(body("ops/div.py", "trunc_div_func"), x, y),
+        torch.div(x, y, rounding_mode="trunc"),
+        equal_nan=True,
+    )
+    a = torch.randint(-50, 50, (4, 5), generator=g, dtype=torch.int32)
+    b = torch.randint(0, 5, (4, 5), generator=g, dtype=torch.int32)
+    assert torch.equal(_run(body("ops/bitwise_and.py", "bitwise_and_func"), a, b), a & b)
+    assert torch.equal(_run(body("ops/bitwise_not.py", "bitwise_not_func"), a), ~a)
+    m = torch.rand(4, 5, generator=g) < 0.5
+    assert torch.equal(_run(body("ops/bitwise_not.py", "bitwise_not_func"), m), ~m)  # bool: logical not
+    assert torch.equal(_run(body("ops/bitwise_left_shift.py", "bitwise_left_shift_kernel"), a, b), a << b)
+    assert torch.equal(_run(body("ops/bitwise_right_shift.py", "bitwise_right_shift_kernel"), a, b), a >> b)

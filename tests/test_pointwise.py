@@ -59,6 +59,7 @@ def test_statuses_and_formulas(results):
         "both",
         "int_div",
         "dtype_branch",
+        "bit_and",
     }
     assert results["gelu_erf"].formula_raw == "out[i] = 0.5 * x[i] * (1.0 + erf(x[i] * 0.7071067811865476))"
     assert results["axpy"].formula_raw == "out[i] = x[i] + y[i] * alpha"
@@ -66,11 +67,12 @@ def test_statuses_and_formulas(results):
     assert "; out1[i] = g[i] * x[i] * (1.0 / (1.0 + exp(-x[i])))" in results["swish_and_mul_grad"].formula_raw
     assert results["int_div"].formula_raw == "out[i] = int64(x[i] / y[i])"  # Triton's // on ints: toward zero
     assert results["select"].formula_raw == "out[i] = where(cond[i] != 0.0, a[i], b[i])"
+    assert results["bit_and"].formula_raw == "out[i] = bitwise_and(x[i], y[i])"  # integer tensors' bits
 
 
 def test_unsupported_names_construct_and_line(results):
-    assert results["bit_and"].status == "unsupported"
-    assert "pointwise_ops.py:90: bitwise operators on integers" in results["bit_and"].message
+    assert results["bit_pattern"].status == "unsupported"
+    assert "pointwise_ops.py:119: .to(..., bitcast=True): bit casts are not modelled" in results["bit_pattern"].message
     assert "`return` inside a branch on a runtime value" in results["early_return"].message
     assert "returns 1 value(s), the decorator declares 2 output(s)" in results["wrong_count"].message
 

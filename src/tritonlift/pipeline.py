@@ -14,6 +14,7 @@ from tritonlift.ir.expr import Kind
 from tritonlift.ir.formula import Formula, Param
 from tritonlift.options import Options
 from tritonlift.result import STAGES, LiftResult, Proof
+from tritonlift.symbolic.dtypes import evaluate_spec
 from tritonlift.symbolic.kernel_eval import KernelEvaluator, grid_symbols
 from tritonlift.symbolic.params import classify, grid_rank
 from tritonlift.symbolic.spec import KernelSpec
@@ -141,7 +142,11 @@ def kernel_spec(
 ) -> tuple[KernelSpec, tuple[Param, ...]]:
     pointers, kinds = classify(module, fn)
     grid = grid_symbols(grid_rank(module, fn))
-    spec = KernelEvaluator(module, fn, {}, pointers, kinds, grid, invariant_patterns=invariant_patterns).run()
+    spec = evaluate_spec(
+        lambda dtypes: KernelEvaluator(
+            module, fn, {}, pointers, kinds, grid, invariant_patterns=invariant_patterns, elem_dtypes=dtypes
+        ).run()
+    )
     named = heuristic_facts_named(module, fn, pointers, kinds)
     spec.facts += [f for _n, f in named]
     if named:
@@ -367,7 +372,7 @@ def _lift_kernel(
             res.assumptions.append("output views do not overlap each other or the inputs")
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
-        res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"
+        res.message = e.located() if e.file else f"{fn.file}:{e.line or fn.line}: {e.message}"
     except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
     res.seconds = clock.finish()
@@ -478,7 +483,7 @@ def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> L
         res.assumptions = list(formula.assumptions)
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
-        res.message = e.located() if e.file else f"{fn.file}:{fn.line}: {e.message}"
+        res.message = e.located() if e.file else f"{fn.file}:{e.line or fn.line}: {e.message}"
     except Exception as e:  # a bug of ours: no proof, no counterexample, and the run goes on
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
     res.seconds = clock.finish()

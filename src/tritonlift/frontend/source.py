@@ -30,6 +30,7 @@ class KParam:
     constexpr: bool
     default: ast.expr | None
     line: int
+    annotation: str = ""  # as written: "tl.constexpr", "tl.int64", ...
 
 
 @dataclass
@@ -177,9 +178,21 @@ def qualname(node: ast.expr, aliases: dict[str, str]) -> str | None:
     return ".".join([head, *reversed(parts)])
 
 
+def _module_statements(tree: ast.Module) -> list[ast.stmt]:
+    """The module's top-level statements, those in the body of a top-level `try:` included (FlagGems binds
+    libdevice names there: `try: _finitef = tl_extra_shim.finitef except Exception: pass`; where the body
+    fails, the names stay unbound and no kernel using them compiles)."""
+    out: list[ast.stmt] = []
+    for node in tree.body:
+        out.append(node)
+        if isinstance(node, ast.Try):
+            out += node.body
+    return out
+
+
 def _collect_aliases(tree: ast.Module) -> dict[str, str]:
     aliases: dict[str, str] = {}
-    for node in tree.body:
+    for node in _module_statements(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:
@@ -189,8 +202,11 @@ def _collect_aliases(tree: ast.Module) -> dict[str, str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             for a in node.names:
                 aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+        elif isinstance(node, ast.ImportFrom):  # `from . import libdevice`: a sibling module, by its name
+            for a in node.names:
+                aliases[a.asname or a.name] = a.name
     # module-level `erf = tl_extra_shim.erf` style re-bindings of dotted names
-    for node in tree.body:
+    for node in _module_statements(tree):
         if (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1
@@ -225,10 +241,10 @@ def _params(fn: ast.FunctionDef) -> list[KParam]:
     out = []
     for a, d in zip(args, defaults, strict=True):
         ann = ast.unparse(a.annotation) if a.annotation is not None else ""
-        out.append(KParam(a.arg, "constexpr" in ann, d, a.lineno))
+        out.append(KParam(a.arg, "constexpr" in ann, d, a.lineno, ann))
     for a, d in zip(fn.args.kwonlyargs, fn.args.kw_defaults, strict=True):
         ann = ast.unparse(a.annotation) if a.annotation is not None else ""
-        out.append(KParam(a.arg, "constexpr" in ann, d, a.lineno))
+        out.append(KParam(a.arg, "constexpr" in ann, d, a.lineno, ann))
     return out
 
 

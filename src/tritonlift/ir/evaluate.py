@@ -218,6 +218,50 @@ def _pow(a: float, b: float) -> float:
         return math.nan  # negative ** fraction
 
 
+def _trunc(x: float) -> float:
+    return x if math.isinf(x) or math.isnan(x) else float(math.trunc(x))
+
+
+def _fmod(a: float, b: float) -> float:
+    """C fmod (Triton's % on floats, torch.fmod): nan for b == 0 or infinite a."""
+    if b == 0 or math.isinf(a) or math.isnan(a) or math.isnan(b):
+        return math.nan
+    return math.fmod(a, b)
+
+
+def _int_of(v: Value) -> int:
+    """An integer value for a bit operation: ints and bools as they are, integral floats (a loaded element
+    of an integer tensor, as the model holds it) converted; anything else has no bits."""
+    if isinstance(v, (bool, int)):
+        return int(v)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    raise ValueError(f"bit operation on the non-integer {v!r}")
+
+
+def _shift_count(b: Value) -> int:
+    n = _int_of(b)
+    if not 0 <= n <= 64:
+        raise ValueError(f"shift by {n} is undefined")
+    return n
+
+
+BIT_FNS: dict[Op, Callable[..., int]] = {
+    Op.BITAND: lambda a, b: _int_of(a) & _int_of(b),
+    Op.BITOR: lambda a, b: _int_of(a) | _int_of(b),
+    Op.BITXOR: lambda a, b: _int_of(a) ^ _int_of(b),
+    Op.BITNOT: lambda a: ~_int_of(a),
+    Op.SHL: lambda a, b: _int_of(a) << _shift_count(b),
+    Op.SHR: lambda a, b: _int_of(a) >> _shift_count(b),
+}
+PREDICATE_FNS: dict[Op, Callable[[float], bool]] = {
+    Op.ISNAN: math.isnan,
+    Op.ISINF: math.isinf,
+    Op.ISFINITE: math.isfinite,
+    Op.SIGNBIT: lambda x: math.copysign(1.0, x) < 0,
+}
+
+
 UNARY_FNS: dict[Op, Callable[[float], float]] = {
     Op.EXP: _guarded(math.exp, _nan),
     Op.EXP2: _guarded(lambda x: 2.0**x, _nan),
@@ -233,6 +277,11 @@ UNARY_FNS: dict[Op, Callable[[float], float]] = {
     Op.COS: _guarded(math.cos, _nan),
     Op.FLOOR: _rounding(math.floor),
     Op.CEIL: _rounding(math.ceil),
+    Op.TRUNC: _trunc,
+    Op.TAN: _guarded(math.tan, _nan),
+    Op.ASIN: _guarded(math.asin, _nan),
+    Op.ACOS: _guarded(math.acos, _nan),
+    Op.ATAN: _guarded(math.atan, _nan),
 }
 
 
@@ -334,6 +383,11 @@ EVAL_OPS: dict[Op, EvalFn] = {
     Op.CAST: _cast,
     **{op: (lambda e, ev, fn=fn: fn(ev(e.args[0]))) for op, fn in UNARY_FNS.items()},
     Op.POW: _binary(_pow),
+    Op.ATAN2: _binary(lambda y, x: math.atan2(y, x)),
+    Op.FMOD: _binary(_fmod),
+    Op.COPYSIGN: _binary(lambda a, b: math.copysign(a, b)),
+    **{op: (lambda e, ev, fn=fn: fn(to_float(ev(e.args[0])))) for op, fn in PREDICATE_FNS.items()},
+    **{op: (lambda e, ev, fn=fn: fn(*(ev(a) for a in e.args))) for op, fn in BIT_FNS.items()},
     Op.SUM: _reduction,
     Op.PROD: _reduction,
     Op.RMAX: _reduction,

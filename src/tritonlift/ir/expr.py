@@ -67,7 +67,28 @@ class Op(Enum):
     COS = "cos"
     FLOOR = "floor"
     CEIL = "ceil"
+    TRUNC = "trunc"  # rounds toward zero
+    TAN = "tan"
+    ASIN = "asin"
+    ACOS = "acos"
+    ATAN = "atan"
     POW = "pow"  # binary
+    ATAN2 = "atan2"  # binary: atan2(y, x), the angle of the point (x, y)
+    FMOD = "fmod"  # binary: C fmod, a - b * trunc(a / b) (the sign of the dividend): Triton's % on floats
+    COPYSIGN = "copysign"  # binary: |a| with the sign of b
+    # floating-point predicates (real -> bool). Values are reals: see `PREDICATE_OPS` for what that means
+    ISNAN = "isnan"
+    ISINF = "isinf"
+    ISFINITE = "isfinite"
+    SIGNBIT = "signbit"
+    # integer bit operations (two's complement). args keep their kinds: an INT arg is index arithmetic, a REAL
+    # arg is a loaded element of an integer (or bool) tensor; the result is REAL when any arg is
+    BITAND = "bitwise_and"
+    BITOR = "bitwise_or"
+    BITXOR = "bitwise_xor"
+    BITNOT = "bitwise_not"  # unary
+    SHL = "bitwise_left_shift"
+    SHR = "bitwise_right_shift"  # arithmetic shift of signed values (floor(a / 2**b))
     # reductions: attr = bound index variable name; args = (lo, hi, body) meaning op over lo <= k < hi
     SUM = "sum"
     PROD = "prod"
@@ -118,9 +139,21 @@ UNARY_MATH_OPS = frozenset(
         Op.COS,
         Op.FLOOR,
         Op.CEIL,
+        Op.TRUNC,
+        Op.TAN,
+        Op.ASIN,
+        Op.ACOS,
+        Op.ATAN,
     }
 )
-MATH_OPS = UNARY_MATH_OPS | {Op.POW}
+BINARY_MATH_OPS = frozenset({Op.POW, Op.ATAN2, Op.FMOD, Op.COPYSIGN})
+MATH_OPS = UNARY_MATH_OPS | BINARY_MATH_OPS
+# isnan, isinf, isfinite, signbit of a value. Values are reals: no variable is ever nan or infinite, but the
+# constants inf, -inf and nan (masked lanes of a max, other=float("nan")) are, so the verifier knows these
+# predicates on constants exactly and nothing on other terms (uninterpreted: a proof cannot use a fact about
+# them that IEEE would contradict); signbit(x) is x < 0 away from zero (signed zeros are outside the model)
+PREDICATE_OPS = frozenset({Op.ISNAN, Op.ISINF, Op.ISFINITE, Op.SIGNBIT})
+BIT_OPS = frozenset({Op.BITAND, Op.BITOR, Op.BITXOR, Op.BITNOT, Op.SHL, Op.SHR})
 REDUCE_OPS = frozenset({Op.SUM, Op.PROD, Op.RMAX, Op.RMIN})
 NAMED_ELEMENTWISE_OPS = frozenset(
     {Op.SILU, Op.GELU, Op.GELU_TANH, Op.RELU, Op.LEAKY_RELU, Op.CLAMP, Op.SOFTPLUS}
@@ -495,6 +528,46 @@ def math_fn(op: Op, *args: Expr) -> Expr:
     return Expr(op, rargs, None, Kind.REAL)
 
 
+def predicate(op: Op, a: Expr) -> Expr:
+    """isnan(a), isinf(a), isfinite(a), signbit(a): a bool."""
+    assert op in PREDICATE_OPS
+    a = to_real(a)
+    if a.is_const:
+        v = a.value
+        folded = {
+            Op.ISNAN: math.isnan(v),
+            Op.ISINF: math.isinf(v),
+            Op.ISFINITE: math.isfinite(v),
+            Op.SIGNBIT: math.copysign(1.0, v) < 0,
+        }[op]
+        return const(folded)
+    return Expr(op, (a,), None, Kind.BOOL)
+
+
+def bitwise(op: Op, a: Expr, b: Expr | None = None) -> Expr:
+    """A two's-complement bit operation on integer values (bools count as 0/1); exact folding of constants."""
+    assert op in BIT_OPS and (b is None) == (op is Op.BITNOT)
+    args = (a,) if b is None else (a, b)
+    args = tuple(cast(x, "int32") if x.kind is Kind.BOOL else x for x in args)
+    kind = Kind.REAL if any(x.kind is Kind.REAL for x in args) else Kind.INT
+    if kind is Kind.INT and all(x.is_const for x in args):
+        v = [int(x.value) for x in args]
+        if op in (Op.SHL, Op.SHR) and not 0 <= v[1] <= 64:
+            return Expr(op, args, None, kind)  # a negative or huge shift count: kept symbolic
+        return const(int(_BIT_FOLD[op](*v)))
+    return Expr(op, args, None, kind)
+
+
+_BIT_FOLD: dict[Op, Callable[..., int]] = {
+    Op.BITAND: lambda a, b: a & b,
+    Op.BITOR: lambda a, b: a | b,
+    Op.BITXOR: lambda a, b: a ^ b,
+    Op.BITNOT: lambda a: ~a,
+    Op.SHL: lambda a, b: a << b,
+    Op.SHR: lambda a, b: a >> b,
+}
+
+
 def reduce(op: Op, index: str, lo: Expr, hi: Expr, body: Expr) -> Expr:
     assert op in REDUCE_OPS
     return Expr(op, (lo, hi, body), index, body.kind if body.kind is not Kind.BOOL else Kind.INT)
@@ -566,6 +639,10 @@ def rebuild(e: Expr, args: tuple[Expr, ...]) -> Expr:
         return cast(args[0], e.attr)
     if op in MATH_OPS:
         return math_fn(op, *args)
+    if op in PREDICATE_OPS:
+        return predicate(op, *args)
+    if op in BIT_OPS:
+        return bitwise(op, *args)
     if op in NAMED_ELEMENTWISE_OPS:
         return named(op, *args)
     return Expr(op, args, e.attr, e.kind)

@@ -75,6 +75,15 @@ def _infix(tok: str, prec: int) -> Handler:
     return handler
 
 
+def _bit_infix(tok: str) -> Handler:
+    """A bit operation: its operands in parentheses unless atomic, itself as loose as a comparison (textbooks
+    agree on no precedence for these)."""
+    return lambda e, r: (
+        f"{_group(r(e.args[0]), P_UNARY)} {tok} {_group(r(e.args[1]), P_UNARY)}",
+        P_CMP,
+    )
+
+
 def _compare(tok: str) -> Handler:
     return lambda e, r: (
         f"{_group(r(e.args[0]), P_CMP, True)} {tok} {_group(r(e.args[1]), P_CMP, True)}",
@@ -218,6 +227,24 @@ LATEX_OPS: dict[Op, Handler] = {
     Op.FLOOR: _wrap(r"\left\lfloor ", r" \right\rfloor"),
     Op.CEIL: _wrap(r"\left\lceil ", r" \right\rceil"),
     Op.POW: _pow,
+    Op.TRUNC: _fn(r"\operatorname{trunc}"),
+    Op.TAN: _fn(r"\tan"),
+    Op.ASIN: _fn(r"\arcsin"),
+    Op.ACOS: _fn(r"\arccos"),
+    Op.ATAN: _fn(r"\arctan"),
+    Op.ATAN2: _fn(r"\operatorname{atan2}"),
+    Op.FMOD: _fn(r"\operatorname{fmod}"),
+    Op.COPYSIGN: _fn(r"\operatorname{copysign}"),
+    Op.ISNAN: _fn(r"\operatorname{isnan}"),
+    Op.ISINF: _fn(r"\operatorname{isinf}"),
+    Op.ISFINITE: _fn(r"\operatorname{isfinite}"),
+    Op.SIGNBIT: _fn(r"\operatorname{signbit}"),
+    Op.BITAND: _bit_infix(r"\mathbin{\&}"),
+    Op.BITOR: _bit_infix(r"\mathbin{|}"),
+    Op.BITXOR: _bit_infix(r"\oplus"),
+    Op.BITNOT: lambda e, r: (rf"\mathord{{\sim}} {_group(r(e.args[0]), P_UNARY)}", P_UNARY),
+    Op.SHL: _bit_infix(r"\ll"),
+    Op.SHR: _bit_infix(r"\gg"),
     Op.SUM: _reduce,
     Op.PROD: _reduce,
     Op.RMAX: _reduce,

@@ -29,11 +29,13 @@ from dataclasses import dataclass, replace
 
 from tritonlift.ir.expr import (
     ARG_OPS,
+    BIT_OPS,
     COMPARE_OPS,
     LOGIC_OPS,
     MATH_OPS,
     NAMED_ELEMENTWISE_OPS,
     ONE,
+    PREDICATE_OPS,
     REDUCE_OPS,
     ROW_MAP_OPS,
     ROW_REDUCE_OPS,
@@ -54,6 +56,8 @@ ELEMENTWISE_OPS = (
     | COMPARE_OPS
     | LOGIC_OPS
     | MATH_OPS
+    | PREDICATE_OPS
+    | BIT_OPS
     | NAMED_ELEMENTWISE_OPS
 )
 NOT_SCALAR = frozenset({Op.READ, Op.MEM, Op.UNDEF})

@@ -137,7 +137,15 @@ HOST_OPS: dict[Op, Handler] = {
     Op.NOT: lambda e, r: join_prefix(r(e.args[0]), "not ", P_NOT),
     Op.WHERE: lambda e, r: _ifexp(*(r(a) for a in e.args)),
     Op.CAST: call("int"),
+    **{op: (lambda e, r, tok=tok: _host_bits(tok, [r(a) for a in e.args])) for op, tok in (
+        (Op.BITAND, "&"), (Op.BITOR, "|"), (Op.BITXOR, "^"), (Op.BITNOT, "~"), (Op.SHL, "<<"), (Op.SHR, ">>"))},
 }
+
+
+def _host_bits(tok: str, args: list[Src]) -> Src:
+    """Python's bit operators on ints (two's complement, unbounded: the IR's meaning), fully parenthesized."""
+    parts = [a[0] if a[1] == P_ATOM else f"({a[0]})" for a in args]
+    return (f"({tok}{parts[0]})" if len(parts) == 1 else f"({parts[0]} {tok} {parts[1]})"), P_ATOM
 
 
 def _ifexp(c: Src, a: Src, b: Src) -> Src:
@@ -231,6 +239,18 @@ def _binary_tensors(fn: str) -> TorchHandler:
     return lambda e, ctx: _atom(
         f"{fn}({ctx.ten(ctx.num(e.args[0])).text}, {ctx.ten(ctx.num(e.args[1])).text})"
     )
+
+
+def _bitwise(fn: str) -> TorchHandler:
+    """torch.bitwise_*(a, b) on the operands' own dtypes (int or bool tensors: bool ~ is logical not, as in
+    Triton); Python ints become int64 tensors."""
+
+    def handler(e: Expr, ctx: _AssignCtx) -> Code:
+        args = [ctx.sub(a) for a in e.args]
+        texts = [ctx.ten(args[0]).text] + [a.text for a in args[1:]]
+        return _atom(f"{fn}({', '.join(texts)})")
+
+    return handler
 
 
 def _compare(tok: str) -> TorchHandler:
@@ -413,6 +433,24 @@ TORCH_OPS: dict[Op, TorchHandler] = {
     Op.FLOOR: _torch_fn("torch.floor"),
     Op.CEIL: _torch_fn("torch.ceil"),
     Op.POW: _torch_fn("torch.pow"),
+    Op.TRUNC: _torch_fn("torch.trunc"),
+    Op.TAN: _torch_fn("torch.tan"),
+    Op.ASIN: _torch_fn("torch.asin"),
+    Op.ACOS: _torch_fn("torch.acos"),
+    Op.ATAN: _torch_fn("torch.atan"),
+    Op.ATAN2: _binary_tensors("torch.atan2"),
+    Op.FMOD: _torch_fn("torch.fmod"),
+    Op.COPYSIGN: _torch_fn("torch.copysign"),
+    Op.ISNAN: _torch_fn("torch.isnan"),
+    Op.ISINF: _torch_fn("torch.isinf"),
+    Op.ISFINITE: _torch_fn("torch.isfinite"),
+    Op.SIGNBIT: _torch_fn("torch.signbit"),
+    Op.BITAND: _bitwise("torch.bitwise_and"),
+    Op.BITOR: _bitwise("torch.bitwise_or"),
+    Op.BITXOR: _bitwise("torch.bitwise_xor"),
+    Op.BITNOT: _bitwise("torch.bitwise_not"),
+    Op.SHL: _bitwise("torch.bitwise_left_shift"),
+    Op.SHR: _bitwise("torch.bitwise_right_shift"),
     Op.SUM: _reduce,
     Op.PROD: _reduce,
     Op.RMAX: _reduce,

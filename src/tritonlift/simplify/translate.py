@@ -102,6 +102,12 @@ LEAF_WHY = {
     Op.TRUNCMOD: "integer index arithmetic",
     Op.CAST: "a conversion",
     **{
+        op: "a math function no rule rewrites"
+        for op in (Op.TRUNC, Op.TAN, Op.ASIN, Op.ACOS, Op.ATAN, Op.ATAN2, Op.FMOD, Op.COPYSIGN)
+    },
+    **{op: "a floating-point predicate" for op in (Op.ISNAN, Op.ISINF, Op.ISFINITE, Op.SIGNBIT)},
+    **{op: "integer bit arithmetic" for op in (Op.BITAND, Op.BITOR, Op.BITXOR, Op.BITNOT, Op.SHL, Op.SHR)},
+    **{
         op: "row operators are recognised by simplify.rows, after saturation"
         for op in sorted(ROW_OPS, key=lambda o: o.value)
     },

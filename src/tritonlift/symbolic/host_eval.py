@@ -832,7 +832,13 @@ class HostEvaluator:
             meta[p.name] = v
         grid = self.grid(self.eval(sub.slice), meta, node)
         pointers = [p for p in pointers if isinstance(values.get(p), HostTensor)]
-        spec = KernelEvaluator(self.module, fn, bindings, pointers, kinds, grid, self.invariant_patterns).run()
+        from tritonlift.symbolic.dtypes import evaluate_spec
+
+        spec = evaluate_spec(
+            lambda dtypes: KernelEvaluator(
+                self.module, fn, bindings, pointers, kinds, grid, self.invariant_patterns, elem_dtypes=dtypes
+            ).run()
+        )
         self.st.undefined += [t for t in undefined_tags(spec) if t not in self.st.undefined]
         if self.zero_fill:
             spec = zero_filled(spec)

@@ -19,6 +19,7 @@ from tritonlift.symbolic import block_ptr as bptr
 from tritonlift.symbolic.block_ptr import BlockPtr
 from tritonlift.symbolic.dot import PRECISION_ARGS
 from tritonlift.symbolic.dot import dot as dot_block
+from tritonlift.symbolic.dtypes import BITWIDTH, FLOAT_ELEMENT_TYPES, ElementTypeNeeded
 from tritonlift.symbolic.liveness import live_at_entry
 from tritonlift.symbolic.loops import (
     mentions_placeholder,
@@ -35,6 +36,7 @@ from tritonlift.symbolic.tl_table import (
     DTYPES,
     NOT_MODELLED,
     PLANNED,
+    PREDICATES,
     SPECIAL,
     UNARY_MATH,
     tl_function,
@@ -73,9 +75,21 @@ class _Return(Exception):
         self.value = value
 
 
+@dataclass(frozen=True)
+class SignedBits:
+    """The bits of a float block as a signed integer of the same width (`x.to(tl.int32, bitcast=True)`): only
+    its sign is known (the float's sign bit), so comparing it with 0 is its only use."""
+
+    shape: tuple[Expr, ...]
+    elem: Expr  # the float
+
+
 def to_tile(v: Any, line: int = 0) -> Tile:
     if isinstance(v, (Block, PtrBlock)):
         return v
+    if isinstance(v, SignedBits):
+        raise Unsupported(".to(..., bitcast=True): bit casts are not modelled beyond their sign (`bits < 0`)", "",
+                          line)
     if isinstance(v, bool):
         return scalar(ir.const(v))
     if isinstance(v, int):
@@ -116,8 +130,10 @@ class KernelEvaluator:
         scalars: dict[str, Kind],
         grid: tuple[Expr, ...],
         invariant_patterns: bool = True,  # off (ablation): loops with a symbolic trip count are not summarized
+        elem_dtypes: dict[str, str] | None = None,  # pointer -> its element type, where one is chosen (dtypes.py)
     ):
         self.invariant_patterns = invariant_patterns
+        self.elem_dtypes = dict(elem_dtypes or {})
         self.module = module
         self.fn = fn
         self.file = fn.file
@@ -561,9 +577,14 @@ class KernelEvaluator:
         if isinstance(base, BlockPtr) and a == "advance":
             return ("method", base, a)
         if isinstance(base, DType) and a in ("element_ty", "scalar"):  # ptr: its element type; else itself
-            return DType(f"elem:{base.name[4:]}") if a == "element_ty" and base.name.startswith("ptr:") else base
+            return self.known(DType(f"elem:{base.name[4:]}")) if a == "element_ty" and base.name.startswith("ptr:") else base
         if isinstance(base, Block) and a in ("dtype", "type"):
-            return block_dtype(base)
+            return self.known(block_dtype(base))
+        if isinstance(base, DType) and a == "primitive_bitwidth":
+            if base.name.startswith("elem:"):
+                raise ElementTypeNeeded(base.name[5:], ".primitive_bitwidth", self.file, node.lineno)
+            if base.name in BITWIDTH:
+                return BITWIDTH[base.name]
         if a == "value" and is_static(base):  # tl.constexpr(v).value
             return base
         if isinstance(base, (Block, PtrBlock)) and a == "shape":
@@ -575,6 +596,12 @@ class KernelEvaluator:
         if isinstance(base, DType) and a.startswith("is_"):
             return ("method", base, a)
         raise self.unsupported(f"attribute .{a} is not modelled", node)
+
+    def known(self, dt: DType) -> DType:
+        """A pointer's element type as chosen for this evaluation (symbolic/dtypes.py), else left open."""
+        if dt.name.startswith("elem:") and dt.name[5:] in self.elem_dtypes:
+            return DType(self.elem_dtypes[dt.name[5:]])
+        return dt
 
     def subscript(self, base: Any, sl: ast.expr, node: ast.AST) -> Any:
         if isinstance(base, (tuple, list)):
@@ -612,6 +639,9 @@ class KernelEvaluator:
 
     # -- arithmetic --------------------------------------------------------------------------------
     def binop(self, op: ast.operator, a: Any, b: Any, node: ast.AST) -> Any:
+        if isinstance(a, SignedBits) or isinstance(b, SignedBits):
+            raise self.unsupported(".to(..., bitcast=True): bit casts are not modelled beyond their sign "
+                                   "(`bits < 0`)", node)
         if is_static(a) and is_static(b) and not isinstance(a, (DType, tuple)) and not isinstance(b, (DType, tuple)):
             if isinstance(op, ast.Div) and b == 0:
                 raise self.unsupported("division by zero in a compile-time expression", node)
@@ -637,15 +667,22 @@ class KernelEvaluator:
                 else:
                     e = ir.arith(Op.TRUNCDIV, x, y)
             case ast.Mod():
-                if Kind.REAL in (x.kind, y.kind):
-                    raise self.unsupported("float % is not modelled", node)
-                e = ir.arith(Op.TRUNCMOD, x, y)
+                if Kind.REAL in (x.kind, y.kind):  # Triton's % on floats is C fmod: the dividend's sign
+                    e = ir.math_fn(Op.FMOD, x, y)
+                else:
+                    e = ir.arith(Op.TRUNCMOD, x, y)
             case ast.BitAnd():
                 e = self.logic(Op.AND, x, y, node)
             case ast.BitOr():
                 e = self.logic(Op.OR, x, y, node)
             case ast.BitXor() if x.kind is Kind.BOOL and y.kind is Kind.BOOL:
                 e = ir.compare(Op.NE, x, y)
+            case ast.BitXor():
+                e = ir.bitwise(Op.BITXOR, x, y)
+            case ast.LShift() | ast.RShift():
+                if Kind.BOOL in (x.kind, y.kind):
+                    raise self.unsupported("shift of a boolean", node)
+                e = ir.bitwise(Op.SHL if isinstance(op, ast.LShift) else Op.SHR, x, y)
             case ast.Pow():
                 e = ir.math_fn(Op.POW, x, y)
             case _:
@@ -653,8 +690,9 @@ class KernelEvaluator:
         return Block(shape, e)
 
     def logic(self, op: Op, x: Expr, y: Expr, node: ast.AST) -> Expr:
+        """`&`, `|`: logical on two masks, else two's-complement bit operations (a mask counts as 0/1)."""
         if x.kind is not Kind.BOOL or y.kind is not Kind.BOOL:
-            raise self.unsupported("bitwise operators on integers are not modelled", node)
+            return ir.bitwise(Op.BITAND if op is Op.AND else Op.BITOR, x, y)
         return ir.and_(x, y) if op is Op.AND else ir.or_(x, y)
 
     def ptr_arith(self, op: ast.operator, ta: Tile, tb: Tile, node: ast.AST) -> PtrBlock:
@@ -691,15 +729,25 @@ class KernelEvaluator:
                 return t
             case ast.Not() if t.elem.kind is not Kind.BOOL and t.rank == 0:  # `if not FLAG:`: FLAG == 0
                 return Block(t.shape, ir.not_(ir.cast(t.elem, "int1")))
+            case ast.Invert() if t.elem.kind is not Kind.BOOL:
+                return Block(t.shape, ir.bitwise(Op.BITNOT, t.elem))
             case ast.Not() | ast.Invert():
                 if t.elem.kind is not Kind.BOOL:
-                    raise self.unsupported("bitwise not on integers is not modelled", node)
+                    raise self.unsupported("`not` on a block of numbers", node)
                 return Block(t.shape, ir.not_(t.elem))
         raise self.unsupported("unary operator", node)
 
     def compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
         if isinstance(op, (ast.Is, ast.IsNot)):
             return _PY_CMPS[type(op)](a, b) if is_static(a) or a is None or b is None else False
+        if isinstance(a, DType) and isinstance(b, DType):
+            for x, y in ((a, b), (b, a)):  # `x.dtype.element_ty == tl.float16`: which floating type is it
+                open_x = x.name.startswith("elem:") and x != y
+                if open_x and (y.name in FLOAT_ELEMENT_TYPES or y.name.startswith("elem:")):
+                    raise ElementTypeNeeded(x.name[5:], f"a comparison with {_dtype_text(y)}", self.file,
+                                            getattr(node, "lineno", self.line))
+        if isinstance(a, SignedBits) or isinstance(b, SignedBits):
+            return self.sign_test(op, a, b, node)
         if is_static(a) and is_static(b):
             return _PY_CMPS[type(op)](a, b)
         ta, tb = to_tile(a, self.line), to_tile(b, self.line)
@@ -708,6 +756,19 @@ class KernelEvaluator:
         shape = broadcast_shapes(ta.shape, tb.shape, self.line)
         ta, tb = broadcast_to(ta, shape), broadcast_to(tb, shape)
         return Block(shape, ir.compare(_IR_CMPS[type(op)], ta.elem, tb.elem))
+
+    def sign_test(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Block:
+        """`bits < 0` (or `bits >= 0`, `0 > bits`, `0 <= bits`) of SignedBits: signbit of the float."""
+        if isinstance(b, SignedBits):
+            flipped = {ast.Gt: ast.Lt, ast.LtE: ast.GtE}
+            if type(op) not in flipped:
+                raise self.unsupported("a bit cast compared other than by its sign", node)
+            a, b, op = b, a, flipped[type(op)]()
+        zero = isinstance(b, int) and not isinstance(b, bool) and b == 0
+        if not zero or not isinstance(op, (ast.Lt, ast.GtE)):
+            raise self.unsupported("a bit cast compared other than by its sign (`bits < 0`)", node)
+        sign = ir.predicate(Op.SIGNBIT, a.elem)
+        return Block(a.shape, sign if isinstance(op, ast.Lt) else ir.not_(sign))
 
     def boolop(self, op: ast.boolop, vals: list[Any], node: ast.AST) -> Any:
         if all(is_static(v) for v in vals):
@@ -815,7 +876,7 @@ class KernelEvaluator:
             return bptr.advance(base, args[0] if args else kwargs.get("offsets"), lambda w: self.unsupported(w, node))
         if name == "to":
             if kwargs.get("bitcast"):
-                raise self.unsupported(".to(..., bitcast=True): bit casts are not modelled", node)
+                return self.bitcast(base, args[0] if args else kwargs.get("dtype"), node)
             dt = args[0] if args else kwargs.get("dtype")
             return self.cast(base, dt, node)
         if name in ("logical_and", "logical_or") and len(args) == 1:  # both sides tested != 0, then and/or
@@ -829,15 +890,20 @@ class KernelEvaluator:
                 raise self.unsupported(f"dtype method .{name}() is not modelled", node)
             if base.name.startswith("elem:"):  # under the real-number model: a floating type of unknown width
                 if name.startswith(("is_fp", "is_bf")):
-                    raise self.unsupported(
-                        f".{name}() on the element type of {base.name[5:]}: its width is not known", node
-                    )
+                    raise ElementTypeNeeded(base.name[5:], f".{name}()", self.file, getattr(node, "lineno", self.line))
                 self.notes.append(f"elements of {base.name[5:]} taken as floating point ({name}() is {test})")
             return test
         raise self.unsupported(f"method .{name}() is not modelled", node)
 
     def cast(self, v: Any, dt: Any, node: ast.AST) -> Any:
         t = to_tile(v, self.line)
+        param = self.dtype_param(dt)
+        if param is not None:  # `x.to(OUT_DTYPE)`, OUT_DTYPE a constexpr the caller sets to a dtype
+            note = (f"{param} (a dtype set by the caller) taken as a floating type: casts to it are the identity "
+                    "over reals")
+            if note not in self.notes:
+                self.notes.append(note)
+            dt = DType("fp32")
         if not isinstance(dt, DType):
             raise self.unsupported("cast to a non-dtype", node)
         if isinstance(t, PtrBlock):
@@ -846,6 +912,28 @@ class KernelEvaluator:
         if name.startswith(("elem:", "ptr:")):
             name = "fp32"  # a pointer's element type: a float type under the real-number model
         return Block(t.shape, ir.cast(t.elem, name))
+
+    def bitcast(self, v: Any, dt: Any, node: ast.AST) -> SignedBits:
+        """`x.to(tl.int32, bitcast=True)` of a float block: its bits as a signed integer of the same width (a
+        bit cast between widths does not compile). Only its sign is modelled: it is the float's sign bit."""
+        t = to_tile(v, self.line)
+        if (isinstance(t, Block) and t.elem.kind is Kind.REAL and isinstance(dt, DType)
+                and dt.name in ("int8", "int16", "int32", "int64")):
+            note = f"bit casts (line {getattr(node, 'lineno', self.line)}): of floating-point values, whose sign bit is signbit"
+            if note not in self.notes:
+                self.notes.append(note)
+            return SignedBits(t.shape, t.elem)
+        raise self.unsupported(".to(..., bitcast=True): bit casts are not modelled (only the sign of a float's "
+                               "bits as a signed integer is)", node)
+
+    def dtype_param(self, dt: Any) -> str | None:
+        """The name of the kernel's constexpr parameter that `dt` is, when it is left symbolic (a dtype the
+        launch passes: Triton compiles the kernel once per value)."""
+        if isinstance(dt, Block) and dt.rank == 0 and dt.elem.op is Op.VAR:
+            name = str(dt.elem.attr)
+            if any(p.name == name and p.constexpr for p in self.fn.params):
+                return name
+        return None
 
     def inline(self, f: JitFunction, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
         if self.depth > 16:
@@ -894,8 +982,8 @@ class KernelEvaluator:
             raise self.unsupported("math on pointers", node)
         shape = broadcast_shapes(ta.shape, tb.shape, self.line)
         x, y = broadcast_to(ta, shape).elem, broadcast_to(tb, shape).elem  # type: ignore[union-attr]
-        if op is Op.POW:
-            return Block(shape, ir.math_fn(Op.POW, x, y))
+        if op in ir.MATH_OPS:
+            return Block(shape, ir.math_fn(op, x, y))
         if op is Op.DIV:
             return Block(shape, ir.div(x, y))
         return Block(shape, ir.arith(op, x, y))
@@ -926,6 +1014,11 @@ class KernelEvaluator:
             return self.math1(UNARY_MATH[name], arg(0, "x"), node)
         if name in BINARY_MATH:
             return self.elementwise2(BINARY_MATH[name], arg(0, "x"), arg(1, "y"), node)
+        if name in PREDICATES:
+            t = to_tile(arg(0, "x"), self.line)
+            if isinstance(t, PtrBlock):
+                raise self.unsupported("math on pointers", node)
+            return Block(t.shape, ir.predicate(PREDICATES[name], t.elem))
         if name in PLANNED and name not in ("sum", "max", "min", "cumsum", "cumprod", "argmax", "argmin"):
             raise self.unsupported(f"{PLANNED[name]} is not modelled yet (planned)", node)
         match name:
@@ -989,7 +1082,7 @@ class KernelEvaluator:
             case "clamp":
                 lo = self.elementwise2(Op.MAXIMUM, arg(0, "x"), arg(1, "min"), node)
                 return self.elementwise2(Op.MINIMUM, lo, arg(2, "max"), node)
-            case "fdiv" | "div_rn":
+            case "fdiv" | "div_rn" | "div_rz":  # rounding modes of a float division: one real quotient
                 return self.elementwise2(Op.DIV, arg(0, "x"), arg(1, "y"), node)
             case "cdiv":
                 a, b = arg(0, "x"), arg(1, "div")
@@ -1291,6 +1384,12 @@ def dtype_test(dt: DType, name: str) -> bool | None:
     if name in _DTYPE_IS:
         return n == _DTYPE_IS[name]
     return None
+
+
+def _dtype_text(dt: DType) -> str:
+    if dt.name.startswith("elem:"):
+        return f"the element type of {dt.name[5:]}"
+    return "tl." + next((k for k, v in DTYPES.items() if v == dt.name), dt.name)
 
 
 _MISSING = object()  # a name not bound on one side of an `if`

@@ -33,6 +33,16 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
+def _annotated_kind(annotation: str) -> Kind | None:
+    """The kind a scalar parameter's dtype annotation (`tl.int64`, `tl.float32`, ...) declares."""
+    name = annotation.rsplit(".", 1)[-1]
+    if name in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
+        return Kind.INT
+    if name in ("float16", "bfloat16", "float32", "float64"):
+        return Kind.REAL
+    return None
+
+
 def classify(module: SourceModule, fn: JitFunction, depth: int = 0) -> tuple[list[str], dict[str, Kind]]:
     """(pointer params, scalar kinds): pointers are additive bases of load/store addresses, here or in the
     @triton.jit helpers the function passes them to (followed a few calls deep)."""
@@ -116,6 +126,10 @@ def classify(module: SourceModule, fn: JitFunction, depth: int = 0) -> tuple[lis
     used = _names(ast.Module(body=fn.node.body, type_ignores=[]))
     for p in fn.params:
         if p.name in pointers:
+            continue
+        declared = _annotated_kind(p.annotation)
+        if declared is not None:  # `n: tl.int64`, `eps: tl.float32`: the launch converts the argument
+            kinds[p.name] = declared
             continue
         unused_int = p.name not in used and _INT_NAME.search(p.name) is not None
         kinds[p.name] = Kind.INT if (p.name in ints or p.constexpr or unused_int) else Kind.REAL

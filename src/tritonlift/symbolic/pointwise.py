@@ -184,10 +184,21 @@ def output_names(fn: JitFunction, k: int) -> list[str]:
 
 
 def evaluate_pointwise(module: SourceModule, fn: JitFunction) -> PointwiseLift:
-    """Evaluate the body on one element of each tensor input -> the formula and the spec of its values."""
+    """Evaluate the body on one element of each tensor input -> the formula and the spec of its values; once
+    per floating element type of the inputs the body tests (symbolic/dtypes.py)."""
+    from tritonlift.symbolic.dtypes import choose, per_element_type
+
     sch = read_schema(fn)
+    variants = per_element_type(lambda dtypes: _evaluate_body(module, fn, sch, dtypes))
+    (elems, kinds, notes), chosen = choose(variants, lambda v: tuple(v[0]))
+    return build(fn, sch, elems, kinds, [*notes, *chosen])
+
+
+def _evaluate_body(
+    module: SourceModule, fn: JitFunction, sch: Schema, dtypes: dict[str, str]
+) -> tuple[list[Expr], dict[str, Kind], list[str]]:
     params = {p.name: p for p in fn.params}
-    ev = KernelEvaluator(module, fn, {}, [], {}, ())
+    ev = KernelEvaluator(module, fn, {}, [], {}, (), elem_dtypes=dtypes)
     ev.prescan()
     args = []
     kinds: dict[str, Kind] = {}
@@ -213,13 +224,13 @@ def evaluate_pointwise(module: SourceModule, fn: JitFunction) -> PointwiseLift:
         )
     elems: list[Expr] = []
     for v in values:
-        t = to_tile(v, fn.line)
+        t = to_tile(v, max((r.lineno for r in ast.walk(fn.node) if isinstance(r, ast.Return)), default=fn.line))
         if isinstance(t, PtrBlock):
             raise Unsupported(f"{fn.name} returns a pointer", fn.file, fn.line)
         if t.rank != 0:
             raise Unsupported(f"{fn.name} returns a block, not one element", fn.file, fn.line)
         elems.append(t.elem)
-    return build(fn, sch, elems, kinds, ev.notes)
+    return elems, kinds, ev.notes
 
 
 def build(

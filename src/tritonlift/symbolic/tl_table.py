@@ -22,8 +22,14 @@ UNARY_MATH: dict[str, Op] = {
     "rsqrt": Op.RSQRT, "sigmoid": Op.SIGMOID, "abs": Op.ABS, "fabs": Op.ABS, "erf": Op.ERF,
     "tanh": Op.TANH, "sin": Op.SIN, "cos": Op.COS, "floor": Op.FLOOR, "ceil": Op.CEIL,
     "expf": Op.EXP, "logf": Op.LOG, "fast_expf": Op.EXP, "fast_logf": Op.LOG,
+    "trunc": Op.TRUNC, "tan": Op.TAN, "asin": Op.ASIN, "acos": Op.ACOS, "atan": Op.ATAN,
 }
-BINARY_MATH: dict[str, Op] = {"pow": Op.POW, "powf": Op.POW}
+BINARY_MATH: dict[str, Op] = {"pow": Op.POW, "powf": Op.POW, "atan2": Op.ATAN2, "fmod": Op.FMOD,
+                              "copysign": Op.COPYSIGN}
+# libdevice predicates that return a bool (they end in `.to(tl.int1)`); libdevice's `signbit` returns an
+# int32 of unspecified nonzero value, so it is not among them
+PREDICATES: dict[str, Op] = {"isnan": Op.ISNAN, "isinf": Op.ISINF, "finitef": Op.ISFINITE,
+                             "isfinited": Op.ISFINITE}
 
 # names handled by the evaluator itself (tile construction, memory, reductions, casts, hints)
 SPECIAL = frozenset(

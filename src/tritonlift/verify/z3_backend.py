@@ -7,7 +7,7 @@ from collections.abc import Callable
 import z3
 
 from tritonlift.errors import Unknown
-from tritonlift.ir.expr import NAMED_OPS, Expr, Kind, Op, substitute, var
+from tritonlift.ir.expr import BIT_OPS, NAMED_OPS, PREDICATE_OPS, Expr, Kind, Op, substitute, var
 from tritonlift.ir.formula import TensorDecl
 from tritonlift.ir.named import expand
 
@@ -32,7 +32,13 @@ MATH_UF = {
     Op.COS: "cos",
     Op.FLOOR: "floor",
     Op.CEIL: "ceil",
+    Op.TRUNC: "trunc",
+    Op.TAN: "tan",
+    Op.ASIN: "asin",
+    Op.ACOS: "acos",
+    Op.ATAN: "atan",
 }
+BINARY_UF = {Op.ATAN2: "atan2", Op.FMOD: "fmod", Op.COPYSIGN: "copysign"}
 # ops with no z3 meaning here, with the reason (the table test checks the union covers every Op)
 UNSUPPORTED: dict[Op, str] = {}
 # a reduction is an uninterpreted function of (lo, hi, the body as an array over the bound index, zero
@@ -179,6 +185,16 @@ def translate(e: Expr, cx: Z3Ctx, memo: dict[Expr, z3.ExprRef] | None = None) ->
         else:
             r = cx.func("pow", z3.RealSort(), z3.RealSort(), z3.RealSort())(a, b)
             cx.math_terms.append((op, (a, b), r))
+    elif op in BINARY_UF:
+        a, b = t(e.args[0]), t(e.args[1])
+        r = cx.func(BINARY_UF[op], z3.RealSort(), z3.RealSort(), z3.RealSort())(a, b)
+        cx.math_terms.append((op, (a, b), r))
+    elif op in PREDICATE_OPS:
+        a = t(e.args[0])
+        r = cx.func(op.value, z3.RealSort(), z3.BoolSort())(a)
+        cx.math_terms.append((op, (a,), r))
+    elif op in BIT_OPS:
+        r = _bitwise(e, cx, t)
     elif op in NAMED_OPS:  # a named operator means its definition (ir.named)
         r = t(expand(e))
     elif op in MATH_UF:
@@ -256,6 +272,43 @@ def reduction_axioms(cx: Z3Ctx) -> list[z3.BoolRef]:
     return out
 
 
+def _low_bits(e: Expr) -> int | None:
+    """k when e is the integer constant 2**k - 1 (a mask of the k low bits)."""
+    if e.is_const and e.kind is Kind.INT and int(e.value) >= 0 and (int(e.value) + 1) & int(e.value) == 0:
+        return int(e.value).bit_length()
+    return None
+
+
+def _bitwise(e: Expr, cx: Z3Ctx, t: Callable[[Expr], z3.ExprRef]) -> z3.ExprRef:
+    """Two's complement bit operations. On integers (index arithmetic), exact where it is arithmetic:
+    `~a = -1 - a`, `a & (2**k - 1) = a mod 2**k` (floor modulo: also for negative a), `a << c = a * 2**c` and
+    `a >> c = floor(a / 2**c)` for constant c in [0, 64] (no overflow: integers are unbounded, as all index
+    arithmetic here). Otherwise, and on loaded elements (reals, which may hold bools), an uninterpreted
+    function: equal arguments give equal results, nothing more is claimed."""
+    op, args = e.op, e.args
+    if e.kind is Kind.INT:
+        a = t(args[0])
+        if op is Op.BITNOT:
+            return -1 - a
+        b_e = args[1]
+        for x, y in ((args[0], b_e), (b_e, args[0])) if op is Op.BITAND else ():
+            k = _low_bits(y)
+            if k is not None:
+                return _py_floormod(t(x), z3.IntVal(2**k))
+        if op in (Op.SHL, Op.SHR) and b_e.is_const and 0 <= int(b_e.value) <= 64:
+            p = z3.IntVal(2 ** int(b_e.value))
+            return a * p if op is Op.SHL else _py_floordiv(a, p)
+        b = t(b_e)
+        return cx.func(f"{op.value}:int", z3.IntSort(), z3.IntSort(), z3.IntSort())(a, b)
+    zs = [t(x) for x in args]
+    zs = [z3.ToReal(z) if z.sort() == z3.IntSort() else z for z in zs]
+    return cx.func(f"{op.value}:real", *[z3.RealSort()] * len(zs), z3.RealSort())(*zs)
+
+
+def _py_floormod(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
+    return a - b * _py_floordiv(a, b)
+
+
 def _py_floordiv(a: z3.ArithRef, b: z3.ArithRef) -> z3.ArithRef:
     # floor(a / b): z3's div is Euclidean, which is floor division for b > 0; for b < 0 use -a / -b
     return z3.If(b > 0, a / b, (-a) / (-b))
@@ -269,6 +322,36 @@ _CMP: dict[Op, Callable[[z3.ExprRef, z3.ExprRef], z3.BoolRef]] = {
     Op.EQ: lambda a, b: a == b,
     Op.NE: lambda a, b: a != b,
 }
+
+
+def _special_value_axioms(op: Op, a: z3.ExprRef, term: z3.ExprRef, cx: Z3Ctx) -> list[z3.BoolRef]:
+    """isnan/isinf/isfinite where the argument is one of the special constants (the opaque reals `const:inf`,
+    `const:-inf`, `const:nan` that masked max lanes and `other=float("nan")` bring in) or a numeral; of any other
+    value, nothing (see ir.expr.PREDICATE_OPS)."""
+    specials = {"inf": (False, True), "-inf": (False, True), "nan": (True, False)}  # (isnan, isinf)
+
+    def value(nan: bool, inf: bool) -> z3.BoolRef:
+        return z3.BoolVal({Op.ISNAN: nan, Op.ISINF: inf, Op.ISFINITE: not (nan or inf)}[op])
+
+    if z3.is_rational_value(a) or z3.is_int_value(a):
+        return [term == value(False, False)]
+    out: list[z3.BoolRef] = []
+    for name, (nan, inf) in specials.items():
+        c = cx.vars.get(f"const:{name}")
+        if c is not None:
+            out.append(z3.Implies(a == c, term == value(nan, inf)))
+    return out
+
+
+def _predicate_links(cx: Z3Ctx) -> list[z3.BoolRef]:
+    """isfinite(x) == not (isnan(x) or isinf(x)) where isfinite(x) occurs (true of every IEEE value)."""
+    out: list[z3.BoolRef] = []
+    for op, args, term in cx.math_terms:
+        if op is Op.ISFINITE:
+            nan = cx.func("isnan", z3.RealSort(), z3.BoolSort())(args[0])
+            inf = cx.func("isinf", z3.RealSort(), z3.BoolSort())(args[0])
+            out.append(term == z3.Not(z3.Or(nan, inf)))
+    return out
 
 
 def math_axioms(cx: Z3Ctx) -> list[z3.BoolRef]:
@@ -300,6 +383,19 @@ def math_axioms(cx: Z3Ctx) -> list[z3.BoolRef]:
         elif op is Op.LOG:
             ex = cx.func("exp", z3.RealSort(), z3.RealSort())
             out.append(z3.Implies(a > 0, ex(term) == a))
+        elif op is Op.TRUNC:  # rounds toward zero: floor above zero, ceil below
+            fl = cx.func("floor", z3.RealSort(), z3.RealSort())(a)
+            ce = cx.func("ceil", z3.RealSort(), z3.RealSort())(a)
+            out.append(term == z3.If(a >= 0, fl, ce))
+        elif op is Op.SIGNBIT:  # away from zero (signed zeros are outside the real model)
+            out += [z3.Implies(a < 0, term), z3.Implies(a > 0, z3.Not(term))]
+        elif op is Op.COPYSIGN:
+            b = args[1]
+            mag = z3.If(a >= 0, a, -a)
+            out += [z3.Implies(b > 0, term == mag), z3.Implies(b < 0, term == -mag)]
+        elif op in (Op.ISNAN, Op.ISINF, Op.ISFINITE):
+            out += _special_value_axioms(op, a, term, cx)
     out += reduction_axioms(cx)
+    out += _predicate_links(cx)
     # exp of a sum: instantiate exp(a + b) = exp(a) * exp(b) for pairs of exp terms that occur
     return out

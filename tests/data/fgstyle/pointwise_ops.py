@@ -111,3 +111,9 @@ def dtype_branch(x):
 @triton.jit
 def wrong_count(x):
     return x
+
+
+@pointwise_dynamic(promotion_methods=[(0, "DEFAULT")])
+@triton.jit
+def bit_pattern(x):
+    return x.to(tl.int32, bitcast=True)
