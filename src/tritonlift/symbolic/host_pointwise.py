@@ -863,8 +863,13 @@ def _dispatcher(
     params = next((c[1] for c in cases if c[1] is not None), None)
     if params is None:
         raise ValueError("no path has a formula")
-    sig = ", ".join(p.name if p.default is None else f"{p.name}={p.default}" for p in params)
-    call = ", ".join(p.name for p in params)
+    items: list[str] = []
+    for p in params:
+        if p.keyword_only and "*" not in items:
+            items.append("*")  # keyword-only parameters keep their place behind `*`
+        items.append(p.name if p.default is None else f"{p.name}={p.default}")
+    sig = ", ".join(items)
+    call = ", ".join(f"{p.name}={p.name}" if p.keyword_only else p.name for p in params)
     lines = [f"def {name}({sig}):"]
     for k, (_ps, _l, part) in enumerate(cases):
         if not part.torch:  # a case that was not lifted: its branch says so

@@ -123,6 +123,13 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         body = finish_body(body, [*st.facts, *domain_facts(names, decl.shape)], symbols | set(names))
         assigns.append(Assign(decl.name, names, body))
     decls = _read_extents(decls, assigns, list(st.facts))
+    # a 1-D view is kept where its extent is a dim of a view of rank >= 2 (a weight along the rows' dim, read
+    # as weight.view(N)); else the tensor is read flat, as it is
+    dims = {e for d in decls.values() if d.ndim >= 2 and d.base != d.name for e in d.shape}
+    same = {v.name: v.base for v in read_views.values() if decls[v.name].ndim == 1 and decls[v.name].shape[0] not in dims}
+    if same:
+        assigns = [Assign(a.target, a.index, ir.transform(a.body, lambda n: ir.read(same[n.attr], *n.args) if (
+            n.op is Op.READ and n.attr in same) else None)) for a in assigns]
     used = {out for out in outputs} | {a.target for a in assigns}
     for a in assigns:
         used |= {n.attr for n in ir.walk(a.body) if n.op is Op.READ}
@@ -133,8 +140,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     defaults = [None] * (len(args) - len(fn.args.defaults)) + list(fn.args.defaults)
     import ast
 
-    kwonly = list(zip(fn.args.kwonlyargs, fn.args.kw_defaults, strict=True))  # `*, dtype=None`: kept too
-    for a, d in [*zip(args, defaults, strict=True), *kwonly]:
+    for a, d in zip(args, defaults, strict=True):  # keyword-only ones below, behind `*`
         v = st.scope.get(a.arg)
         kind = "tensor" if a.arg in tensors else ("float" if isinstance(v, Expr) and v.kind is Kind.REAL else "int")
         params.append(Param(a.arg, kind, ast.unparse(d) if d is not None else None))  # type: ignore[arg-type]
