@@ -221,7 +221,9 @@ def _rank_store_view(out: str, accs: list[Access], t: HostTensor, taken: set[str
             return None
         strides += [x for x in got if x not in strides]
     view = exact_view(view_name(out, taken), out, t.numel(), strides)
-    return (view, accs) if view is not None and view.ndim >= 2 else None
+    # rank >= 2; or 1-D of an allocation of symbolic rank (torch.empty(x.shape[:-1])): shown as out.view(P)
+    shaped = t.alloc is not None and t.alloc.shape_text is not None
+    return (view, accs) if view is not None and (view.ndim >= 2 or shaped) else None
 
 
 def _witness_values(index: tuple[Expr, ...], idx_vars: tuple[Expr, ...], store, spec: KernelSpec) -> dict[Expr, Expr]:
