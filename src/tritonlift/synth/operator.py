@@ -18,7 +18,7 @@ from tritonlift.synth.derive import StoreMap, Witness, _index_names, _solve
 from tritonlift.synth.guards import domain_facts, finish_body, simplify_guards
 from tritonlift.synth.indexing import Access, decompose, fold_offset, has_index_var
 from tritonlift.synth.pid_map import regrid
-from tritonlift.synth.rank_views import access_strides, exact_view, view_name
+from tritonlift.synth.rank_views import access_strides, exact_view, merge_multiples, view_name
 from tritonlift.synth.tails import join_tails
 from tritonlift.verify.check import Problem
 
@@ -279,7 +279,7 @@ def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors
             return None
         acc = decompose(node.args[0], store.shape)
         view = (views or {}).get(node.attr)
-        index = _match(acc, view.strides) if view is not None else None
+        index = _match(merge_multiples(acc), view.strides) if view is not None else None
         if index is not None:
             assert view is not None
             return ir.read(view.name, *index)

@@ -16,7 +16,7 @@ from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr
 from tritonlift.ir.formula import TensorDecl
 from tritonlift.ir.poly import norm
-from tritonlift.synth.indexing import Access, divide_exact, fold_offset
+from tritonlift.synth.indexing import Access, Dim, divide_exact, fold_offset
 
 
 def stride_chain(strides: list[Expr]) -> list[Expr] | None:
@@ -53,9 +53,31 @@ def exact_view(name: str, base: str, numel: Expr, strides: list[Expr]) -> Tensor
     return TensorDecl(name, tuple(shape), tuple(chain), base)
 
 
+def merge_multiples(acc: Access) -> Access:
+    """Dims whose stride is a constant multiple of another dim's joined into that one: a tile loop
+    `(BLOCK * t + l) * K` walks one dim of stride K (index BLOCK * t + l), not two. The address is unchanged."""
+    dims = list(acc.dims)
+    changed = True
+    while changed:
+        changed = False
+        for a in range(len(dims)):
+            for b in range(len(dims)):
+                if a == b:
+                    continue
+                q = divide_exact(dims[a].stride, dims[b].stride)
+                if q is not None and q.op is ir.Op.CONST and q.value not in (0, 1):
+                    merged = Dim(dims[b].stride, norm(ir.add(dims[b].index, ir.mul(q, dims[a].index))))
+                    dims = [d for k, d in enumerate(dims) if k not in (a, b)] + [merged]
+                    changed = True
+                    break
+            if changed:
+                break
+    return Access(tuple(dims), acc.offset)
+
+
 def access_strides(acc: Access) -> list[Expr] | None:
     """The strides of an access with no constant part (after folding it into a dim), or None."""
-    acc = fold_offset(acc)
+    acc = fold_offset(merge_multiples(acc))
     if norm(acc.offset) != ir.ZERO:
         return None
     return [norm(d.stride) for d in acc.dims]
