@@ -127,7 +127,11 @@ def test_normalized_shape_host_verifies_with_the_contract(tmp_path: Path):
     assert any(
         "tuple(normalized_shape) == x.shape[x.ndim - len(normalized_shape):]" in a for a in r.assumptions
     )
-    assert "rms_norm(x.view(" in r.formula and "weight=weight.view(math.prod(normalized_shape))" in r.formula
+    # shown at the tensors' own rank (symbolic/rank_text.py), weight's shape as PyTorch's contract says
+    assert r.formula == "y = rms_norm(x, normalized_shape, weight=weight, eps=1e-06)"
+    assert any(a.startswith("weight.shape == tuple(normalized_shape)") for a in r.assumptions)
+    # the verified form keeps the views, and so does the torch code
+    assert "x_v = as_strided(x, (math.prod(x.shape[:x.ndim - len(normalized_shape)])" in r.formula_raw
     g = torch.Generator().manual_seed(0)
     for shape, k in (((5, 12), 1), ((2, 3, 4, 6), 2), ((17,), 1)):
         x = torch.randn(*shape, generator=g)
@@ -169,7 +173,8 @@ def test_dim_host_products_and_views(tmp_path: Path):
         "x.shape[dim % x.ndim]",
         "math.prod(x.shape[dim % x.ndim + 1:])",
     )
-    assert r.formula == f"y.view({m}, {n}, {k}) = x.view({m}, {n}, {k}) * 2.0"
+    assert r.formula == "y = x * 2.0"  # elementwise over views of one grouping: over the tensors
+    assert f"y_v = as_strided(y, ({m}, {n}, {k})" in r.formula_raw
     x = torch.randn(3, 4, 5)
     for d in (0, 1, 2, -1):
         torch.testing.assert_close(_run(r, x, d), x * 2.0)
@@ -181,12 +186,7 @@ def test_dim_host_reading_transposed_is_not_the_elementwise_formula(tmp_path: Pa
     path = tmp_path / "mod.py"
     path.write_text(textwrap.dedent(bad) + "\n\n" + textwrap.dedent(SCALE_HOST))
     r = next(r for r in lift_file(path) if r.name == "scale")
-    m, n, k = (
-        "math.prod(x.shape[:dim % x.ndim])",
-        "x.shape[dim % x.ndim]",
-        "math.prod(x.shape[dim % x.ndim + 1:])",
-    )
-    assert r.formula != f"y.view({m}, {n}, {k}) = x.view({m}, {n}, {k}) * 2.0"
+    assert r.formula != "y = x * 2.0"
     if r.status == "verified":  # its own formula: what the kernel computes, not 2 * x
         x = torch.randn(3, 4, 5)
         want = (x.reshape(3, 5, 4).transpose(1, 2) * 2.0).reshape(3, 4, 5)
@@ -199,9 +199,25 @@ def test_shape_slice_allocation(tmp_path: Path):
     src = Path(__file__).resolve().parents[1] / "examples" / "row_mean.py"
     r = next(r for r in lift_file(src) if r.name == "row_mean")
     assert r.status == "verified", r.message
-    assert r.formula == (
-        "out.view(math.prod(x.shape[:-1])) = x.view(math.prod(x.shape[:-1]), x.shape[-1]).mean(dim=1)"
-    )
+    assert r.formula == "out = x.mean(dim=-1)"
+    assert r.formula_raw.startswith("x_v = as_strided(x, (math.prod(x.shape[:-1]), x.shape[-1])")
     for shape in ((7, 9), (2, 3, 5), (11,)):
         x = torch.randn(*shape)
         torch.testing.assert_close(_run(r, x), x.mean(dim=-1), rtol=1e-5, atol=1e-6)
+
+
+def test_expected_formula_at_the_tensors_rank(tmp_path: Path):
+    """--expect reads a formula written at the tensors' own rank back through the problem's views."""
+    from tritonlift.options import Options
+
+    path = tmp_path / "mod.py"
+    path.write_text(textwrap.dedent(ROW_KERNEL) + "\n\n" + textwrap.dedent(RMS_HOST))
+    good = "y = rms_norm(x, normalized_shape, weight=weight, eps=1e-06)"
+    r = next(r for r in lift_file(path, Options(expect=good)) if r.name == "rms")
+    assert r.status == "verified", r.message
+    wrong = "y = rms_norm(x, normalized_shape, weight=weight, eps=1e-05)"
+    r = next(r for r in lift_file(path, Options(expect=wrong)) if r.name == "rms")
+    assert r.status == "refuted", r.message
+    src = Path(__file__).resolve().parents[1] / "examples" / "row_mean.py"
+    r = next(r for r in lift_file(src, Options(expect="out = x.sum(dim=-1)")) if r.name == "row_mean")
+    assert r.status == "refuted", r.message

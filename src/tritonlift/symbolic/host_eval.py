@@ -1108,15 +1108,20 @@ def _lift_group(
             raise
     first = problems[0][0]
     synthesis: dict = {}
-    if options.expect is not None:
-        ref = _with_expected(first, options.expect)
+    expect = options.expect
+    if expect is not None and paths[0][0].ranks.chains:  # written at the tensors' own rank: through the views
+        from tritonlift.symbolic.rank_text import lower_expected
+
+        expect = lower_expected(expect, first.formula, paths[0][0].ranks)
+    if expect is not None:
+        ref = _with_expected(first, expect)
     else:
         from tritonlift.synth.search import synthesize
 
         ref, stats = synthesize(first, options)
         synthesis = stats.to_json()
     checked = [(ref, problems[0][1])]
-    checked += [(_with_expected(p, options.expect) if options.expect is not None else with_formula(p, ref.formula),
+    checked += [(_with_expected(p, expect) if expect is not None else with_formula(p, ref.formula),
                  d) for p, d in problems[1:]]
     clock.lap("synthesis")
     outcomes = []
@@ -1162,9 +1167,16 @@ def _lift_group(
                 res.counterexample, res.message, faulty = hole.counterexample, "", True
                 break
     own_candidate(res, options, genuine=faulty)
-    emit(res, ref.formula, options)
+    ranks = paths[0][0].ranks
+    reread = None
+    if ranks.chains and outcome.status == "verified":  # shown at the tensors' own rank (symbolic/rank_text.py)
+        from tritonlift.symbolic.rank_text import rank_lines
+
+        def reread(f: Any) -> Any:
+            return rank_lines(f, ranks)
+    extra = emit(res, ref.formula, options, reread=reread)
     clock.lap("simplification")
-    res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes)]) + [
+    res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes), *extra]) + [
         f"the host raises where {describe(d)} ({e.located()}): no result there" for e, d in raising]
     return ref.formula.params
 
