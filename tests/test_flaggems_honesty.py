@@ -375,6 +375,32 @@ def _a(*shapes: tuple[int, ...], low: float = -3.0, high: float = 3.0, **kw: Any
     return lambda g: (tuple(rand(g, *s, low=low, high=high) for s in shapes), kw)
 
 
+def _norm_args(shape: tuple[int, ...], k: int, affine: str):
+    """(input, normalized_shape = its last k dims[, weight][, bias]) and eps, as layer_norm/rms_norm take them."""
+
+    def make(g: torch.Generator) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        x, ns = rand(g, *shape), list(shape[-k:])
+        kw: dict[str, Any] = {"eps": 1e-5}
+        if "w" in affine:
+            kw["weight"] = rand(g, *ns)
+        if "b" in affine:
+            kw["bias"] = rand(g, *ns)
+        return (x, ns), kw
+
+    return make
+
+
+def _layer_norm_ref(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    rows = x.reshape(-1, math.prod(normalized_shape))
+    return (F.layer_norm(x, normalized_shape, weight, bias, eps), rows.mean(dim=1),
+            torch.rsqrt(rows.var(dim=1, correction=0) + eps))
+
+
+def _rms_norm_ref(x, normalized_shape, weight, eps=1e-5):
+    rows = x.reshape(-1, math.prod(normalized_shape))
+    return F.rms_norm(x, normalized_shape, weight, eps), torch.rsqrt((rows * rows).mean(dim=1) + eps)
+
+
 OPERATOR_CALLS: tuple[OperatorCall, ...] = (
     OperatorCall("abs", "ops/abs.py", "abs", _a((7, 33)), torch.abs),
     OperatorCall("neg", "ops/neg.py", "neg", _a((7, 33)), torch.neg),
@@ -429,6 +455,12 @@ OPERATOR_CALLS: tuple[OperatorCall, ...] = (
     OperatorCall("addmm", "ops/addmm.py", "addmm", _a((1, 17), (13, 40), (40, 17)), torch.addmm),
     OperatorCall("addmm", "ops/addmm.py", "addmm", _a((13, 1), (13, 40), (40, 17), alpha=-1.0),
                  lambda b, x, y, alpha: torch.addmm(b, x, y, alpha=alpha)),
+    # hosts over tensors of symbolic rank (symbolic/host_rank.py): several ranks, each size-dependent launch
+    *(OperatorCall("layer_norm", "ops/layernorm.py", "layer_norm", _norm_args(shape, k, affine), _layer_norm_ref)
+      for shape, k in (((7, 40), 1), ((33,), 1), ((2, 3, 5, 8), 2), ((3, 200), 1), ((2, 5000), 1))
+      for affine in ("", "w", "wb", "b")),
+    *(OperatorCall("rms_norm", "ops/rms_norm.py", "rms_norm_forward", _norm_args(shape, k, "w"), _rms_norm_ref)
+      for shape, k in (((7, 40), 1), ((33,), 1), ((2, 3, 5, 8), 2), ((2, 5000), 1))),
 )
 
 
@@ -444,7 +476,14 @@ def test_operator_level_torch_matches_pytorch(root: Path, case: OperatorCall) ->
     exec(compile(r.torch, f"<lifted operator {case.host}>", "exec"), ns)
     g = torch.Generator().manual_seed(SEED)
     args, kwargs = case.args(g)
-    close(ns[case.host](*args, **kwargs), case.ref(*args, **kwargs))
+    got, want = ns[case.host](*args, **kwargs), case.ref(*args, **kwargs)
+    if isinstance(want, tuple):  # several outputs (layer_norm's y, mean, rstd): each, same shape
+        assert isinstance(got, tuple) and len(got) == len(want)
+        for a, b in zip(got, want, strict=True):
+            assert a.shape == b.shape
+            close(a, b)
+    else:
+        close(got, want)
 
 
 def test_the_pointwise_operators_verify_at_operator_level(root: Path) -> None:

@@ -121,8 +121,8 @@ def row_sum(x):
     # nested thresholds: once n_cols > k is decided the earlier ones are too, so only 5 of 16 paths are
     # feasible and the bound is not hit
     assert r.status == "verified", r.message
-    # thresholds on two independent sizes: 4 intervals each, 16 feasible paths, past the bound
-    independent = "".join(f"    if {v} > {k}:\n        BLOCK = BLOCK + 0\n" for v in ("n_rows", "n_cols") for k in range(3))
+    # thresholds on two independent sizes: 5 intervals each, 25 feasible paths, past the bound
+    independent = "".join(f"    if {v} > {k}:\n        BLOCK = BLOCK + 0\n" for v in ("n_rows", "n_cols") for k in range(4))
     r = _lift(tmp_path, source.replace(ifs, independent), "row_sum")
     assert r.status == "unsupported", r.message
     assert f"more than {MAX_PATHS}" in r.message

@@ -555,10 +555,13 @@ def _onto(formula: Formula, deriv: Derivation) -> Derivation:
 
 
 def emit(
-    res: LiftResult, formula: Formula, options: Options, torch: Callable[[Formula], str] | None = None
-) -> None:
+    res: LiftResult, formula: Formula, options: Options, torch: Callable[[Formula], str] | None = None,
+    reread: Callable[[Formula], tuple[list[str], list[str]] | None] | None = None,
+) -> list[str]:
     """Text, LaTeX and PyTorch renderings: `formula_raw` as verified, the others simplified (simplify/);
     `torch` prints the PyTorch code (default: the whole-tensor torch printer; pointwise bodies have their own).
+    `reread` may show the simplified formula otherwise (an operator over tensors of symbolic rank, at their own
+    rank): it returns the lines and the assumptions that reading adds, which emit returns.
 
     The rules the simplifier used go to proof.rules (constants matched to float32 precision are listed as
     `approx_*` rules: formula_raw keeps the exact constant), its time to seconds["simplification"].
@@ -577,12 +580,17 @@ def emit(
         res.proof.rules = simplified.rules
         res.seconds["simplification"] = simplified.seconds
     res.formula = formula_line(shown, whole=True)  # whole-tensor form where one exists (ir.tensor_form)
+    extra: list[str] = []
+    got = reread(shown) if reread is not None else None  # at the tensors' own rank (symbolic/rank_text.py)
+    if got is not None:
+        res.formula, extra = "; ".join(got[0]), got[1]
     res.latex = formula_latex(shown, whole=True)
     try:
         res.torch = torch(shown) if torch is not None else formula_torch(shown, whole=True)
     except ValueError as e:
         res.torch = ""
         res.message = (res.message + "; " if res.message else "") + f"no torch code: {e}"
+    return extra  # assumptions the shown formula's reading adds
 
 
 __all__ = ["Unsupported", "lift_module_file", "lift_targets"]

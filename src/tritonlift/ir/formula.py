@@ -58,6 +58,9 @@ class Alloc:
     zeros: bool = False
     dtype: str | None = None  # an explicit torch dtype (`dtype=torch.int64`): its name, e.g. "int64"
     device_like: str | None = None  # `device=<tensor>.device`: that tensor's name
+    # a shape of symbolic rank (symbolic/host_rank.py): its Python text (`x.shape[:-1]`), `shape` being then
+    # the one flat extent (its element count) the formula views it by
+    shape_text: str | None = None
 
 
 @dataclass(frozen=True)

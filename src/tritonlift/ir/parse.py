@@ -295,6 +295,12 @@ class _InlineViews(ast.NodeTransformer):
             stem = base[: -len("_ptr")] if base.endswith("_ptr") and len(base) > 4 else f"{base}_v"
             if keyword.iskeyword(stem):
                 stem = f"{stem}_v"
+            made = _view_decl(self.reader, stem, node)
+            same = [d.name for d in self.decls.values() if (d.base, d.shape, d.strides, d.offset) == (
+                made.base, made.shape, made.strides, made.offset) and d.name != d.base]
+            if same:  # the very view a declaration already names (an operator's output view): that name
+                self.names[key] = same[0]
+                return same[0]
             name, n = stem, 1
             while name in self.taken or name in self.decls:
                 n += 1

@@ -640,7 +640,8 @@ def _alloc_line(a: Alloc, fn: _FunctionCtx) -> str:
         where_ = f"dtype={a.dtype_like}.dtype, device={a.dtype_like}.device"
     else:
         where_ = 'dtype=torch.float32, device="cpu"'
-    return f"{a.name} = {make}({fn.shape(a.shape)}, {where_})"
+    shape = a.shape_text if a.shape_text is not None else fn.shape(a.shape)  # a shape of symbolic rank: its text
+    return f"{a.name} = {make}({shape}, {where_})"
 
 
 def _contiguous(shape: tuple[Expr, ...]) -> tuple[Expr, ...]:
@@ -677,6 +678,8 @@ def same_tensor(t: TensorDecl, f: Formula) -> str | None:
     a = allocs.get(t.base)
     if a is None or tuple(norm(x) for x in t.strides) != _contiguous(t.shape):
         return None
+    if a.shape_text is not None:  # a shape of symbolic rank, read flat
+        return f"{t.base}.view(-1)" if t.shape == a.shape else None
     if a.like is not None and a.shape == (var(f"{a.like}.numel()"),):  # like a tensor of unknown rank
         return f"{t.base}.view(-1)" if t.shape == a.shape else None
     if t.shape == a.shape:

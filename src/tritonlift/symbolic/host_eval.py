@@ -15,7 +15,9 @@ from tritonlift.ir.formula import Alloc, TensorDecl
 from tritonlift.ir.poly import norm
 from tritonlift.options import Options
 from tritonlift.result import LiftResult, Proof
+from tritonlift.symbolic import host_rank
 from tritonlift.symbolic.host_paths import Decider, negate
+from tritonlift.symbolic.host_rank import RankState, SymSizes
 from tritonlift.symbolic.kernel_eval import _PY_BINOPS, KernelEvaluator
 from tritonlift.symbolic.params import classify
 from tritonlift.symbolic.spec import KernelSpec
@@ -61,8 +63,11 @@ class HostTensor:
     contiguous: bool
     alloc: Alloc | None = None
     flat_numel: Expr | None = None  # for a tensor of unknown rank: its element count
+    rank: Any = None  # for a tensor of symbolic rank: its shape's chain (symbolic/host_rank.RankChain)
 
     def numel(self) -> Expr:
+        if self.shape is None and self.rank is not None:
+            return self.rank.numel()
         if self.shape is None:
             return self.flat_numel if self.flat_numel is not None else ir.var(f"{self.name}.numel()")
         out: Expr = ir.ONE
@@ -110,6 +115,7 @@ class HostState:
     python_vars: set[str] = field(default_factory=set)
     counter: int = 0
     undefined: list[str] = field(default_factory=list)  # loads without other= whose masked lanes reach a store
+    ranks: RankState = field(default_factory=RankState)  # shapes of symbolic rank (symbolic/host_rank.py)
 
 
 class HostEvaluator:
@@ -142,6 +148,9 @@ class HostEvaluator:
                         # read off the highest index the host uses (x.shape[1], x.stride(1)): the host may accept
                         # other ranks, which the result does not cover
                         self._assume(f"{a.arg}.ndim == {len(t.shape)}")
+                else:  # symbolic rank: its shape is a chain of size products (symbolic/host_rank.py)
+                    t.rank = self.st.ranks.chain(a.arg)
+                    self.st.facts += [ir.le(ir.ZERO, t.rank.ndim), ir.le(ir.ZERO, t.rank.numel())]
             else:
                 self.st.scope[a.arg] = ir.var(a.arg, self._scalar_kind(a.arg))
         self.initial = dict(self.st.scope)
@@ -298,6 +307,10 @@ class HostEvaluator:
                     self.exec(s)
             case ast.Pass():
                 return
+            case ast.AugAssign(target=ast.Name(id=name), op=op, value=value):
+                self.st.scope[name] = self.binop(op, self.eval(ast.Name(name, ast.Load())), self.eval(value), st)
+            case ast.For() if host_rank.product_loop(self, st):
+                return  # `for i in range(dim): M *= x.shape[i]` (symbolic/host_rank.py)
             case ast.Raise(exc=exc):
                 shown = ast.unparse(exc) if exc is not None else "raise"
                 shown = shown if len(shown) <= 80 else shown[:77] + "..."
@@ -346,11 +359,16 @@ class HostEvaluator:
     def assign(self, target: ast.expr, v: Any, value: ast.expr) -> None:
         if isinstance(target, ast.Name):
             if isinstance(v, HostTensor) and v.alloc is not None and v.alloc.name.startswith("_alloc"):
-                a = Alloc(target.id, v.alloc.shape, v.alloc.like, v.alloc.dtype_like, v.alloc.zeros, v.alloc.dtype,
-                          v.alloc.device_like)
+                from dataclasses import replace
+
+                a = replace(v.alloc, name=target.id)
+                self.st.ranks.renamed(v.alloc.name, target.id)
                 self.st.allocs = [x for x in self.st.allocs if x is not v.alloc] + [a]
-                v = HostTensor(target.id, v.shape, v.strides, True, a, v.flat_numel)
+                v = HostTensor(target.id, v.shape, v.strides, True, a, v.flat_numel, v.rank)
             self.st.scope[target.id] = v
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and not isinstance(
+                target.slice, ast.Slice):  # `shape[dim] = 1` on a list of symbolic length
+            host_rank.set_item(self, target.value.id, self.eval(target.slice), v, target)
         elif isinstance(target, ast.Tuple):
             if not isinstance(v, tuple) or len(v) != len(target.elts):
                 raise self.err("tuple assignment of a non-tuple", target)
@@ -360,12 +378,19 @@ class HostEvaluator:
             raise self.err(f"host assignment to {type(target).__name__}", target)
 
     def assert_(self, test: ast.expr) -> None:
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            for v in test.values:  # `assert a and b`: both hold past it (no path split on either)
+                self.assert_(v)  # noqa: UP005 (our own method)
+            return
         if self._assert_same_shapes(test):
             return
         try:
             c = self.eval(test)
         except LiftError:
             return  # an assertion we cannot read is not used
+        if c is False:
+            raise HostRaises(f"the host's assertion {ast.unparse(test)} fails on this path", self.host.file,
+                             test.lineno)
         if isinstance(c, Expr) and c.kind is Kind.BOOL:
             self.st.facts.append(c)
             from tritonlift.ir.printer import to_text
@@ -403,6 +428,8 @@ class HostEvaluator:
                 b = self.eval(base)
                 if isinstance(b, HostTensor):
                     if a == "shape":
+                        if b.shape is None and b.rank is not None:  # symbolic rank (symbolic/host_rank.py)
+                            return self.st.ranks.shape(b.rank.owner)
                         if b.shape is None:
                             raise self.err(f"rank of {b.name} is unknown here", node)
                         return b.shape
@@ -416,6 +443,8 @@ class HostEvaluator:
                 raise self.err(f"host attribute .{a} is not modelled", node)
             case ast.Subscript(value=base, slice=sl):
                 b = self.eval(base)
+                if isinstance(b, SymSizes):
+                    return host_rank.subscript(self, b, sl, node)
                 if isinstance(b, HostTensor) or (isinstance(b, tuple) and b and b[0] == "attr"):
                     raise self.err("host subscript is not modelled", node)
                 i = self.eval(sl)
@@ -461,6 +490,9 @@ class HostEvaluator:
                 raise self.err(f"host expression {type(node).__name__} is not modelled", node)
 
     def binop(self, op: ast.operator, a: Any, b: Any, node: ast.AST) -> Any:
+        r = host_rank.binop(self, op, a, b, node)
+        if r is not host_rank.NOT_HANDLED:
+            return r
         if isinstance(a, (int, float)) and isinstance(b, (int, float)) and type(op) in _PY_BINOPS:
             return _PY_BINOPS[type(op)](a, b)
         x, y = _e(a), _e(b)
@@ -641,6 +673,9 @@ class HostEvaluator:
         if not (isinstance(f, tuple) and f[0] == "ref"):
             raise self.err(f"host call of {ast.unparse(node.func)} is not modelled", node)
         q = f[1]
+        r = host_rank.call(self, q, args, node)
+        if r is not host_rank.NOT_HANDLED:
+            return r
         if q == "isinstance" and len(args) == 2:
             return self.isinstance_test(args[0], args[1], node)
         if q in ("torch.empty_like", "torch.zeros_like"):
@@ -652,10 +687,14 @@ class HostEvaluator:
             if not src.contiguous:
                 self.st.assumptions.append(f"{src.name} is contiguous (empty_like keeps its layout)")
             strides = contiguous_strides(src.shape) if src.shape is not None else None
-            return HostTensor(alloc.name, src.shape, strides, True, alloc, src.numel() if src.shape is None else None)
+            return HostTensor(alloc.name, src.shape, strides, True, alloc, src.numel() if src.shape is None else None,
+                              src.rank)  # same shape: the same chain
         if q in ("torch.empty", "torch.zeros"):
+            sym = args[0] if len(args) == 1 and isinstance(args[0], SymSizes) else None
             shape = args[0] if len(args) == 1 and isinstance(args[0], tuple) else tuple(args)
-            shape = tuple(_e(s) for s in shape)
+            # a shape of symbolic rank: allocated by its text, viewed flat by its element count
+            shape = (sym.product(self.st.facts, f"{self.host.file}:{self.line}"),) if sym else tuple(
+                _e(s) for s in shape)
             like = kwargs.get("dtype")
             dl = like[1] if isinstance(like, tuple) and like[0] == "attr" else None
             named = like[1][len("torch."):] if isinstance(like, tuple) and like[0] == "ref" and str(
@@ -663,8 +702,11 @@ class HostEvaluator:
             dev = kwargs.get("device")
             dev_like = dev[1] if isinstance(dev, tuple) and dev[0] == "attr" else None
             alloc = Alloc(self.fresh("alloc"), shape, dtype_like=dl, zeros=q.endswith("zeros"), dtype=named,
-                          device_like=dev_like)
+                          device_like=dev_like, shape_text=sym.text() if sym else None)
             self.st.allocs.append(alloc)
+            if sym is not None:
+                self.st.ranks.sizes[alloc.name] = sym
+                return HostTensor(alloc.name, None, None, True, alloc, shape[0])
             return HostTensor(alloc.name, shape, contiguous_strides(shape), True, alloc)
         if q == "triton.cdiv":
             a, b = args
@@ -733,7 +775,7 @@ class HostEvaluator:
             if t.alloc is None and not t.contiguous and t.name not in self.st.made_contiguous:
                 self.st.made_contiguous.append(t.name)
             if t.shape is None:
-                return HostTensor(t.name, None, None, True, t.alloc, t.flat_numel)
+                return HostTensor(t.name, None, None, True, t.alloc, t.flat_numel, t.rank)
             return HostTensor(t.name, t.shape, contiguous_strides(t.shape), True, t.alloc)
         if name == "numel":
             return t.numel()
@@ -741,6 +783,9 @@ class HostEvaluator:
             if t.strides is None:
                 raise self.err(f"stride of {t.name} whose rank is unknown", node)
             return t.strides[args[0]]
+        if name == "size" and t.shape is None and t.rank is not None:  # symbolic rank
+            seq = self.st.ranks.shape(t.rank.owner)
+            return host_rank.subscript(self, seq, ast.Constant(args[0]), node) if args else seq
         if name == "size" and args and isinstance(args[0], int):
             if t.shape is None:
                 raise self.err(f"size of {t.name} whose rank is unknown", node)
@@ -802,11 +847,12 @@ class HostEvaluator:
                 values[k] = v
         meta: dict[str, Any] = {}
         heur = fn.heuristics
+        missing = object()  # an argument passed as None (`weight=None`) is not a missing one
         for p in params:
-            v = values.get(p.name)
-            if v is None and p.name in heur and isinstance(heur[p.name], ast.Lambda):
+            v = values.get(p.name, missing)
+            if v is missing and p.name in heur and isinstance(heur[p.name], ast.Lambda):
                 v = self.eval_lambda(heur[p.name], meta)
-            if v is None:
+            if v is missing:
                 if p.default is not None:
                     v = self.eval(p.default)
                 elif p.constexpr:
@@ -1070,15 +1116,20 @@ def _lift_group(
             raise
     first = problems[0][0]
     synthesis: dict = {}
-    if options.expect is not None:
-        ref = _with_expected(first, options.expect)
+    expect = options.expect
+    if expect is not None and paths[0][0].ranks.chains:  # written at the tensors' own rank: through the views
+        from tritonlift.symbolic.rank_text import lower_expected
+
+        expect = lower_expected(expect, first.formula, paths[0][0].ranks)
+    if expect is not None:
+        ref = _with_expected(first, expect)
     else:
         from tritonlift.synth.search import synthesize
 
         ref, stats = synthesize(first, options)
         synthesis = stats.to_json()
     checked = [(ref, problems[0][1])]
-    checked += [(_with_expected(p, options.expect) if options.expect is not None else with_formula(p, ref.formula),
+    checked += [(_with_expected(p, expect) if expect is not None else with_formula(p, ref.formula),
                  d) for p, d in problems[1:]]
     clock.lap("synthesis")
     outcomes = []
@@ -1124,9 +1175,16 @@ def _lift_group(
                 res.counterexample, res.message, faulty = hole.counterexample, "", True
                 break
     own_candidate(res, options, genuine=faulty)
-    emit(res, ref.formula, options)
+    ranks = paths[0][0].ranks
+    reread = None
+    if ranks.chains and outcome.status == "verified":  # shown at the tensors' own rank (symbolic/rank_text.py)
+        from tritonlift.symbolic.rank_text import rank_lines
+
+        def reread(f: Any) -> Any:
+            return rank_lines(f, ranks)
+    extra = emit(res, ref.formula, options, reread=reread)
     clock.lap("simplification")
-    res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes)]) + [
+    res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes), *extra]) + [
         f"the host raises where {describe(d)} ({e.located()}): no result there" for e, d in raising]
     return ref.formula.params
 

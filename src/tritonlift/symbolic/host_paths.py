@@ -18,7 +18,7 @@ from tritonlift.errors import Unsupported
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Op
 
-MAX_PATHS = 8
+MAX_PATHS = 16
 FEASIBILITY_TIMEOUT_MS = 2000
 
 

@@ -18,6 +18,8 @@ from tritonlift.synth.derive import StoreMap, Witness, _index_names, _solve
 from tritonlift.synth.guards import domain_facts, finish_body, simplify_guards
 from tritonlift.synth.indexing import Access, decompose, fold_offset, has_index_var
 from tritonlift.synth.pid_map import regrid
+from tritonlift.synth.rank_views import access_strides, exact_view, merge_multiples, view_name
+from tritonlift.synth.tails import join_tails
 from tritonlift.verify.check import Problem
 
 
@@ -58,6 +60,9 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     rg = regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
     if rg is not None:  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
         spec = rg.spec
+    joined = join_tails(spec, list(st.facts), [])  # a loop and its peeled last tile: one sum, where the host's
+    tails = [n for n in joined.notes if n not in spec.notes]  # facts prove it (no size assumed)
+    spec = joined
     tensors: dict[str, HostTensor] = {v.name: v for v in st.scope.values() if isinstance(v, HostTensor)}
     decls: dict[str, TensorDecl] = {n: t.decl() for n, t in tensors.items()}
     assumptions = list(st.assumptions)
@@ -72,6 +77,9 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     if not outputs:
         outputs = stored
     taken = {p.arg for p in host.node.args.args} | set(tensors)
+    # tensors of symbolic rank: read through the C-order views of their memory that the kernels walk
+    read_views = _rank_read_views(spec, tensors, outputs, stored, taken)
+    decls.update({v.name: v for v in read_views.values()})
     assigns: list[Assign] = []
     maps: list[StoreMap] = []
     wits: list[Witness] = []
@@ -80,16 +88,22 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         if not nums:
             raise Unknown(f"{out} is returned but never written by the kernel")
         decl = decls[out]
+        accs = {k: decompose(spec.stores[k].offset, spec.stores[k].shape) for k in nums}
+        own = False  # each store's witness from its own lanes (stores of one output from several places)
+        if tensors[out].shape is None:  # symbolic rank: the view of its memory the stores walk
+            rv = _rank_store_view(out, [accs[k] for k in nums], tensors[out], taken)
+            if rv is not None:
+                decl = decls[rv[0].name] = rv[0]
+                accs, own = dict(zip(nums, rv[1], strict=True)), True
         names = _index_names(decl.ndim, taken)
         idx_vars = tuple(ir.var(n) for n in names)
         values: dict[Expr, Expr] = {}
         for k in nums:
-            s = spec.stores[k]
-            acc = decompose(s.offset, s.shape)
+            acc = accs[k]
             index = _match(acc, decl.strides) or _positional(acc, decl.ndim)
             if index is None:
                 raise Unknown(f"the kernel's writes to {out} do not follow {out}'s layout")
-            maps.append(StoreMap(k, out, index))
+            maps.append(StoreMap(k, decl.name, index))
         first = spec.stores[nums[-1]]
         for d, v in zip(maps[-1].index, idx_vars, strict=True):
             if has_index_var(d):
@@ -98,22 +112,35 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
             values.setdefault(lane(ax), ir.ZERO)
         for ax in range(len(spec.axes)):
             values.setdefault(pid(ax), ir.ZERO)
-        wits += [Witness(k, out, values) for k in nums]
-        body = _body(first, values, decls, tensors)
+        if own:
+            wits += [Witness(m.store, decl.name, _witness_values(m.index, idx_vars, spec.stores[m.store], spec))
+                     for m in maps[len(maps) - len(nums):]]
+        else:
+            wits += [Witness(k, decl.name, values) for k in nums]
+        body = _body(first, values, decls, tensors, read_views)
         symbols = {str(n.attr) for n in ir.walk(body) if n.op is Op.VAR} | set(tensors) | taken
         body = _settle(body, [*st.facts, *domain_facts(names, decl.shape)])
         body = finish_body(body, [*st.facts, *domain_facts(names, decl.shape)], symbols | set(names))
-        assigns.append(Assign(out, names, body))
-    used = {out for out in outputs}
+        assigns.append(Assign(decl.name, names, body))
+    decls = _read_extents(decls, assigns, list(st.facts))
+    # a 1-D view is kept where its extent is a dim of a view of rank >= 2 (a weight along the rows' dim, read
+    # as weight.view(N)); else the tensor is read flat, as it is
+    dims = {e for d in decls.values() if d.ndim >= 2 and d.base != d.name for e in d.shape}
+    same = {v.name: v.base for v in read_views.values() if decls[v.name].ndim == 1 and decls[v.name].shape[0] not in dims}
+    if same:
+        assigns = [Assign(a.target, a.index, ir.transform(a.body, lambda n: ir.read(same[n.attr], *n.args) if (
+            n.op is Op.READ and n.attr in same) else None)) for a in assigns]
+    used = {out for out in outputs} | {a.target for a in assigns}
     for a in assigns:
         used |= {n.attr for n in ir.walk(a.body) if n.op is Op.READ}
+    used |= {decls[n].base for n in list(used) if n in decls}  # a view's tensor (made contiguous, say)
     params = []
     fn = host.node
     args = fn.args.posonlyargs + fn.args.args
     defaults = [None] * (len(args) - len(fn.args.defaults)) + list(fn.args.defaults)
     import ast
 
-    for a, d in zip(args, defaults, strict=True):
+    for a, d in zip(args, defaults, strict=True):  # keyword-only ones below, behind `*`
         v = st.scope.get(a.arg)
         kind = "tensor" if a.arg in tensors else ("float" if isinstance(v, Expr) and v.kind is Kind.REAL else "int")
         params.append(Param(a.arg, kind, ast.unparse(d) if d is not None else None))  # type: ignore[arg-type]
@@ -124,11 +151,93 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     formula = Formula(
         name=host.name, params=tuple(params), tensors=tuple(decls[n] for n in decls if n in used),
         assigns=tuple(assigns), returns=st.returns, allocs=tuple(a for a in st.allocs if a.name in used),
-        assumptions=tuple(assumptions + (rg.assumptions if rg is not None else [])), contiguous=tuple(n for n in st.made_contiguous if n in used),
+        assumptions=tuple(assumptions + (rg.assumptions if rg is not None else []) + tails), contiguous=tuple(n for n in st.made_contiguous if n in used),
     )
     facts = list(st.facts) + (rg.facts if rg is not None else [])
     return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls, refine=list(st.refine),
                    derived=dict(st.derived))
+
+
+def _rank_read_views(spec: KernelSpec, tensors: dict[str, HostTensor], outputs: list[str], stored: list[str],
+                     taken: set[str]) -> dict[str, TensorDecl]:
+    """For each input of symbolic rank the kernels only read: the C-order view of its memory that all its
+    reads walk (synth/rank_views.py), when there is one of rank >= 2."""
+    strides: dict[str, list[Expr]] = {}
+    bad: set[str] = set()
+    for s in spec.stores:
+        for node in ir.walk(s.value):
+            if node.op is not Op.MEM or node.attr in outputs or node.attr in stored:
+                continue
+            t = tensors.get(node.attr)
+            if t is None or t.shape is not None:
+                continue
+            got = access_strides(decompose(node.args[0], s.shape))
+            if got is None:
+                bad.add(node.attr)
+                continue
+            have = strides.setdefault(node.attr, [])
+            have += [x for x in got if x not in have]
+    out: dict[str, TensorDecl] = {}
+    for base, st in strides.items():
+        if base in bad:
+            continue
+        view = exact_view(view_name(base, taken), base, tensors[base].numel(), st)
+        if view is not None and view.ndim >= 2:
+            out[base] = view
+        elif view is not None:  # read along one dim (a weight): as far as the reads reach (extents below)
+            out[base] = TensorDecl(view.name, (), view.strides, base)
+    return out
+
+
+def _read_extents(decls: dict[str, TensorDecl], assigns: list[Assign], facts: list[Expr]) -> dict[str, TensorDecl]:
+    """Views declared without a shape get the smallest one holding their reads (as kernel inputs do),
+    each extent simplified under the host's facts (min(BLOCK, N) is N where BLOCK >= N)."""
+    from tritonlift.synth.derive import _input_extents
+
+    pending = {n for n, d in decls.items() if not d.shape and d.strides}
+    if not pending:
+        return decls
+    out = _input_extents(dict(decls), assigns, {}, {})
+    for n in pending:
+        d = out[n]
+        out[n] = TensorDecl(d.name, tuple(simplify_guards(e, facts) for e in d.shape), d.strides, d.base, d.offset)
+    return out
+
+
+def _rank_store_view(out: str, accs: list[Access], t: HostTensor, taken: set[str]
+                     ) -> tuple[TensorDecl, list[Access]] | None:
+    """The C-order view of an output of symbolic rank that all its stores walk (rank >= 2), with each store's
+    access on its dims (stores from several places aligned on the first's, as for kernels), or None."""
+    from tritonlift.synth.derive import align_accesses
+
+    if len({tuple(d.stride for d in a.dims) for a in accs}) > 1:
+        try:
+            accs = align_accesses(accs)
+        except Unknown:
+            return None
+    strides: list[Expr] = []
+    for a in accs:
+        got = access_strides(a)
+        if got is None:
+            return None
+        strides += [x for x in got if x not in strides]
+    view = exact_view(view_name(out, taken), out, t.numel(), strides)
+    # rank >= 2; or 1-D of an allocation of symbolic rank (torch.empty(x.shape[:-1])): shown as out.view(P)
+    shaped = t.alloc is not None and t.alloc.shape_text is not None
+    return (view, accs) if view is not None and (view.ndim >= 2 or shaped) else None
+
+
+def _witness_values(index: tuple[Expr, ...], idx_vars: tuple[Expr, ...], store, spec: KernelSpec) -> dict[Expr, Expr]:
+    """The program ids and lanes by which `store` writes element (i..) of its output's view."""
+    values: dict[Expr, Expr] = {}
+    for d, v in zip(index, idx_vars, strict=True):
+        if has_index_var(d):
+            values.update(_solve(d, v, store.shape))
+    for ax in range(len(store.shape)):
+        values.setdefault(lane(ax), ir.ZERO)
+    for ax in range(len(spec.axes)):
+        values.setdefault(pid(ax), ir.ZERO)
+    return values
 
 
 def _settled_spec(spec: KernelSpec, facts: list[Expr]) -> KernelSpec:
@@ -164,14 +273,20 @@ def _autotuned(st: HostState) -> set[str]:
     return {str(f.args[1].attr) for f in st.facts if f.op is Op.LE and f.args[0] == ir.ONE and f.args[1].op is Op.VAR}
 
 
-def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor]) -> Expr:
+def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor],
+          views: dict[str, TensorDecl] | None = None) -> Expr:
     def to_read(node: Expr) -> Expr | None:
         if node.op is not Op.MEM:
             return None
+        acc = decompose(node.args[0], store.shape)
+        view = (views or {}).get(node.attr)
+        index = _match(merge_multiples(acc), view.strides) if view is not None else None
+        if index is not None:
+            assert view is not None
+            return ir.read(view.name, *index)
         decl = decls.get(node.attr)
         if decl is None:
             raise Unknown(f"read of unknown memory {node.attr}")
-        acc = decompose(node.args[0], store.shape)
         index = _match(acc, decl.strides)
         if index is None and tensors[node.attr].shape is not None:
             # propose the contiguous reading; the verifier decides (a missing .contiguous() is refuted)
