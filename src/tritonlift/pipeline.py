@@ -302,7 +302,7 @@ def _lift_kernel(
         formula, deriv = _expected(options, deriv, spec)
         problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses, [*spec.facts, *deriv.facts])
         synthesis: dict = {}
-        if options.expect is None:
+        if options.expect is None and not any(s.atomic for s in spec.stores):  # accumulated outputs: as derived
             problem, stats = synthesize(problem, options)
             formula, synthesis = problem.formula, stats.to_json()
         clock.lap("synthesis")

@@ -196,6 +196,10 @@ def _reindex(r: Expr) -> Expr | None:
         else:  # f depends on b*A + a: b = k // A, a = k % A
             sub = {ir.var(b): ir.arith(Op.FLOORDIV, kv, ext), ir.var(a): ir.arith(Op.MOD, kv, ext)}
         g = _norm_ints(ir.substitute(f, sub), k)
+        if any(n.op in (Op.FLOORDIV, Op.MOD) and mentions(n, k) for n in ir.walk(g)):
+            # (k // E) * E + k % E = k (E >= 1, a tile's extent): a tail bound `b < n - a*B` reads `k < n`
+            g = _norm_ints(ir.substitute(g, {ir.arith(Op.MOD, kv, ext): ir.sub(kv, ir.mul(ext, ir.arith(
+                Op.FLOORDIV, kv, ext)))}), k)
         if not any(n.op in (Op.FLOORDIV, Op.MOD) and mentions(n, k) for n in ir.walk(g)):
             return ir.reduce(r.op, k, ir.ZERO, norm(ir.mul(big_a, big_b)), g)
     return None
