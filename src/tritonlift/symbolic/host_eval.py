@@ -1118,7 +1118,8 @@ def _lift_group(
     own_candidate(res, options, genuine=faulty)
     emit(res, ref.formula, options)
     clock.lap("simplification")
-    res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes)]) + [
+    said = [a for o in outcomes if o.status == "verified" for a in o.assumptions]  # preconditions the proof added
+    res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes), *said]) + [
         f"the host raises where {describe(d)} ({e.located()}): no result there" for e, d in raising]
     return ref.formula.params
 

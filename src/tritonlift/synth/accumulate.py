@@ -303,3 +303,50 @@ def _product(items: list[Expr]) -> Expr:
     for x in items:
         out = ir.mul(out, x)
     return out
+
+
+def operator_assign(
+    spec: KernelSpec, nums: list[int], t, decls: dict[str, TensorDecl], tensors: dict, taken: set[str],
+    facts: list[Expr], reads,
+) -> tuple[Assign, list[StoreMap], list[Witness], Expr]:
+    """An operator's output updated atomically, over the host's own view of it: its initial value is 0 where
+    the host allocates it with torch.zeros, its value before the call where it is a tensor parameter (updated
+    in place); torch.empty memory has no defined value to add to. Returns the assignment, the hints, and the
+    initial value (over the assignment's index names) for the verifier."""
+    from tritonlift.synth.operator import _match, _positional
+
+    decl = decls[t.name]
+    names = _index_names(decl.ndim, taken)
+    idx_vars = tuple(ir.var(x) for x in names)
+    if t.alloc is not None and not t.alloc.zeros:
+        raise Unknown(f"{t.name} is updated atomically but allocated with torch.empty: the value it adds to is "
+                      "undefined")
+    init: Expr = ir.const(0.0) if t.alloc is not None else ir.read(decl.name, *idx_vars)
+    axes = tuple(spec.axes)
+    maps: list[StoreMap] = []
+    wits: list[Witness] = []
+    body = init
+    for j, n in enumerate(nums):
+        s = settled(spec, spec.stores[n])
+        acc = decompose(s.offset, s.shape)
+        index = _match(acc, decl.strides) or _positional(acc, decl.ndim)
+        if index is None:
+            raise Unknown(f"the kernel's atomic updates of {t.name} do not follow {t.name}'s layout")
+        sigma: dict[Expr, Expr] = {}
+        for e, v in zip(index, idx_vars, strict=True):
+            if is_data(e) or not has_index_var(e):
+                continue
+            try:
+                sol = _solve(e, v, s.shape)
+            except Unknown:
+                continue
+            if not set(sol) & set(sigma) and not any(has_index_var(x) for x in sol.values()):
+                sigma.update(sol)
+        maps.append(StoreMap(n, t.name, index))
+        wits.append(Witness(n, t.name, sigma))
+        term = canon(accumulated(s, s.value, s.mask, index, sigma, idx_vars, axes, _tag(j), apply_sigma=False))
+        body = combine(s.combine, body, ir.substitute(reads(term, s.shape, decls, tensors), sigma))
+    f = [*facts, *domain_facts(names, decl.shape)]
+    symbols = {str(x.attr) for x in ir.walk(body) if x.op is Op.VAR} | set(tensors) | taken
+    body = finish_body(use_equalities(body, f), f, symbols | set(names))
+    return Assign(t.name, names, body), maps, wits, init

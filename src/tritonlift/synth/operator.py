@@ -75,10 +75,22 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     assigns: list[Assign] = []
     maps: list[StoreMap] = []
     wits: list[Witness] = []
+    initial: dict[str, Expr] = {}
     for out in outputs:
         nums = [k for k, s in enumerate(spec.stores) if s.base == out]
         if not nums:
             raise Unknown(f"{out} is returned but never written by the kernel")
+        if any(spec.stores[k].atomic for k in nums):  # updated atomically: synth/accumulate.py
+            from tritonlift.synth.accumulate import operator_assign
+
+            a, ms, ws, init = operator_assign(spec, nums, tensors[out], decls, tensors, taken,
+                                                      [*st.facts, *spec.facts], host_reads)
+            assigns.append(a)
+            maps += ms
+            wits += ws
+            if tensors[out].alloc is not None:  # torch.zeros: the updates add to 0
+                initial[out] = init
+            continue
         decl = decls[out]
         names = _index_names(decl.ndim, taken)
         idx_vars = tuple(ir.var(n) for n in names)
@@ -104,6 +116,10 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         body = _settle(body, [*st.facts, *domain_facts(names, decl.shape)])
         body = finish_body(body, [*st.facts, *domain_facts(names, decl.shape)], symbols | set(names))
         assigns.append(Assign(out, names, body))
+    if initial or any(s.atomic for s in spec.stores):
+        from tritonlift.symbolic.atomics import ASSUMPTION
+
+        assumptions.append(ASSUMPTION)
     used = {out for out in outputs}
     for a in assigns:
         used |= {n.attr for n in ir.walk(a.body) if n.op is Op.READ}
@@ -128,7 +144,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         assumptions=tuple(assumptions + (rg.assumptions if rg is not None else [])), contiguous=tuple(n for n in st.made_contiguous if n in used),
     )
     facts = list(st.facts) + (rg.facts if rg is not None else [])
-    return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls, refine=list(st.refine))
+    return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls, refine=list(st.refine), initial=initial)
 
 
 def _settled_spec(spec: KernelSpec, facts: list[Expr]) -> KernelSpec:
@@ -165,13 +181,25 @@ def _autotuned(st: HostState) -> set[str]:
 
 
 def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor]) -> Expr:
+    out = host_reads(store.value, store.shape, decls, tensors)
+    out = ir.substitute(out, values)
+    out = ir.transform(out, lambda n: norm(n) if n.kind is Kind.INT and n.op in (Op.ADD, Op.SUB, Op.MUL) else None)
+    if has_index_var(out):
+        raise Unknown("the stored value depends on lanes or program ids that the output index does not fix")
+    return out
+
+
+def host_reads(value: Expr, shape: tuple[Expr, ...], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor]) -> Expr:
+    """Every pointer-level read of `value` (a block element over lanes of `shape`) as a read of the host
+    tensor's view."""
+
     def to_read(node: Expr) -> Expr | None:
         if node.op is not Op.MEM:
             return None
         decl = decls.get(node.attr)
         if decl is None:
             raise Unknown(f"read of unknown memory {node.attr}")
-        acc = decompose(node.args[0], store.shape)
+        acc = decompose(node.args[0], shape)
         index = _match(acc, decl.strides)
         if index is None and tensors[node.attr].shape is not None:
             # propose the contiguous reading; the verifier decides (a missing .contiguous() is refuted)
@@ -183,9 +211,4 @@ def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors
             raise Unknown(f"the kernel's reads of {node.attr} do not follow its layout")
         return ir.read(decl.name, *index)
 
-    out = ir.transform(store.value, to_read)
-    out = ir.substitute(out, values)
-    out = ir.transform(out, lambda n: norm(n) if n.kind is Kind.INT and n.op in (Op.ADD, Op.SUB, Op.MUL) else None)
-    if has_index_var(out):
-        raise Unknown("the stored value depends on lanes or program ids that the output index does not fix")
-    return out
+    return ir.transform(value, to_read)

@@ -101,7 +101,7 @@ def verify_with_atomics(p: Any, timeout_ms: int, seed: int, plain: Any) -> Any:
             again = _check([*hyps, *inside], ir.and_(*(dom[d] for d in range(decl.ndim) if d not in data), *where_),
                            kinds, tensors, timeout_ms)
             if again == "proved":
-                shown = ", ".join(f"0 <= {to_text(sm.index[d])} < {to_text(decl.shape[d])}" for d in data)
+                shown = ", ".join(f"0 <= {_shown(sm.index[d])} < {to_text(decl.shape[d])}" for d in data)
                 assumptions.append(f"the atomic update at line {s.line} lands inside {sm.target}: {shown} "
                                    "wherever it updates (the kernel does not check these indices read from memory)")
                 res = again
@@ -131,7 +131,7 @@ def verify_with_atomics(p: Any, timeout_ms: int, seed: int, plain: Any) -> Any:
         a = assigns[target]
         decl = tensors[target]
         idx = tuple(ir.var(x) for x in a.index)
-        expected: Expr = ir.mem(decl.base, decl.address(idx))
+        expected: Expr = p.initial.get(target, ir.mem(decl.base, decl.address(idx)))
         for j, sm in enumerate(m for m in atomic_maps if m.target == target):
             s = p.spec.stores[sm.store]
             expected = combine(s.combine, expected, accumulated(
@@ -150,6 +150,22 @@ def verify_with_atomics(p: Any, timeout_ms: int, seed: int, plain: Any) -> Any:
         model, cx = res
         return refute_or(f"{target}: solver counterexample did not replay", _values(p, model, cx), model, cx)
     return Outcome("verified", n, assumptions=assumptions)
+
+
+def _shown(e: Expr) -> str:
+    """An index over program ids and lanes as text: `x_ptr[pid0 * BLOCK + lane0]` for a pointer-level read."""
+    from tritonlift.symbolic.values import LANE_PREFIX, PID_PREFIX
+
+    def step(n: Expr) -> Expr | None:
+        if n.op is Op.MEM:
+            return ir.read(str(n.attr), n.args[0])
+        if n.op is Op.VAR and str(n.attr).startswith(PID_PREFIX):
+            return ir.var("pid" + str(n.attr)[len(PID_PREFIX):])
+        if n.op is Op.VAR and str(n.attr).startswith(LANE_PREFIX):
+            return ir.var("lane" + str(n.attr)[len(LANE_PREFIX):])
+        return None
+
+    return to_text(ir.transform(e, step))
 
 
 def _proved(hyps: list[Expr], goal: Expr, kinds: dict[str, Kind], tensors: dict[str, TensorDecl], timeout_ms: int) -> bool:
@@ -275,7 +291,8 @@ def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, te
     for target in targets:
         decl = tensors[target]
         a = assigns[target]
-        nums = [sm.store for sm in p.store_maps if sm.target == target]
+        maps = {sm.store: sm for sm in p.store_maps if sm.target == target}
+        nums = list(maps)
         updates: dict[int, list[float]] = {}
         lines: dict[int, int] = {}
         op = p.spec.stores[nums[0]].combine
@@ -297,6 +314,11 @@ def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, te
                         continue
                     addr = int(evaluate(s.offset, e))
                     v = float(evaluate(s.value, e))
+                    # an index read from memory outside the output: inputs the formula's precondition excludes
+                    # (it is assumed where the kernel does not check it), so no evidence either way
+                    for d, i in enumerate(maps[k].index):
+                        if _reads_memory(i) and not 0 <= int(evaluate(i, e)) < int(evaluate(decl.shape[d], env)):
+                            return None
                 except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                     return None
                 updates.setdefault(addr, []).append(v)
@@ -314,7 +336,8 @@ def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, te
             try:
                 addr = int(evaluate(decl.address(tuple(ir.const(i) for i in index)), e))
                 seen.add(addr)
-                kernel = memory(decl.base, addr)
+                kernel = (memory(decl.base, addr) if target not in p.initial
+                          else float(evaluate(p.initial[target], e)))
                 for v in updates.get(addr, []):
                     kernel = _apply(op, kernel, v)
                 formula = float(evaluate(a.body, e))
@@ -344,7 +367,7 @@ def _apply(op: Op, a: float, b: float) -> float:
 
 def _cx(p: Any, values: dict[str, Any], index_names: tuple[str, ...], memory: Any, kv: Any, fv: Any,
         reason: str) -> Counterexample:
-    sizes = {k: v for k, v in values.items() if k in p.spec.scalars or k.startswith(GRID_PREFIX)}
+    sizes = {k: v for k, v in values.items() if k in p.spec.scalars or k.startswith(GRID_PREFIX) or k.endswith(".numel()")}
     index = {k: v for k, v in values.items() if k in index_names}
     inputs = {f"{b}[{a}]": v for (b, a), v in sorted(memory.cells.items())}
     return Counterexample(sizes=sizes, index=index, inputs=inputs, kernel_value=kv, formula_value=fv, reason=reason)

@@ -54,6 +54,9 @@ class Problem:
     facts: list[Expr]
     views: dict[str, TensorDecl] = field(default_factory=dict)  # every tensor a formula may name
     refine: list[Expr] = field(default_factory=list)  # exact, costly facts for a second counterexample search
+    # accumulated outputs (atomic updates): their value before the launch where the host sets it (torch.zeros:
+    # 0.0), over the assignment's index names; otherwise it is their memory (verify/accumulate.py)
+    initial: dict[str, Expr] = field(default_factory=dict)
 
 
 def kinds_of(p: Problem) -> dict[str, Kind]:
