@@ -291,8 +291,18 @@ def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, te
     for target in targets:
         decl = tensors[target]
         a = assigns[target]
-        maps = {sm.store: sm for sm in p.store_maps if sm.target == target}
-        nums = list(maps)
+        nums = [sm.store for sm in p.store_maps if sm.target == target]
+        try:
+            shape = [int(evaluate(x, env)) for x in decl.shape]
+        except (ZeroDivisionError, ValueError, OverflowError, KeyError, TypeError):
+            return None
+        if math.prod(shape) > MAX_ELEMENTS or min(shape, default=1) < 0:
+            return None
+        elements = list(itertools.product(*(range(x) for x in shape)))
+        try:
+            inside = {int(evaluate(decl.address(tuple(ir.const(i) for i in index)), env)) for index in elements}
+        except (ZeroDivisionError, ValueError, OverflowError, KeyError, TypeError):
+            return None
         updates: dict[int, list[float]] = {}
         lines: dict[int, int] = {}
         op = p.spec.stores[nums[0]].combine
@@ -314,28 +324,19 @@ def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, te
                         continue
                     addr = int(evaluate(s.offset, e))
                     v = float(evaluate(s.value, e))
-                    # an index read from memory outside the output: inputs the formula's precondition excludes
-                    # (it is assumed where the kernel does not check it), so no evidence either way
-                    for d, i in enumerate(maps[k].index):
-                        if _reads_memory(i) and not 0 <= int(evaluate(i, e)) < int(evaluate(decl.shape[d], env)):
-                            return None
+                    # an address computed from memory outside the output: inputs the formula's precondition
+                    # excludes (it is assumed where the kernel does not check it), so no evidence either way
+                    if addr not in inside and _reads_memory(s.offset):
+                        return None
                 except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                     return None
                 updates.setdefault(addr, []).append(v)
                 lines.setdefault(addr, s.line)
-        try:
-            shape = [int(evaluate(x, env)) for x in decl.shape]
-        except (ZeroDivisionError, ValueError, OverflowError, KeyError, TypeError):
-            return None
-        if math.prod(shape) > MAX_ELEMENTS or min(shape, default=1) < 0:
-            return None
-        seen: set[int] = set()
-        for index in itertools.product(*(range(x) for x in shape)):
+        for index in elements:
             point = {**values, **dict(zip(a.index, index, strict=True))}
             e = _env(point, memory, tensors)
             try:
                 addr = int(evaluate(decl.address(tuple(ir.const(i) for i in index)), e))
-                seen.add(addr)
                 kernel = (memory(decl.base, addr) if target not in p.initial
                           else float(evaluate(p.initial[target], e)))
                 for v in updates.get(addr, []):
@@ -350,7 +351,7 @@ def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, te
                 return _cx(p, point, a.index, memory, kernel, formula,
                            f"{target}[{where_}]: after the launch's atomic updates it holds {kernel!r}, the formula "
                            f"gives {formula!r}")
-        outside = sorted(addr for addr in updates if addr not in seen)
+        outside = sorted(addr for addr in updates if addr not in inside)
         if outside:
             addr = outside[0]
             return _cx(p, values, a.index, memory, "updated", "not in the output",
