@@ -12,9 +12,21 @@ import triton.language as tl
 
 @triton.jit
 def matmul_splitk_kernel(
-    a_ptr, b_ptr, c_ptr, M, N, K,
-    stride_am, stride_ak, stride_bk, stride_bn, stride_cm, stride_cn,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+    a_ptr,
+    b_ptr,
+    c_ptr,
+    M,
+    N,
+    K,
+    stride_am,
+    stride_ak,
+    stride_bk,
+    stride_bn,
+    stride_cm,
+    stride_cn,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
 ):
     pid_m = tl.program_id(0)
     pid_n = tl.program_id(1)
@@ -22,10 +34,16 @@ def matmul_splitk_kernel(
     rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     rk = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
-    a = tl.load(a_ptr + rm[:, None] * stride_am + rk[None, :] * stride_ak,
-                mask=(rm[:, None] < M) & (rk[None, :] < K), other=0.0)
-    b = tl.load(b_ptr + rk[:, None] * stride_bk + rn[None, :] * stride_bn,
-                mask=(rk[:, None] < K) & (rn[None, :] < N), other=0.0)
+    a = tl.load(
+        a_ptr + rm[:, None] * stride_am + rk[None, :] * stride_ak,
+        mask=(rm[:, None] < M) & (rk[None, :] < K),
+        other=0.0,
+    )
+    b = tl.load(
+        b_ptr + rk[:, None] * stride_bk + rn[None, :] * stride_bn,
+        mask=(rk[:, None] < K) & (rn[None, :] < N),
+        other=0.0,
+    )
     partial = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     partial = tl.dot(a, b, partial, allow_tf32=False)
     c_ptrs = c_ptr + rm[:, None] * stride_cm + rn[None, :] * stride_cn
@@ -39,8 +57,20 @@ def matmul_splitk(a, b):
     c = torch.zeros((M, N), dtype=torch.float32, device=a.device)
     grid = (triton.cdiv(M, 16), triton.cdiv(N, 16), triton.cdiv(K, 16))
     matmul_splitk_kernel[grid](
-        a, b, c, M, N, K,
-        a.stride(0), a.stride(1), b.stride(0), b.stride(1), c.stride(0), c.stride(1),
-        BLOCK_M=16, BLOCK_N=16, BLOCK_K=16,
+        a,
+        b,
+        c,
+        M,
+        N,
+        K,
+        a.stride(0),
+        a.stride(1),
+        b.stride(0),
+        b.stride(1),
+        c.stride(0),
+        c.stride(1),
+        BLOCK_M=16,
+        BLOCK_N=16,
+        BLOCK_K=16,
     )
     return c

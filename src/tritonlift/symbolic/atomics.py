@@ -47,8 +47,10 @@ ORDER_DEPENDENT: dict[str, str] = {
 NAMES = frozenset(COMBINE) | frozenset(ORDER_DEPENDENT)
 # what the combine op is called where the formula combines the initial value with the reduction
 COMBINE_TEXT = {Op.SUM: "tl.atomic_add", Op.RMAX: "tl.atomic_max", Op.RMIN: "tl.atomic_min"}
-ASSUMPTION = ("atomic updates: their result is the same in every order over the reals (float rounding depends "
-              "on the order of the updates and is outside the proof)")
+ASSUMPTION = (
+    "atomic updates: their result is the same in every order over the reals (float rounding depends "
+    "on the order of the updates and is outside the proof)"
+)
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,12 @@ class AtomicOld:
     line: int
 
     def error(self) -> Unsupported:
-        return Unsupported(f"tl.{self.name}: the value it returns (the memory before the update) depends on the "
-                           "order of the concurrent updates", self.file, self.line)
+        return Unsupported(
+            f"tl.{self.name}: the value it returns (the memory before the update) depends on the "
+            "order of the concurrent updates",
+            self.file,
+            self.line,
+        )
 
 
 def combine(op: Op, a: Expr, b: Expr) -> Expr:
@@ -103,7 +109,9 @@ def atomic_update(ev: Any, name: str, args: list[Any], kwargs: dict[str, Any], n
     vb = broadcast_to(v, shape, ev.line)
     assert isinstance(p, PtrBlock) and isinstance(vb, Block)
     line = getattr(node, "lineno", 0)
-    ev.stores.append(Store(p.base, p.offset, ir.to_real(vb.elem), ir.and_(ev.path, m), shape, line, COMBINE[name]))
+    ev.stores.append(
+        Store(p.base, p.offset, ir.to_real(vb.elem), ir.and_(ev.path, m), shape, line, COMBINE[name])
+    )
     return AtomicOld(name, ev.file, line)
 
 
@@ -114,27 +122,63 @@ def check_order(stores: list[Store], file: str) -> None:
         if s.atomic:
             first = atomic.setdefault(s.base, s)
             if first.combine is not s.combine:
-                raise Unsupported(f"{COMBINE_TEXT[s.combine]} to {s.base}, which {COMBINE_TEXT[first.combine]} at "
-                                  f"line {first.line} also updates: the result depends on the order of the two "
-                                  "kinds of update", file, s.line)
+                raise Unsupported(
+                    f"{COMBINE_TEXT[s.combine]} to {s.base}, which {COMBINE_TEXT[first.combine]} at "
+                    f"line {first.line} also updates: the result depends on the order of the two "
+                    "kinds of update",
+                    file,
+                    s.line,
+                )
     if not atomic:
         return
     for s in stores:
         if not s.atomic and s.base in atomic:
-            raise Unsupported(f"tl.store to {s.base}, which {COMBINE_TEXT[atomic[s.base].combine]} at line "
-                              f"{atomic[s.base].line} updates: the final value depends on the order of the "
-                              "store and the updates", file, s.line)
+            raise Unsupported(
+                f"tl.store to {s.base}, which {COMBINE_TEXT[atomic[s.base].combine]} at line "
+                f"{atomic[s.base].line} updates: the final value depends on the order of the "
+                "store and the updates",
+                file,
+                s.line,
+            )
         for e in (s.offset, s.value, s.mask):
             for n in ir.walk(e):
                 if n.op is Op.MEM and n.attr in atomic:
                     a = atomic[str(n.attr)]
-                    raise Unsupported(f"reads {n.attr}, which {COMBINE_TEXT[a.combine]} at line {a.line} updates: "
-                                      "the value read depends on the order of the updates", file, s.line)
+                    raise Unsupported(
+                        f"reads {n.attr}, which {COMBINE_TEXT[a.combine]} at line {a.line} updates: "
+                        "the value read depends on the order of the updates",
+                        file,
+                        s.line,
+                    )
 
 
-_INTEGRAL_OPS = frozenset({Op.MEM, Op.CONST, Op.VAR, Op.CAST, Op.ADD, Op.SUB, Op.MUL, Op.NEG, Op.WHERE,
-                           Op.MINIMUM, Op.MAXIMUM, Op.UNDEF, Op.TRUNCDIV, Op.TRUNCMOD,
-                           Op.LT, Op.LE, Op.GT, Op.GE, Op.EQ, Op.NE, Op.AND, Op.OR, Op.NOT})
+_INTEGRAL_OPS = frozenset(
+    {
+        Op.MEM,
+        Op.CONST,
+        Op.VAR,
+        Op.CAST,
+        Op.ADD,
+        Op.SUB,
+        Op.MUL,
+        Op.NEG,
+        Op.WHERE,
+        Op.MINIMUM,
+        Op.MAXIMUM,
+        Op.UNDEF,
+        Op.TRUNCDIV,
+        Op.TRUNCMOD,
+        Op.LT,
+        Op.LE,
+        Op.GT,
+        Op.GE,
+        Op.EQ,
+        Op.NE,
+        Op.AND,
+        Op.OR,
+        Op.NOT,
+    }
+)
 
 
 def integer_offset(e: Expr) -> Expr | None:
@@ -159,7 +203,9 @@ def free_axes(n_axes: int, n_lanes: int, sigma: dict[Expr, Expr]) -> list[Expr]:
     lanes last: a tile `pid * B + lane` then reads as one index (ir.reductions' tiled reindex)."""
     from tritonlift.symbolic.values import lane, pid
 
-    return [v for v in [*(pid(k) for k in range(n_axes)), *(lane(k) for k in range(n_lanes))] if v not in sigma]
+    return [
+        v for v in [*(pid(k) for k in range(n_axes)), *(lane(k) for k in range(n_lanes))] if v not in sigma
+    ]
 
 
 def solved_dims(index: tuple[Expr, ...], sigma: dict[Expr, Expr]) -> list[int]:
@@ -169,14 +215,25 @@ def solved_dims(index: tuple[Expr, ...], sigma: dict[Expr, Expr]) -> list[int]:
     out = []
     for d, e in enumerate(index):
         vars_ = [n for n in ir.walk(e) if is_index_var(n)]
-        if vars_ and all(v in sigma for v in vars_) and not any(n.op in (Op.MEM, Op.READ, Op.UNDEF) for n in ir.walk(e)):
+        if (
+            vars_
+            and all(v in sigma for v in vars_)
+            and not any(n.op in (Op.MEM, Op.READ, Op.UNDEF) for n in ir.walk(e))
+        ):
             out.append(d)
     return out
 
 
 def accumulated(
-    store: Store, value: Expr, mask: Expr, index: tuple[Expr, ...], sigma: dict[Expr, Expr],
-    idx_vars: tuple[Expr, ...], axes: tuple[Expr, ...], tag: str, apply_sigma: bool = True,
+    store: Store,
+    value: Expr,
+    mask: Expr,
+    index: tuple[Expr, ...],
+    sigma: dict[Expr, Expr],
+    idx_vars: tuple[Expr, ...],
+    axes: tuple[Expr, ...],
+    tag: str,
+    apply_sigma: bool = True,
 ) -> Expr:
     """What the updates of one atomic store contribute to element `idx_vars` of its output: the reduction
     (the store's combine op) over the free program ids and lanes of
@@ -198,7 +255,11 @@ def accumulated(
     ranges: list[Expr] = []
     for v in sigma:
         name = str(v.attr)
-        ext = axes[int(name[len(PID_PREFIX):])] if name.startswith(PID_PREFIX) else store.shape[int(name[len(LANE_PREFIX):])]
+        ext = (
+            axes[int(name[len(PID_PREFIX) :])]
+            if name.startswith(PID_PREFIX)
+            else store.shape[int(name[len(LANE_PREFIX) :])]
+        )
         ranges += [ir.le(ir.ZERO, v), ir.lt(v, ext)]
     solved = set(solved_dims(index, sigma))
     filters = [ir.eq(e, x) for d, (e, x) in enumerate(zip(index, idx_vars, strict=True)) if d not in solved]
@@ -208,7 +269,11 @@ def accumulated(
     free = free_axes(len(axes), len(store.shape), sigma)
     for v in reversed(free):
         name = str(v.attr)
-        ext = axes[int(name[len(PID_PREFIX):])] if name.startswith(PID_PREFIX) else store.shape[int(name[len(LANE_PREFIX):])]
+        ext = (
+            axes[int(name[len(PID_PREFIX) :])]
+            if name.startswith(PID_PREFIX)
+            else store.shape[int(name[len(LANE_PREFIX) :])]
+        )
         bound = f"_r{tag}{name.lstrip('_')}"
         body = ir.reduce(op, bound, ir.ZERO, ext, ir.substitute(body, {v: ir.var(bound)}))
     return body

@@ -62,22 +62,36 @@ def settled(spec: KernelSpec, s: Store) -> Store:
             hyps.append(ir.le(ir.ONE, ext))
     # the mask: its conjuncts with guards (a loaded index's `other=`) simplified under the ones without
     clean = [c for c in ir.conjuncts(s.mask) if not any(n.op is Op.WHERE for n in ir.walk(c))]
-    mask = ir.and_(*(c if c in clean else simplify_guards(c, [*hyps[1:], *clean]) for c in ir.conjuncts(s.mask)))
-    return replace(s, offset=norm(simplify_guards(s.offset, hyps)), value=simplify_guards(s.value, hyps), mask=mask)
+    mask = ir.and_(
+        *(c if c in clean else simplify_guards(c, [*hyps[1:], *clean]) for c in ir.conjuncts(s.mask))
+    )
+    return replace(
+        s, offset=norm(simplify_guards(s.offset, hyps)), value=simplify_guards(s.value, hyps), mask=mask
+    )
 
 
 def use_equalities(e: Expr, facts: list[Expr]) -> Expr:
     """In a guard `c1 & .. & (x == i) & ..` with i an output index: the other conjuncts with x replaced by i,
     then decided by the facts (`0 <= x & x < N & x == i` is `x == i` for i in [0, N)). Exact: under
     x == i the two forms agree."""
-    index = {str(f.args[1].attr) for f in facts if f.op is Op.LE and f.args[0] == ir.ZERO and f.args[1].op is Op.VAR}
+    index = {
+        str(f.args[1].attr)
+        for f in facts
+        if f.op is Op.LE and f.args[0] == ir.ZERO and f.args[1].op is Op.VAR
+    }
 
     def step(n: Expr) -> Expr | None:
         if n.op is not Op.WHERE:
             return None
         parts = ir.conjuncts(n.args[0])
-        eqs = {p.args[0]: p.args[1] for p in parts if p.op is Op.EQ and p.args[1].op is Op.VAR
-               and str(p.args[1].attr) in index and p.args[0].kind is Kind.INT}
+        eqs = {
+            p.args[0]: p.args[1]
+            for p in parts
+            if p.op is Op.EQ
+            and p.args[1].op is Op.VAR
+            and str(p.args[1].attr) in index
+            and p.args[0].kind is Kind.INT
+        }
         if not eqs:
             return None
         kept = []
@@ -136,8 +150,16 @@ def derive_accumulate(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation
         for k, d in enumerate(first.dims):
             ext = None
             for n in nums:
-                ext = ext or extent_from_mask(accs[n].dims[k].index, stores[n].mask)
-            if ext is not None and not is_data(d.index) and any(pid_no(a) is not None for a in ir.walk(d.index)):
+                ext = (
+                    ext
+                    or extent_from_mask(accs[n].dims[k].index, stores[n].mask)
+                    or _loaded_bound(accs[n].dims[k].index, stores[n].mask)
+                )
+            if (
+                ext is not None
+                and not is_data(d.index)
+                and any(pid_no(a) is not None for a in ir.walk(d.index))
+            ):
                 _fix_grid(d.index, ext, stores[nums[0]].shape, grid)
             shape.append(ext)
         per_store: list[tuple[int, tuple[Expr, ...], dict[Expr, Expr]]] = []
@@ -164,10 +186,18 @@ def derive_accumulate(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation
             per_store.append((n, index, sigma))
         for k, d in enumerate(first.dims):
             if shape[k] is None:
-                shape[k] = _data_extent(base, first, k) if is_data(d.index) else _extent_from_grid(
-                    d.index, stores[nums[0]].shape, grid)
-        decl = TensorDecl(out, tuple(x for x in shape if x is not None), tuple(d.stride for d in first.dims),
-                          base, first.offset)
+                shape[k] = (
+                    _data_extent(base, first, k)
+                    if is_data(d.index)
+                    else _extent_from_grid(d.index, stores[nums[0]].shape, grid)
+                )
+        decl = TensorDecl(
+            out,
+            tuple(x for x in shape if x is not None),
+            tuple(d.stride for d in first.dims),
+            base,
+            first.offset,
+        )
         tensors[out] = decl
         init = _fresh_name(f"{out}0", taken | set(names.values()) | set(tensors))
         tensors[init] = TensorDecl(init, decl.shape, decl.strides, base, decl.offset)
@@ -176,11 +206,13 @@ def derive_accumulate(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation
     # what each update adds, pointer-level first: a tile `pid * B + lane` reduced over both reads one flattened
     # index (ir.reductions' tiled reindex); then views of what the terms read (values, masks, loaded indices)
     terms: dict[int, Expr] = {}
-    for out, _init, idx_names, per_store in pending:
+    for _out, _init, idx_names, per_store in pending:
         idx_vars = tuple(ir.var(x) for x in idx_names)
         for j, (n, index, sigma) in enumerate(per_store):
             s = stores[n]
-            terms[n] = canon(accumulated(s, s.value, s.mask, index, sigma, idx_vars, axes, _tag(j), apply_sigma=False))
+            terms[n] = canon(
+                accumulated(s, s.value, s.mask, index, sigma, idx_vars, axes, _tag(j), apply_sigma=False)
+            )
             for node in ir.walk(terms[n]):
                 if node.op is Op.MEM and node.attr not in by_base:
                     _declare_read(tensors, names, node, s.shape, new_inputs)
@@ -195,16 +227,42 @@ def derive_accumulate(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation
             s = stores[n]
             body = combine(s.combine, body, ir.substitute(to_reads(terms[n], s.shape, tensors), sigma))
         dom = domain_facts(idx_names, decl.shape)
-        body = finish_body(use_equalities(body, [*lane_facts, *dom]), [*lane_facts, *dom], symbols_base | set(idx_names))
+        body = finish_body(
+            use_equalities(body, [*lane_facts, *dom]), [*lane_facts, *dom], symbols_base | set(idx_names)
+        )
         new_assigns.append(Assign(out, idx_names, body))
     if new_inputs:
         filled = _input_extents(tensors, new_assigns, by_base, names)
         tensors.update({n: filled[n] for n in new_inputs})
     formula = Formula(
-        name=spec.name, params=params, tensors=tuple(tensors.values()), assigns=(*assigns, *new_assigns),
+        name=spec.name,
+        params=params,
+        tensors=tuple(tensors.values()),
+        assigns=(*assigns, *new_assigns),
         assumptions=(*_grid_assumption(axes[: len(spec.grid)]), ASSUMPTION),
     )
     return Derivation(formula, axes, maps, wits, facts)
+
+
+def _loaded_bound(index: Expr, mask: Expr) -> Expr | None:
+    """E when the index is a loaded integer int64(v) and the mask says v < E (E an integer: then so is
+    int64(v) < E, v being an integer; a proposal all the same, the verifier checks the update lands inside)."""
+    if index.op is not Op.CAST or index.args[0].kind is not Kind.REAL:
+        return None
+    v = index.args[0]
+    for c in ir.conjuncts(mask):
+        if c.op not in (Op.LT, Op.GT):
+            continue
+        a, b = c.args if c.op is Op.LT else c.args[::-1]
+        if (
+            a == v
+            and b.op is Op.CAST
+            and b.args[0].kind is Kind.INT
+            and not has_index_var(b)
+            and not is_data(b)
+        ):
+            return b.args[0]
+    return None
 
 
 def _tag(j: int) -> str:
@@ -219,8 +277,9 @@ def _fresh_name(name: str, taken: set[str]) -> str:
     return out
 
 
-def _declare_read(tensors: dict[str, TensorDecl], names: dict[str, str], node: Expr, shape: tuple[Expr, ...],
-                  new: set[str]) -> None:
+def _declare_read(
+    tensors: dict[str, TensorDecl], names: dict[str, str], node: Expr, shape: tuple[Expr, ...], new: set[str]
+) -> None:
     """A view for a pointer the updates read: its strides those of the reads (as synth/derive does), extents
     filled in later from the reads' bounds; an existing view (a plain store's input) must hold the read."""
     base = str(node.attr)
@@ -244,8 +303,13 @@ def _data_extent(base: str, acc, k: int) -> Expr:
     strided view), or for the outermost dim what the tensor's memory holds along it (`out_ptr.numel()`)."""
     dims = acc.dims
     stride = dims[k].stride
-    outer = [d.stride for d in dims if d.stride != stride and divide_exact(d.stride, stride) is not None
-             and divide_exact(d.stride, stride) != ir.ONE]
+    outer = [
+        d.stride
+        for d in dims
+        if d.stride != stride
+        and divide_exact(d.stride, stride) is not None
+        and divide_exact(d.stride, stride) != ir.ONE
+    ]
     inner = [q for s in outer if (q := divide_exact(s, stride)) is not None]
     if inner:
         return min(inner, key=lambda e: len(poly(e)))
@@ -306,8 +370,14 @@ def _product(items: list[Expr]) -> Expr:
 
 
 def operator_assign(
-    spec: KernelSpec, nums: list[int], t, decls: dict[str, TensorDecl], tensors: dict, taken: set[str],
-    facts: list[Expr], reads,
+    spec: KernelSpec,
+    nums: list[int],
+    t,
+    decls: dict[str, TensorDecl],
+    tensors: dict,
+    taken: set[str],
+    facts: list[Expr],
+    reads,
 ) -> tuple[Assign, list[StoreMap], list[Witness], Expr]:
     """An operator's output updated atomically, over the host's own view of it: its initial value is 0 where
     the host allocates it with torch.zeros, its value before the call where it is a tensor parameter (updated
@@ -319,8 +389,10 @@ def operator_assign(
     names = _index_names(decl.ndim, taken)
     idx_vars = tuple(ir.var(x) for x in names)
     if t.alloc is not None and not t.alloc.zeros:
-        raise Unknown(f"{t.name} is updated atomically but allocated with torch.empty: the value it adds to is "
-                      "undefined")
+        raise Unknown(
+            f"{t.name} is updated atomically but allocated with torch.empty: the value it adds to is "
+            "undefined"
+        )
     init: Expr = ir.const(0.0) if t.alloc is not None else ir.read(decl.name, *idx_vars)
     axes = tuple(spec.axes)
     maps: list[StoreMap] = []
@@ -344,7 +416,9 @@ def operator_assign(
                 sigma.update(sol)
         maps.append(StoreMap(n, t.name, index))
         wits.append(Witness(n, t.name, sigma))
-        term = canon(accumulated(s, s.value, s.mask, index, sigma, idx_vars, axes, _tag(j), apply_sigma=False))
+        term = canon(
+            accumulated(s, s.value, s.mask, index, sigma, idx_vars, axes, _tag(j), apply_sigma=False)
+        )
         body = combine(s.combine, body, ir.substitute(reads(term, s.shape, decls, tensors), sigma))
     f = [*facts, *domain_facts(names, decl.shape)]
     symbols = {str(x.attr) for x in ir.walk(body) if x.op is Op.VAR} | set(tensors) | taken

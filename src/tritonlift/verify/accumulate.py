@@ -33,7 +33,7 @@ from dataclasses import replace
 from typing import Any
 
 from tritonlift.ir import expr as ir
-from tritonlift.ir.evaluate import Env, evaluate
+from tritonlift.ir.evaluate import evaluate
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.formula import TensorDecl
 from tritonlift.ir.printer import to_text
@@ -61,7 +61,8 @@ def verify_with_atomics(p: Any, timeout_ms: int, seed: int, plain: Any) -> Any:
     targets = list(dict.fromkeys(sm.target for sm in atomic_maps))
     atomic_stores = {sm.store for sm in atomic_maps}
     rest = replace(
-        p, store_maps=[sm for sm in p.store_maps if sm.store not in atomic_stores],
+        p,
+        store_maps=[sm for sm in p.store_maps if sm.store not in atomic_stores],
         witnesses=[w for w in p.witnesses if w.store not in atomic_stores],
         formula=replace(p.formula, assigns=tuple(a for a in p.formula.assigns if a.target not in targets)),
     )
@@ -96,37 +97,61 @@ def verify_with_atomics(p: Any, timeout_ms: int, seed: int, plain: Any) -> Any:
         where_ = [ir.eq(s.offset, decl.address(sm.index)), *inverse]
         n += 1
         res = _check(hyps, ir.and_(*dom, *where_), kinds, tensors, timeout_ms)
-        if res != "proved" and data:  # loaded indices the kernel does not bound: their range is a precondition
+        if (
+            res != "proved" and data
+        ):  # loaded indices the kernel does not bound: their range is a precondition
             inside = [dom[d] for d in data]
-            again = _check([*hyps, *inside], ir.and_(*(dom[d] for d in range(decl.ndim) if d not in data), *where_),
-                           kinds, tensors, timeout_ms)
+            again = _check(
+                [*hyps, *inside],
+                ir.and_(*(dom[d] for d in range(decl.ndim) if d not in data), *where_),
+                kinds,
+                tensors,
+                timeout_ms,
+            )
             if again == "proved":
                 shown = ", ".join(f"0 <= {_shown(sm.index[d])} < {to_text(decl.shape[d])}" for d in data)
-                assumptions.append(f"the atomic update at line {s.line} lands inside {sm.target}: {shown} "
-                                   "wherever it updates (the kernel does not check these indices read from memory)")
+                assumptions.append(
+                    f"the atomic update at line {s.line} lands inside {sm.target}: {shown} "
+                    "wherever it updates (the kernel does not check these indices read from memory)"
+                )
                 res = again
         if res != "proved":
             if res == "unknown":
                 return refute_or(f"solver gave up on where the atomic update at line {s.line} lands", None)
             model, cx = res
-            return refute_or(f"the atomic update at line {s.line}: solver counterexample did not replay",
-                             _values(p, model, cx), model, cx)
+            return refute_or(
+                f"the atomic update at line {s.line}: solver counterexample did not replay",
+                _values(p, model, cx),
+                model,
+                cx,
+            )
         # (A2): the solved dims' filters hold wherever the solved ids are in range
         solved = solved_dims(sm.index, sigma)
         if solved:
             n += 1
             idx = tuple(ir.var(x) for x in a.index)
             at = {**sigma}
-            hyps2 = [*facts, *_domain(decl, idx), *_ranges(p, s, skip=set(sigma)),
-                     *(c for v in sigma for c in _range_of(p, s, v, at[v])), ir.substitute(s.mask, at)]
+            hyps2 = [
+                *facts,
+                *_domain(decl, idx),
+                *_ranges(p, s, skip=set(sigma)),
+                *(c for v in sigma for c in _range_of(p, s, v, at[v])),
+                ir.substitute(s.mask, at),
+            ]
             goal = ir.and_(*(ir.eq(ir.substitute(sm.index[d], at), idx[d]) for d in solved))
             res = _check(hyps2, goal, kinds, tensors, timeout_ms)
             if res != "proved":
                 if res == "unknown":
-                    return refute_or(f"solver gave up on which element the update at line {s.line} writes", None)
+                    return refute_or(
+                        f"solver gave up on which element the update at line {s.line} writes", None
+                    )
                 model, cx = res
-                return refute_or(f"the update at line {s.line}: the element's inverse did not replay",
-                                 _values(p, model, cx), model, cx)
+                return refute_or(
+                    f"the update at line {s.line}: the element's inverse did not replay",
+                    _values(p, model, cx),
+                    model,
+                    cx,
+                )
     for target in targets:
         a = assigns[target]
         decl = tensors[target]
@@ -134,8 +159,13 @@ def verify_with_atomics(p: Any, timeout_ms: int, seed: int, plain: Any) -> Any:
         expected: Expr = p.initial.get(target, ir.mem(decl.base, decl.address(idx)))
         for j, sm in enumerate(m for m in atomic_maps if m.target == target):
             s = p.spec.stores[sm.store]
-            expected = combine(s.combine, expected, accumulated(
-                s, s.value, s.mask, sm.index, sigmas.get(sm.store, {}), idx, tuple(p.grid), f"v{j}"))
+            expected = combine(
+                s.combine,
+                expected,
+                accumulated(
+                    s, s.value, s.mask, sm.index, sigmas.get(sm.store, {}), idx, tuple(p.grid), f"v{j}"
+                ),
+            )
         hyps = [*facts, *_domain(decl, idx)]
         lhs, rhs = _settle(a.body, hyps), _settle(expected, hyps)
         n += 1
@@ -160,15 +190,17 @@ def _shown(e: Expr) -> str:
         if n.op is Op.MEM:
             return ir.read(str(n.attr), n.args[0])
         if n.op is Op.VAR and str(n.attr).startswith(PID_PREFIX):
-            return ir.var("pid" + str(n.attr)[len(PID_PREFIX):])
+            return ir.var("pid" + str(n.attr)[len(PID_PREFIX) :])
         if n.op is Op.VAR and str(n.attr).startswith(LANE_PREFIX):
-            return ir.var("lane" + str(n.attr)[len(LANE_PREFIX):])
+            return ir.var("lane" + str(n.attr)[len(LANE_PREFIX) :])
         return None
 
     return to_text(ir.transform(e, step))
 
 
-def _proved(hyps: list[Expr], goal: Expr, kinds: dict[str, Kind], tensors: dict[str, TensorDecl], timeout_ms: int) -> bool:
+def _proved(
+    hyps: list[Expr], goal: Expr, kinds: dict[str, Kind], tensors: dict[str, TensorDecl], timeout_ms: int
+) -> bool:
     from tritonlift.verify.check import _has_reduction, _sum_algebra
 
     return _has_reduction(goal) and _sum_algebra(hyps, goal, kinds, tensors, timeout_ms)
@@ -197,8 +229,8 @@ def _extent(p: Any, s: Any, v: Expr) -> Expr:
 
     name = str(v.attr)
     if name.startswith(PID_PREFIX):
-        return p.grid[int(name[len(PID_PREFIX):])]
-    return s.shape[int(name[len(LANE_PREFIX):])]
+        return p.grid[int(name[len(PID_PREFIX) :])]
+    return s.shape[int(name[len(LANE_PREFIX) :])]
 
 
 def _range_of(p: Any, s: Any, v: Expr, at: Expr) -> list[Expr]:
@@ -232,8 +264,15 @@ def _values(p: Any, model: Any, cx: Any) -> dict[str, Any]:
     return values
 
 
-def replay(p: Any, targets: list[str], values: dict[str, Any], model: Any, cx: Any, tensors: dict[str, TensorDecl],
-           seed: int) -> Counterexample | None:
+def replay(
+    p: Any,
+    targets: list[str],
+    values: dict[str, Any],
+    model: Any,
+    cx: Any,
+    tensors: dict[str, TensorDecl],
+    seed: int,
+) -> Counterexample | None:
     """The launch at the sizes of `values`, every update applied, against the formula at every element."""
     from tritonlift.verify.check import _Memory
 
@@ -245,7 +284,9 @@ def replay(p: Any, targets: list[str], values: dict[str, Any], model: Any, cx: A
     return None
 
 
-def search(p: Any, targets: list[str], tensors: dict[str, TensorDecl], seed: int, tries: int = 60) -> Counterexample | None:
+def search(
+    p: Any, targets: list[str], tensors: dict[str, TensorDecl], seed: int, tries: int = 60
+) -> Counterexample | None:
     """Random small sizes (the facts holding), simulated with random memory: a counterexample or None."""
     from tritonlift.verify.check import _block_facts, _Memory
     from tritonlift.verify.search import _holds, _symbols
@@ -275,8 +316,9 @@ def search(p: Any, targets: list[str], tensors: dict[str, TensorDecl], seed: int
     return None
 
 
-def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, tensors: dict[str, TensorDecl]
-             ) -> Counterexample | None:
+def simulate(
+    p: Any, targets: list[str], values: dict[str, Any], memory: Any, tensors: dict[str, TensorDecl]
+) -> Counterexample | None:
     """Run every atomic update of the launch at concrete sizes; compare each target element with the formula."""
     from tritonlift.verify.check import _differs, _env
 
@@ -300,7 +342,9 @@ def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, te
             return None
         elements = list(itertools.product(*(range(x) for x in shape)))
         try:
-            inside = {int(evaluate(decl.address(tuple(ir.const(i) for i in index)), env)) for index in elements}
+            inside = {
+                int(evaluate(decl.address(tuple(ir.const(i) for i in index)), env)) for index in elements
+            }
         except (ZeroDivisionError, ValueError, OverflowError, KeyError, TypeError):
             return None
         updates: dict[int, list[float]] = {}
@@ -337,8 +381,11 @@ def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, te
             e = _env(point, memory, tensors)
             try:
                 addr = int(evaluate(decl.address(tuple(ir.const(i) for i in index)), e))
-                kernel = (memory(decl.base, addr) if target not in p.initial
-                          else float(evaluate(p.initial[target], e)))
+                kernel = (
+                    memory(decl.base, addr)
+                    if target not in p.initial
+                    else float(evaluate(p.initial[target], e))
+                )
                 for v in updates.get(addr, []):
                     kernel = _apply(op, kernel, v)
                 formula = float(evaluate(a.body, e))
@@ -348,15 +395,29 @@ def simulate(p: Any, targets: list[str], values: dict[str, Any], memory: Any, te
                 continue
             if _differs(kernel, formula):
                 where_ = ", ".join(map(str, index))
-                return _cx(p, point, a.index, memory, kernel, formula,
-                           f"{target}[{where_}]: after the launch's atomic updates it holds {kernel!r}, the formula "
-                           f"gives {formula!r}")
+                return _cx(
+                    p,
+                    point,
+                    a.index,
+                    memory,
+                    kernel,
+                    formula,
+                    f"{target}[{where_}]: after the launch's atomic updates it holds {kernel!r}, the formula "
+                    f"gives {formula!r}",
+                )
         outside = sorted(addr for addr in updates if addr not in inside)
         if outside:
             addr = outside[0]
-            return _cx(p, values, a.index, memory, "updated", "not in the output",
-                       f"the atomic update at line {lines[addr]} writes element offset {addr} of {decl.base}, "
-                       f"outside the formula's {target}")
+            return _cx(
+                p,
+                values,
+                a.index,
+                memory,
+                "updated",
+                "not in the output",
+                f"the atomic update at line {lines[addr]} writes element offset {addr} of {decl.base}, "
+                f"outside the formula's {target}",
+            )
     return None
 
 
@@ -366,9 +427,16 @@ def _apply(op: Op, a: float, b: float) -> float:
     return max(a, b) if op is Op.RMAX else min(a, b)
 
 
-def _cx(p: Any, values: dict[str, Any], index_names: tuple[str, ...], memory: Any, kv: Any, fv: Any,
-        reason: str) -> Counterexample:
-    sizes = {k: v for k, v in values.items() if k in p.spec.scalars or k.startswith(GRID_PREFIX) or k.endswith(".numel()")}
+def _cx(
+    p: Any, values: dict[str, Any], index_names: tuple[str, ...], memory: Any, kv: Any, fv: Any, reason: str
+) -> Counterexample:
+    sizes = {
+        k: v
+        for k, v in values.items()
+        if k in p.spec.scalars or k.startswith(GRID_PREFIX) or k.endswith(".numel()")
+    }
     index = {k: v for k, v in values.items() if k in index_names}
     inputs = {f"{b}[{a}]": v for (b, a), v in sorted(memory.cells.items())}
-    return Counterexample(sizes=sizes, index=index, inputs=inputs, kernel_value=kv, formula_value=fv, reason=reason)
+    return Counterexample(
+        sizes=sizes, index=index, inputs=inputs, kernel_value=kv, formula_value=fv, reason=reason
+    )
