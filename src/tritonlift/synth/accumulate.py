@@ -53,7 +53,7 @@ def is_data(e: Expr) -> bool:
 def settled(spec: KernelSpec, s: Store) -> Store:
     """The update with the guards its own mask and ranges decide dropped from its offset and value (an
     identity wherever it happens: `out_ptr + tl.load(x_ptr + k, mask=k < n, other=0)` indexes by x[k])."""
-    hyps = [*spec.facts, s.mask]
+    hyps = list(spec.facts)
     for k, g in enumerate(spec.axes):
         hyps += [ir.le(ir.ZERO, pid(k)), ir.lt(pid(k), g)]
     for k, ext in enumerate(s.shape):
@@ -62,9 +62,8 @@ def settled(spec: KernelSpec, s: Store) -> Store:
             hyps.append(ir.le(ir.ONE, ext))
     # the mask: its conjuncts with guards (a loaded index's `other=`) simplified under the ones without
     clean = [c for c in ir.conjuncts(s.mask) if not any(n.op is Op.WHERE for n in ir.walk(c))]
-    mask = ir.and_(
-        *(c if c in clean else simplify_guards(c, [*hyps[1:], *clean]) for c in ir.conjuncts(s.mask))
-    )
+    mask = ir.and_(*(c if c in clean else simplify_guards(c, [*hyps, *clean]) for c in ir.conjuncts(s.mask)))
+    hyps.append(s.mask)
     return replace(
         s, offset=norm(simplify_guards(s.offset, hyps)), value=simplify_guards(s.value, hyps), mask=mask
     )

@@ -53,6 +53,12 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     if not st.launches:
         raise Unknown("the host function launches no kernel it could evaluate")
     spec = st.launches[0]
+    if len(st.launches) > 1 and any(s.atomic for sp in st.launches for s in sp.stores):
+        from tritonlift.errors import Unsupported
+
+        first = next(s for sp in st.launches for s in sp.stores if s.atomic)
+        raise Unsupported("atomic updates in a host that launches several kernels are not modelled yet (what the "
+                          "other launches write before them is their initial value)", host.file, first.line)
     if len(st.launches) > 1:
         spec = _settled_spec(compose_launches(st.launches, st.returns), st.facts)
     rg = regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
