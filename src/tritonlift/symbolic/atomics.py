@@ -195,6 +195,23 @@ def integer_offset(e: Expr) -> Expr | None:
             return None
         if n.op is Op.CONST and n.kind is Kind.REAL and not float(n.value).is_integer():
             return None
+    return _as_int(e)
+
+
+def _as_int(e: Expr) -> Expr:
+    """An integer-valued real expression as integer arithmetic: sums and products of integers stay exact, so
+    `idx * float(N) + c` is `int64(idx) * N + c` (the loaded value alone inside the cast: an index along a
+    stride the address analysis can see)."""
+    if e.kind is not Kind.REAL:
+        return e
+    if e.op is Op.CONST:
+        return ir.const(int(e.value))
+    if e.op is Op.CAST and e.args[0].kind is not Kind.REAL:
+        return ir.cast(e.args[0], "int64") if e.args[0].kind is Kind.BOOL else e.args[0]
+    if e.op in (Op.ADD, Op.SUB, Op.MUL):
+        return ir.arith(e.op, _as_int(e.args[0]), _as_int(e.args[1]))
+    if e.op is Op.NEG:
+        return ir.neg(_as_int(e.args[0]))
     return ir.cast(e, "int64")
 
 

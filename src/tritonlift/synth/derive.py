@@ -543,8 +543,21 @@ def _input_extents(
                 ext[d] = _join_extent(ext[d], hi)
     for name, ext in extents.items():
         t = out[name]
+        ext = [_memory_extent(t, d) if e is not None and _reads_memory(e) else e for d, e in enumerate(ext)]
         out[name] = TensorDecl(t.name, tuple(e if e is not None else ir.ONE for e in ext), t.strides, t.base, t.offset)
     for name, t in list(out.items()):
         if not t.shape and t.strides:
             out[name] = TensorDecl(t.name, tuple(ir.ONE for _ in t.strides), t.strides, t.base, t.offset)
     return out
+
+
+def _reads_memory(e: Expr) -> bool:
+    return any(n.op in (Op.READ, Op.MEM, Op.UNDEF) for n in ir.walk(e))
+
+
+def _memory_extent(t: TensorDecl, d: int) -> Expr:
+    """The extent of an input dim indexed by loaded values (a gather `w[int64(idx[k]), j]`): what the
+    pointer's memory holds along it (`w_ptr.numel()` over the stride). Only the view's declared shape: the
+    proof is about addresses, which do not depend on it."""
+    numel = ir.var(f"{t.base}.numel()")
+    return numel if t.strides[d] == ir.ONE else ir.arith(Op.TRUNCDIV, numel, t.strides[d])
