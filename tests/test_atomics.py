@@ -245,7 +245,9 @@ def test_integer_offsets_from_memory():
     assert integer_offset(m) == ir.cast(m, "int64")
     n = ir.var("N")
     # integer arithmetic outside the cast: an index along stride N
-    assert integer_offset(ir.add(ir.mul(m, ir.to_real(n)), ir.const(1.0))) == ir.add(ir.mul(ir.cast(m, "int64"), n), ir.ONE)
+    assert integer_offset(ir.add(ir.mul(m, ir.to_real(n)), ir.const(1.0))) == ir.add(
+        ir.mul(ir.cast(m, "int64"), n), ir.ONE
+    )
     assert integer_offset(ir.mul(m, ir.const(0.5))) is None  # a fractional factor: no integer offset
     assert integer_offset(ir.math_fn(Op.EXP, m)) is None
     assert integer_offset(ir.var("n")) == ir.var("n")

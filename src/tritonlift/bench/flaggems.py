@@ -178,10 +178,11 @@ ORDER_INDEPENDENT = ("atomic_add", "atomic_max", "atomic_min")
 
 
 def _scope(fn: ast.FunctionDef, aliases: dict[str, str], stem: str) -> tuple[str | None, str]:
-    for q, line in _atomic_results_used(fn, aliases):
-        return "atomics", f"{q} (line {line}): its returned old value is used"
+    used = set(_atomic_results_used(fn, aliases))
     for q, line in _call_qualnames(fn, aliases):
         last = q.rsplit(".", 1)[-1]
+        if (q, line) in used:
+            return "atomics", f"{q} (line {line}): its returned old value is used"
         if last.startswith("atomic_") and last not in ORDER_INDEPENDENT:
             return "atomics", f"{q} (line {line})"
         if last in RANDOM_CALLS or "philox" in last or ".random_utils." in q:
