@@ -49,8 +49,7 @@ NAMES = frozenset(COMBINE) | frozenset(ORDER_DEPENDENT)
 COMBINE_TEXT = {Op.SUM: "tl.atomic_add", Op.RMAX: "tl.atomic_max", Op.RMIN: "tl.atomic_min"}
 ASSUMPTION = (
     "atomic updates: their result is the same in every order over the reals (float rounding depends "
-    "on the order of the updates and is outside the proof); each element of an accumulated output's view "
-    "has an address of its own"
+    "on the order of the updates and is outside the proof)"
 )
 
 

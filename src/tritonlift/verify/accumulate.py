@@ -15,9 +15,11 @@ functions of it (the others are free). Obligations, each for every size, program
       sigma(i) in range and mask(sigma(i), r):  I_d(sigma(i), r) == i_d  for each solved dim d;
  (B)  the formula's body equals T_before[i] R  R_{r free} where(sigma(i) in range & mask & I_d == i_d for the
       other dims, value, identity)  with the solved ids at sigma(i) (symbolic/atomics.accumulated).
-Given (A1) and views that do not overlap themselves (an assumption every result lists), the updates landing on
-addr_T(i) are exactly those with I(p, l) == i, hence with their solved ids equal to sigma(i): (p, l) = (sigma(i), r)
-for one free r each. So the filtered reduction over grid x lanes is the reduction over the free ids in (B),
+ (C)  the output's view holds each element at an address of its own: proved by z3 where the strides allow
+      (contiguous allocations, `out_ptr.view(N)`), else listed as an assumption naming the view (free stride
+      parameters).
+Given (A1) and (C), the updates landing on addr_T(i) are exactly those with I(p, l) == i, hence with their solved
+ids equal to sigma(i): (p, l) = (sigma(i), r) for one free r each. So the filtered reduction over grid x lanes is the reduction over the free ids in (B),
 where (A2) lets the solved dims' filters go. Every reduction is then compared as the verifier compares sums.
 
 A failed obligation is a counterexample only after a concrete replay: the launch simulated at those sizes
@@ -156,6 +158,13 @@ def verify_with_atomics(p: Any, timeout_ms: int, seed: int, plain: Any) -> Any:
         a = assigns[target]
         decl = tensors[target]
         idx = tuple(ir.var(x) for x in a.index)
+        n += 1
+        if not _injective(decl, facts, kinds, tensors, timeout_ms):  # said, naming the view, where not proved
+            assumptions.append(
+                f"the view {target} = as_strided({decl.base}, ({', '.join(to_text(x) for x in decl.shape)}), "
+                f"({', '.join(to_text(x) for x in decl.strides)})) holds each element at an address of its own "
+                "(not proved from the kernel's facts; elements sharing an address would receive each other's updates)"
+            )
         expected: Expr = p.initial.get(target, ir.mem(decl.base, decl.address(idx)))
         for j, sm in enumerate(m for m in atomic_maps if m.target == target):
             s = p.spec.stores[sm.store]
@@ -180,6 +189,28 @@ def verify_with_atomics(p: Any, timeout_ms: int, seed: int, plain: Any) -> Any:
         model, cx = res
         return refute_or(f"{target}: solver counterexample did not replay", _values(p, model, cx), model, cx)
     return Outcome("verified", n, assumptions=assumptions)
+
+
+def _injective(
+    decl: TensorDecl,
+    facts: list[Expr],
+    kinds: dict[str, Kind],
+    tensors: dict[str, TensorDecl],
+    timeout_ms: int,
+) -> bool:
+    """Two elements of the view at one address are the same element (z3, for every size)."""
+    from tritonlift.verify.check import _check
+
+    if decl.ndim == 0:
+        return True
+    a = tuple(ir.var(f"_inj_a{d}") for d in range(decl.ndim))
+    b = tuple(ir.var(f"_inj_b{d}") for d in range(decl.ndim))
+    hyps = list(facts)
+    for x, y, e in zip(a, b, decl.shape, strict=True):
+        hyps += [ir.le(ir.ZERO, x), ir.lt(x, e), ir.le(ir.ZERO, y), ir.lt(y, e)]
+    hyps.append(ir.eq(decl.address(a), decl.address(b)))
+    goal = ir.and_(*(ir.eq(x, y) for x, y in zip(a, b, strict=True)))
+    return _check(hyps, goal, kinds, tensors, min(timeout_ms, 5000)) == "proved"
 
 
 def _shown(e: Expr) -> str:
