@@ -190,7 +190,7 @@ def integer_offset(e: Expr) -> Expr | None:
     if e.kind is not Kind.REAL:
         return e
     for n in ir.walk(e):
-        if n.op not in _INTEGRAL_OPS:
+        if n.kind is Kind.REAL and n.op not in _INTEGRAL_OPS:  # integer and boolean parts are exact as they are
             return None
         if n.op is Op.CONST and n.kind is Kind.REAL and not float(n.value).is_integer():
             return None

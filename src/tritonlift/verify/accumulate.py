@@ -316,7 +316,11 @@ def replay(
 
 
 def search(
-    p: Any, targets: list[str], tensors: dict[str, TensorDecl], seed: int, tries: int = 60
+    p: Any,
+    targets: list[str],
+    tensors: dict[str, TensorDecl],
+    seed: int,
+    tries: int = 60,
 ) -> Counterexample | None:
     """Random small sizes (the facts holding), simulated with random memory: a counterexample or None."""
     from tritonlift.verify.check import _block_facts, _Memory
@@ -348,9 +352,18 @@ def search(
 
 
 def simulate(
-    p: Any, targets: list[str], values: dict[str, Any], memory: Any, tensors: dict[str, TensorDecl]
+    p: Any,
+    targets: list[str],
+    values: dict[str, Any],
+    memory: Any,
+    tensors: dict[str, TensorDecl],
 ) -> Counterexample | None:
-    """Run every atomic update of the launch at concrete sizes; compare each target element with the formula."""
+    """Run every atomic update of the launch at concrete sizes; compare each target element with the formula.
+
+    Inputs outside the formula's precondition are no evidence: an update whose address is computed from memory
+    landing outside the output, or at the address its index hint gives with a loaded index out of its dim's
+    range (it lands on another element: the precondition the proof assumes where the kernel does not check)."""
+    hints = {sm.store: sm.index for sm in p.store_maps}
     from tritonlift.verify.check import _differs, _env
 
     env = _env(values, memory, tensors)
@@ -403,6 +416,8 @@ def simulate(
                     # excludes (it is assumed where the kernel does not check it), so no evidence either way
                     if addr not in inside and _reads_memory(s.offset):
                         return None
+                    if _reads_memory(s.offset) and not _in_range(hints[k], decl, addr, e, env):
+                        return None
                 except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                     return None
                 updates.setdefault(addr, []).append(v)
@@ -450,6 +465,15 @@ def simulate(
                 f"outside the formula's {target}",
             )
     return None
+
+
+def _in_range(index: tuple[Expr, ...], decl: TensorDecl, addr: int, e: Any, env: Any) -> bool:
+    """False when the hint's element is at `addr` and one of its loaded indices is outside its dim."""
+    at = [int(evaluate(i, e)) for i in index]
+    if int(evaluate(decl.address(tuple(ir.const(i) for i in at)), env)) != addr:
+        return True  # the hint is wrong here (a fault the replay may show): only the address decides
+    shape = [int(evaluate(x, env)) for x in decl.shape]
+    return all(0 <= i < n for i, n, h in zip(at, shape, index, strict=True) if _reads_memory(h))
 
 
 def _apply(op: Op, a: float, b: float) -> float:
