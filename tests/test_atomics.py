@@ -265,3 +265,73 @@ def test_bench_scope_keeps_order_independent_atomics_in_scope():
     family, why = _scope(_fn(UNSUPPORTED["returned"][0]), aliases, "x")
     assert family == "atomics" and "returned old value" in why
     assert _scope(_fn(UNSUPPORTED["xchg"][0]), aliases, "x")[0] == "atomics"
+
+
+def test_tail_tiles_flatten_into_one_reduction():
+    """Σ_{a<A} Σ_{b<min(B, n - a*B)} x[a*B + b] = Σ_{k<min(A*B, n)} x[k]: the tile's tail bound reads k < n once
+    (k // B) * B + k % B is k (ir.reductions' tiled reindex)."""
+    from tritonlift.ir.reductions import canon
+
+    a, b, big_a, big_b, n = (ir.var(x) for x in ("_a", "_b", "A", "B", "n"))
+    x = ir.mem("x", ir.add(ir.mul(a, big_b), b))
+    inner = ir.reduce(Op.SUM, "_b", ir.ZERO, ir.minimum(big_b, ir.sub(n, ir.mul(a, big_b))), x)
+    out = canon(ir.reduce(Op.SUM, "_a", ir.ZERO, big_a, inner))
+    assert out.op is Op.SUM and out.args[2].op is Op.MEM, out
+    k = ir.var(str(out.attr))
+    assert out.args[2] == ir.mem("x", k)
+    assert set(ir.free_vars(out.args[1])) == {"A", "B", "n"}
+
+
+def test_rows_indexed_by_loaded_values(tmp_path: Path):
+    """index_add along rows (embedding backward): grad[idx[r], j] += g[r, j]; the row index is a filter, the
+    column solved; that idx lands inside grad is a listed precondition, and its own formula checks back."""
+    src = """
+    @triton.jit
+    def index_add_rows_kernel(g_ptr, idx_ptr, out_ptr, N, BLOCK: tl.constexpr):
+        r = tl.program_id(0)
+        cols = tl.arange(0, BLOCK)
+        row = tl.load(idx_ptr + r)
+        g = tl.load(g_ptr + r * N + cols, mask=cols < N, other=0.0)
+        tl.atomic_add(out_ptr + row * N + cols, g, mask=cols < N)
+    """
+    path = _write(tmp_path, "index_add_rows", src)
+    r = _one(path)
+    assert r.status == "verified", (r.status, r.message)
+    assert "where(j < BLOCK, sum(where(int64(idx[k]) == i, g[k, j], 0.0) for k in range(grid[0])), 0.0)" in (
+        r.formula
+    ), r.formula
+    assert any("lands inside out" in a for a in r.assumptions), r.assumptions
+    assert _one(path, expect=r.formula).status == "verified"
+
+
+def test_constexpr_is_never_a_pointer(tmp_path: Path):
+    from tritonlift.symbolic.params import classify
+
+    src = """
+    @triton.jit
+    def tiles_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+        start = tl.program_id(0) * BLOCK * 2
+        for t in tl.static_range(2):
+            offs = start + tl.arange(0, BLOCK)
+            tl.atomic_add(out_ptr, tl.sum(tl.load(x_ptr + offs, mask=offs < n, other=0.0)))
+            start += BLOCK
+    """
+    path = _write(tmp_path, "tiles", src)
+    m = load_module(path)
+    ptrs, kinds = classify(m, m.jit["tiles_kernel"])
+    assert ptrs == ["x_ptr", "out_ptr"] and kinds["BLOCK"] is ir.Kind.INT
+    assert _one(path).status == "verified"
+
+
+def test_atomics_across_several_launches_are_unsupported(tmp_path: Path):
+    src = KERNELS["amax"] + textwrap.dedent("""
+
+    def twice(x):
+        n = x.numel()
+        out = torch.zeros((), dtype=torch.float32, device=x.device)
+        amax_kernel[(triton.cdiv(n, 128),)](x, out, n, BLOCK=128)
+        amax_kernel[(triton.cdiv(n, 128),)](x, out, n, BLOCK=128)
+        return out
+    """)
+    ops = [r for r in lift_file(_write(tmp_path, "twice", src), Options(timeout=60)) if r.kind == "operator"]
+    assert ops and ops[0].status == "unsupported" and "several kernels" in ops[0].message, ops

@@ -70,9 +70,9 @@ def settled(spec: KernelSpec, s: Store) -> Store:
 
 
 def use_equalities(e: Expr, facts: list[Expr]) -> Expr:
-    """In a guard `c1 & .. & (x == i) & ..` with i an output index: the other conjuncts with x replaced by i,
-    then decided by the facts (`0 <= x & x < N & x == i` is `x == i` for i in [0, N)). Exact: under
-    x == i the two forms agree."""
+    """A guard's conjuncts that the facts imply dropped, each on its own; in a guard `c1 & .. & (x == i) & ..`
+    with i an output index, with x replaced by i first (`0 <= x & x < N & x == i` is `x == i` for i in
+    [0, N)). Exact: under x == i the two forms agree."""
     index = {
         str(f.args[1].attr)
         for f in facts
@@ -91,8 +91,6 @@ def use_equalities(e: Expr, facts: list[Expr]) -> Expr:
             and str(p.args[1].attr) in index
             and p.args[0].kind is Kind.INT
         }
-        if not eqs:
-            return None
         kept = []
         for p in parts:
             if p.op is Op.EQ and p.args[0] in eqs:
