@@ -335,3 +335,23 @@ def test_atomics_across_several_launches_are_unsupported(tmp_path: Path):
     """)
     ops = [r for r in lift_file(_write(tmp_path, "twice", src), Options(timeout=60)) if r.kind == "operator"]
     assert ops and ops[0].status == "unsupported" and "several kernels" in ops[0].message, ops
+
+
+def test_floor_division_recombines():
+    """The identity behind the tail-tile rewrite: (k // E) * E + k % E == k for every integer k and E >= 1
+    (z3, with the backend's floor division and remainder); a wrong variant (ceiling division) is refuted."""
+    import z3
+
+    from tritonlift.ir.expr import Kind
+    from tritonlift.verify.z3_backend import Z3Ctx
+
+    k, e = ir.var("k"), ir.var("E")
+    lhs = ir.add(ir.mul(ir.arith(Op.FLOORDIV, k, e), e), ir.arith(Op.MOD, k, e))
+    cx = Z3Ctx({"k": Kind.INT, "E": Kind.INT})
+    s = z3.Solver()
+    s.add(cx(ir.le(ir.ONE, e)), z3.Not(cx(ir.eq(lhs, k))))
+    assert s.check() == z3.unsat
+    s = z3.Solver()  # a wrong variant: with ceiling-style division it does not hold
+    wrong = ir.add(ir.mul(ir.arith(Op.FLOORDIV, ir.add(k, ir.sub(e, ir.ONE)), e), e), ir.arith(Op.MOD, k, e))
+    s.add(cx(ir.le(ir.ONE, e)), z3.Not(cx(ir.eq(wrong, k))))
+    assert s.check() == z3.sat
