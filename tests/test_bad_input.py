@@ -1,7 +1,7 @@
 """Bad input: one-line messages with file:line, the right statuses and exit codes, never a traceback.
 
-Files in tests/data/: syntax_error.py, no_kernels.py, histogram.py (tl.atomic_add), dropout.py (tl.rand),
-mixed.py (a supported kernel next to one using tl.atomic_add). Lines marked `# UNSUPPORTED` hold the
+Files in tests/data/: syntax_error.py, no_kernels.py, histogram.py (the value tl.atomic_add returns), dropout.py
+(tl.rand), mixed.py (a supported kernel next to one using the value tl.atomic_add returns). Lines marked `# UNSUPPORTED` hold the
 construct the message must point at.
 """
 

@@ -30,8 +30,8 @@ def root() -> Path:
 @pytest.mark.parametrize(
     ("rel", "kernel", "textbook"),
     [
-        ("ops/softmax.py", "softmax_kernel_inner", "output = softmax(input, dim=1)"),
-        ("ops/softmax.py", "softmax_kernel_non_inner", "output = softmax(input, dim=1)"),
+        ("ops/softmax.py", "softmax_kernel_inner", "output_ptr.view(grid[0], N) = softmax(input_ptr.view(grid[0], N), dim=1)"),
+        ("ops/softmax.py", "softmax_kernel_non_inner", "output_ptr.view(grid[0], N, K) = softmax(input_ptr.view(grid[0], N, K), dim=1)"),
         ("ops/log_softmax.py", "log_softmax_kernel", "output = log_softmax(input, dim=1)"),
     ],
 )

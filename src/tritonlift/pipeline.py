@@ -342,7 +342,7 @@ def _lift_kernel(
         formula, deriv = _expected(options, deriv, spec)
         problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses, [*spec.facts, *deriv.facts])
         synthesis: dict = {}
-        if options.expect is None:
+        if options.expect is None and not any(s.atomic for s in spec.stores):  # accumulated outputs: as derived
             problem, stats = synthesize(problem, options)
             formula, synthesis = problem.formula, stats.to_json()
         clock.lap("synthesis")
@@ -532,7 +532,11 @@ def _expected(options: Options, deriv: Derivation, spec: KernelSpec) -> tuple[Fo
 def _onto(formula: Formula, deriv: Derivation) -> Derivation:
     """The derivation's hints (which element each store lane writes, which lane writes each element) mapped
     onto another formula over the same pointers."""
-    by_base = {t.base: t.name for t in formula.tensors}
+    targets = {a.target for a in formula.assigns}
+    by_base: dict[str, str] = {}
+    for t in formula.tensors:  # the assigned view of a pointer (an accumulated output's `out0` shares its memory)
+        if t.base not in by_base or t.name in targets:
+            by_base[t.base] = t.name
     rename = {t.name: by_base.get(t.base, t.name) for t in deriv.formula.tensors}
     expected_assign = {a.target: a for a in formula.assigns}
     maps, wits = [], []

@@ -1,4 +1,4 @@
-"""One supported kernel (double) and one unsupported kernel (accumulate_, with tl.atomic_add) in one file."""
+"""One supported kernel (double) and one unsupported kernel (accumulate_, which reads the tensor it updates with\ntl.atomic_add: the value read depends on the order of the updates) in one file."""
 
 import torch
 import triton
@@ -20,7 +20,8 @@ def accumulate_kernel(acc_ptr, x_ptr, n_elements, BLOCK_SIZE: tl.constexpr):
     offsets = pid * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)
     mask = offsets < n_elements
     x = tl.load(x_ptr + offsets, mask=mask)
-    tl.atomic_add(acc_ptr + offsets, x, mask=mask)  # UNSUPPORTED
+    old = tl.atomic_add(acc_ptr + offsets, x, mask=mask)  # UNSUPPORTED
+    tl.store(x_ptr + offsets, old, mask=mask)
 
 
 def double(x):

@@ -25,7 +25,8 @@ from tritonlift.result import STAGES, LiftResult
 SUITES = ("flaggems", "flaggems-33")
 OUT_OF_SCOPE = {
     "random": "random numbers (tl.rand*/philox): no deterministic formula",
-    "atomics": "atomics: the result depends on the order of concurrent updates",
+    "atomics": ("order-dependent atomics (tl.atomic_xchg/cas spin locks, bitwise atomics, the old value an atomic "
+                "returns): the result depends on the order of concurrent updates; tl.atomic_add/max/min are in scope"),
     "sort": "sort/top-k/unique family: data-dependent permutations",
 }
 POINTWISE_TODO = "@pointwise_dynamic scalar body: the pipeline returned no result for it"

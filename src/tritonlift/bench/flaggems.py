@@ -160,10 +160,30 @@ def _call_qualnames(fn: ast.FunctionDef, aliases: dict[str, str]) -> list[tuple[
     return out
 
 
+def _atomic_results_used(fn: ast.FunctionDef, aliases: dict[str, str]) -> list[tuple[str, int]]:
+    """Atomic calls whose returned (old) value the function does not discard: each is an order-dependent use."""
+    discarded = {id(st.value) for st in ast.walk(fn) if isinstance(st, ast.Expr)}
+    out = []
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and id(node) not in discarded:
+            q = qualname(node.func, aliases) or ""
+            if q.rsplit(".", 1)[-1] in ORDER_INDEPENDENT:
+                out.append((q, node.lineno))
+    return out
+
+
+# atomics whose final result does not depend on the order of the updates (symbolic/atomics.py): in scope,
+# unless their returned value is used
+ORDER_INDEPENDENT = ("atomic_add", "atomic_max", "atomic_min")
+
+
 def _scope(fn: ast.FunctionDef, aliases: dict[str, str], stem: str) -> tuple[str | None, str]:
+    used = set(_atomic_results_used(fn, aliases))
     for q, line in _call_qualnames(fn, aliases):
         last = q.rsplit(".", 1)[-1]
-        if last.startswith("atomic_"):
+        if (q, line) in used:
+            return "atomics", f"{q} (line {line}): its returned old value is used"
+        if last.startswith("atomic_") and last not in ORDER_INDEPENDENT:
             return "atomics", f"{q} (line {line})"
         if last in RANDOM_CALLS or "philox" in last or ".random_utils." in q:
             return "random", f"{q} (line {line})"

@@ -7,7 +7,8 @@ lemmas behind them are proved once in `verify.patterns` ("tiled-reindex", mask a
   (also k <= E, E > k, k >= E ...; id_R is the identity of R: 0 for sum, -inf for max, +inf for min, 1 for
   prod); conjuncts free of k move outside: where(c, R b, id_R);
 - tiled reindex:    R_{a<A} R_{b<B} f(b*A + a)  ->  R_{k < A*B} f(k)  (and f(a*B + b)): a loop over tiles
-  of a blocked accumulator is one reduction over the flattened index;
+  of a blocked accumulator is one reduction over the flattened index; a tail tile's bound b < n - a*B reads
+  k < n there, by (k // B) * B + k % B = k (B >= 1: floor division; proved in tests/test_atomics.py);
 - constant body:    Σ_{k in [lo, hi)} c = max(hi - lo, 0) * c;  max_{k in [lo, hi)} c = where(lo < hi, c, -inf);
 - linearity:        Σ_k (c * f) = c * Σ_k f,  Σ_k f / c = (Σ_k f) / c,  Σ_k -f = -Σ_k f  (c free of k);
                      Σ_k (Σ_r f + g) = Σ_k Σ_r f + Σ_k g  (split where a summand is a sum itself);
@@ -204,6 +205,10 @@ def _reindex(r: Expr) -> Expr | None:
         else:  # f depends on b*A + a: b = k // A, a = k % A
             sub = {ir.var(b): ir.arith(Op.FLOORDIV, kv, ext), ir.var(a): ir.arith(Op.MOD, kv, ext)}
         g = _norm_ints(ir.substitute(f, sub), k)
+        if any(n.op in (Op.FLOORDIV, Op.MOD) and mentions(n, k) for n in ir.walk(g)):
+            # (k // E) * E + k % E = k (E >= 1, a tile's extent): a tail bound `b < n - a*B` reads `k < n`
+            g = _norm_ints(ir.substitute(g, {ir.arith(Op.MOD, kv, ext): ir.sub(kv, ir.mul(ext, ir.arith(
+                Op.FLOORDIV, kv, ext)))}), k)
         if not any(n.op in (Op.FLOORDIV, Op.MOD) and mentions(n, k) for n in ir.walk(g)):
             return ir.reduce(r.op, k, ir.ZERO, norm(ir.mul(big_a, big_b)), g)
     return None

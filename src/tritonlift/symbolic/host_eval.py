@@ -1184,7 +1184,8 @@ def _lift_group(
             return rank_lines(f, ranks)
     extra = emit(res, ref.formula, options, reread=reread)
     clock.lap("simplification")
-    res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes), *extra]) + [
+    said = [a for o in outcomes if o.status == "verified" for a in o.assumptions]  # preconditions the proof added
+    res.assumptions = unique([*_merged_assumptions(checked), *(n for spec in launched for n in spec.notes), *said, *extra]) + [
         f"the host raises where {describe(d)} ({e.located()}): no result there" for e, d in raising]
     return ref.formula.params
 

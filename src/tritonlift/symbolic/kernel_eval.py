@@ -16,6 +16,7 @@ from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.poly import norm
 from tritonlift.ir.reductions import canon
 from tritonlift.symbolic import block_ptr as bptr
+from tritonlift.symbolic.atomics import COMBINE, AtomicOld, atomic_update, check_order, integer_offset
 from tritonlift.symbolic.block_ptr import BlockPtr
 from tritonlift.symbolic.dot import PRECISION_ARGS
 from tritonlift.symbolic.dot import dot as dot_block
@@ -90,6 +91,8 @@ def to_tile(v: Any, line: int = 0) -> Tile:
     if isinstance(v, SignedBits):
         raise Unsupported(".to(..., bitcast=True): bit casts are not modelled beyond their sign (`bits < 0`)", "",
                           line)
+    if isinstance(v, AtomicOld):  # the value a tl.atomic_* returns: order-dependent (symbolic/atomics.py)
+        raise v.error()
     if isinstance(v, bool):
         return scalar(ir.const(v))
     if isinstance(v, int):
@@ -180,6 +183,7 @@ class KernelEvaluator:
         self.scopes.append(scope)
         with contextlib.suppress(_Return):  # `return` ends the kernel (its path condition is recorded)
             self.exec_body(self.fn.node.body)
+        check_order(self.stores, self.file)  # atomic updates whose result depends on their order: unsupported
         # reductions in canonical form (ir.reductions): a loop over tiles becomes one reduction over the
         # flattened index, masks become bounds
         self.stores = [self.drop_lower_bounds(s) for s in self.stores]
@@ -473,9 +477,10 @@ class KernelEvaluator:
             self.scopes[-1].pop(name, None)
 
     def stores_in(self, st: ast.For) -> bool:
-        """Whether the loop's own code calls tl.store (helpers it calls are checked when they run)."""
+        """Whether the loop's own code calls tl.store or an atomic update (helpers it calls are checked when
+        they run)."""
         return any(
-            isinstance(n, ast.Call) and tl_function(qualname(n.func, self.module.aliases) or "") == "store"
+            isinstance(n, ast.Call) and tl_function(qualname(n.func, self.module.aliases) or "") in ("store", *COMBINE)
             for n in ast.walk(st)
         )
 
@@ -704,8 +709,11 @@ class KernelEvaluator:
         raise self.unsupported("pointer arithmetic other than pointer +/- integer", node)
 
     def int_elem(self, e: Expr, node: ast.AST) -> Expr:
-        if e.kind is Kind.REAL:
-            raise self.unsupported("pointer offset is not an integer", node)
+        if e.kind is Kind.REAL:  # loaded indices (`out_ptr + tl.load(idx_ptr + i)`): symbolic/atomics.py
+            out = integer_offset(e)
+            if out is None:
+                raise self.unsupported("pointer offset is not an integer", node)
+            return out
         return e
 
     def unop(self, op: ast.unaryop, a: Any, node: ast.AST) -> Any:
@@ -1055,6 +1063,8 @@ class KernelEvaluator:
             case "store":
                 self.store(arg(0, "pointer"), arg(1, "value"), arg(2, "mask"), node)
                 return None
+            case "atomic_add" | "atomic_max" | "atomic_min":
+                return atomic_update(self, name, args, kwargs, node)
             case "make_block_ptr":
                 return bptr.make_block_ptr(arg(0, "base"), arg(1, "shape"), arg(2, "strides"), arg(3, "offsets"),
                                            arg(4, "block_shape"), arg(5, "order"), lambda w: self.unsupported(w, node))

@@ -121,6 +121,8 @@ def classify(module: SourceModule, fn: JitFunction, depth: int = 0) -> tuple[lis
         for rhs in assigns.get(n, []):
             todo.extend(_names(rhs))
     params = [p.name for p in fn.params]
+    constexprs = {p.name for p in fn.params if p.constexpr}  # a constexpr is never a pointer (`start += BLOCK`)
+    pointers -= constexprs
     ptrs = [p for p in params if p in pointers]
     kinds: dict[str, Kind] = {}
     used = _names(ast.Module(body=fn.node.body, type_ignores=[]))

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tritonlift.ir.expr import Expr, Kind
+from tritonlift.ir.expr import Expr, Kind, Op
 
 
 @dataclass(frozen=True)
 class Store:
-    """For every program id in the grid and lane in `shape` with `mask` true: mem[base][offset] := value."""
+    """For every program id in the grid and lane in `shape` with `mask` true: mem[base][offset] := value.
+
+    With `combine` (an atomic update, symbolic/atomics.py): mem[base][offset] := mem[base][offset] combine
+    value, for every program id and lane at once, in some order; `combine` is Op.SUM (tl.atomic_add),
+    Op.RMAX (tl.atomic_max) or Op.RMIN (tl.atomic_min), whose result does not depend on that order."""
 
     base: str
     offset: Expr  # INT expr over _pid*, _l*, symbols
@@ -17,6 +21,11 @@ class Store:
     mask: Expr
     shape: tuple[Expr, ...]
     line: int
+    combine: Op | None = None  # None: a plain store; else the atomic update's reduction (symbolic/atomics.py)
+
+    @property
+    def atomic(self) -> bool:
+        return self.combine is not None
 
 
 @dataclass

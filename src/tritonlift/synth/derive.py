@@ -147,6 +147,10 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
     by_base: dict[str, list[int]] = {}
     for n, s in enumerate(spec.stores):
         by_base.setdefault(s.base, []).append(n)
+    if any(s.atomic for s in spec.stores):  # atomic updates: accumulated outputs (synth/accumulate.py)
+        from tritonlift.synth.accumulate import derive_accumulate
+
+        return derive_accumulate(spec, params)
     tensors: dict[str, TensorDecl] = {}
     assigns: list[Assign] = []
     store_maps: list[StoreMap] = []
@@ -449,14 +453,27 @@ def _body(
     store: Store, values: dict[Expr, Expr], tensors: dict[str, TensorDecl],
     dec: Callable[[Expr, tuple[Expr, ...]], Access] = decompose,
 ) -> Expr:
-    value = store.value
+    out = to_reads(store.value, store.shape, tensors, dec)
+    out = ir.substitute(out, values)
+    out = ir.transform(out, lambda n: norm(n) if n.kind is Kind.INT and n.op in (Op.ADD, Op.SUB, Op.MUL) else None)
+    if has_index_var(out):
+        raise Unknown("the stored value depends on lanes or program ids that the output index does not fix")
+    return out
+
+
+def to_reads(
+    value: Expr, shape: tuple[Expr, ...], tensors: dict[str, TensorDecl],
+    dec: Callable[[Expr, tuple[Expr, ...]], Access] = decompose,
+) -> Expr:
+    """Every pointer-level read (MEM) of `value`, a block element over lanes of `shape`, as a read of the view
+    declared for its pointer (its element offset split along the view's strides)."""
     by_base = {t.base: t for t in tensors.values()}
 
     def to_read(node: Expr) -> Expr | None:
         if node.op is not Op.MEM:
             return None
         t = by_base[node.attr]
-        acc = dec(node.args[0], store.shape)
+        acc = dec(node.args[0], shape)
         rel = norm(ir.sub(acc.offset, t.offset))
         if rel != ir.ZERO:  # x_ptr + offs + 1: the constant part moves the index
             # a symbolic shift (a reversed sweep's start row) moves the outermost dim it divides
@@ -474,12 +491,7 @@ def _body(
             raise Unknown(f"read of {node.attr} at a constant offset outside its view")
         return ir.read(t.name, *(norm(i) for i in idx))
 
-    out = ir.transform(value, to_read)
-    out = ir.substitute(out, values)
-    out = ir.transform(out, lambda n: norm(n) if n.kind is Kind.INT and n.op in (Op.ADD, Op.SUB, Op.MUL) else None)
-    if has_index_var(out):
-        raise Unknown("the stored value depends on lanes or program ids that the output index does not fix")
-    return out
+    return ir.transform(value, to_read)
 
 
 def _reads_with_bounds(e: Expr, ranges: dict[str, tuple[Expr, Expr]] | None = None):
@@ -581,8 +593,21 @@ def _input_extents(
                 ext[d] = _join_extent(ext[d], hi)
     for name, ext in extents.items():
         t = out[name]
+        ext = [_memory_extent(t, d) if e is not None and _reads_memory(e) else e for d, e in enumerate(ext)]
         out[name] = TensorDecl(t.name, tuple(e if e is not None else ir.ONE for e in ext), t.strides, t.base, t.offset)
     for name, t in list(out.items()):
         if not t.shape and t.strides:
             out[name] = TensorDecl(t.name, tuple(ir.ONE for _ in t.strides), t.strides, t.base, t.offset)
     return out
+
+
+def _reads_memory(e: Expr) -> bool:
+    return any(n.op in (Op.READ, Op.MEM, Op.UNDEF) for n in ir.walk(e))
+
+
+def _memory_extent(t: TensorDecl, d: int) -> Expr:
+    """The extent of an input dim indexed by loaded values (a gather `w[int64(idx[k]), j]`): what the
+    pointer's memory holds along it (`w_ptr.numel()` over the stride). Only the view's declared shape: the
+    proof is about addresses, which do not depend on it."""
+    numel = ir.var(f"{t.base}.numel()")
+    return numel if t.strides[d] == ir.ONE else ir.arith(Op.TRUNCDIV, numel, t.strides[d])

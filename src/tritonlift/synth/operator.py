@@ -55,6 +55,12 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     if not st.launches:
         raise Unknown("the host function launches no kernel it could evaluate")
     spec = st.launches[0]
+    if len(st.launches) > 1 and any(s.atomic for sp in st.launches for s in sp.stores):
+        from tritonlift.errors import Unsupported
+
+        first = next(s for sp in st.launches for s in sp.stores if s.atomic)
+        raise Unsupported("atomic updates in a host that launches several kernels are not modelled yet (what the "
+                          "other launches write before them is their initial value)", host.file, first.line)
     if len(st.launches) > 1:
         spec = _settled_spec(compose_launches(st.launches, st.returns), st.facts)
     rg = regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
@@ -83,10 +89,22 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     assigns: list[Assign] = []
     maps: list[StoreMap] = []
     wits: list[Witness] = []
+    initial: dict[str, Expr] = {}
     for out in outputs:
         nums = [k for k, s in enumerate(spec.stores) if s.base == out]
         if not nums:
             raise Unknown(f"{out} is returned but never written by the kernel")
+        if any(spec.stores[k].atomic for k in nums):  # updated atomically: synth/accumulate.py
+            from tritonlift.synth.accumulate import operator_assign
+
+            a, ms, ws, init = operator_assign(spec, nums, tensors[out], decls, tensors, taken,
+                                                      [*st.facts, *spec.facts], host_reads)
+            assigns.append(a)
+            maps += ms
+            wits += ws
+            if tensors[out].alloc is not None:  # torch.zeros: the updates add to 0
+                initial[out] = init
+            continue
         decl = decls[out]
         accs = {k: decompose(spec.stores[k].offset, spec.stores[k].shape) for k in nums}
         own = False  # each store's witness from its own lanes (stores of one output from several places)
@@ -130,6 +148,10 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     if same:
         assigns = [Assign(a.target, a.index, ir.transform(a.body, lambda n: ir.read(same[n.attr], *n.args) if (
             n.op is Op.READ and n.attr in same) else None)) for a in assigns]
+    if initial or any(s.atomic for s in spec.stores):
+        from tritonlift.symbolic.atomics import ASSUMPTION
+
+        assumptions.append(ASSUMPTION)
     used = {out for out in outputs} | {a.target for a in assigns}
     for a in assigns:
         used |= {n.attr for n in ir.walk(a.body) if n.op is Op.READ}
@@ -155,7 +177,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     )
     facts = list(st.facts) + (rg.facts if rg is not None else [])
     return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls, refine=list(st.refine),
-                   derived=dict(st.derived))
+                   derived=dict(st.derived), initial=initial)
 
 
 def _rank_read_views(spec: KernelSpec, tensors: dict[str, HostTensor], outputs: list[str], stored: list[str],
@@ -275,10 +297,23 @@ def _autotuned(st: HostState) -> set[str]:
 
 def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor],
           views: dict[str, TensorDecl] | None = None) -> Expr:
+    out = host_reads(store.value, store.shape, decls, tensors, views)
+    out = ir.substitute(out, values)
+    out = ir.transform(out, lambda n: norm(n) if n.kind is Kind.INT and n.op in (Op.ADD, Op.SUB, Op.MUL) else None)
+    if has_index_var(out):
+        raise Unknown("the stored value depends on lanes or program ids that the output index does not fix")
+    return out
+
+
+def host_reads(value: Expr, shape: tuple[Expr, ...], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor],
+               views: dict[str, TensorDecl] | None = None) -> Expr:
+    """Every pointer-level read of `value` (a block element over lanes of `shape`) as a read of the host
+    tensor's view (or of a C-order view of a symbolic-rank tensor's memory, `views`)."""
+
     def to_read(node: Expr) -> Expr | None:
         if node.op is not Op.MEM:
             return None
-        acc = decompose(node.args[0], store.shape)
+        acc = decompose(node.args[0], shape)
         view = (views or {}).get(node.attr)
         index = _match(merge_multiples(acc), view.strides) if view is not None else None
         if index is not None:
@@ -298,9 +333,4 @@ def _body(store, values: dict[Expr, Expr], decls: dict[str, TensorDecl], tensors
             raise Unknown(f"the kernel's reads of {node.attr} do not follow its layout")
         return ir.read(decl.name, *index)
 
-    out = ir.transform(store.value, to_read)
-    out = ir.substitute(out, values)
-    out = ir.transform(out, lambda n: norm(n) if n.kind is Kind.INT and n.op in (Op.ADD, Op.SUB, Op.MUL) else None)
-    if has_index_var(out):
-        raise Unknown("the stored value depends on lanes or program ids that the output index does not fix")
-    return out
+    return ir.transform(value, to_read)

@@ -57,6 +57,9 @@ class Problem:
     # host values defined by a function z3 sees only through facts: name -> (function, argument); the
     # concrete search computes them exactly (`next_power_of_2(n)` from n)
     derived: dict[str, tuple[str, Expr]] = field(default_factory=dict)
+    # accumulated outputs (atomic updates): their value before the launch where the host sets it (torch.zeros:
+    # 0.0), over the assignment's index names; otherwise it is their memory (verify/accumulate.py)
+    initial: dict[str, Expr] = field(default_factory=dict)
 
 
 def kinds_of(p: Problem) -> dict[str, Kind]:
@@ -176,6 +179,10 @@ def _nonpositive_sizes(p: Problem, out: Outcome) -> dict[str, int]:
 
 
 def _verify(p: Problem, timeout_ms: int, seed: int = 0) -> Outcome:
+    from tritonlift.verify.accumulate import has_atomics, verify_with_atomics
+
+    if has_atomics(p):  # outputs updated with tl.atomic_add/max/min: their own obligations (verify/accumulate.py)
+        return verify_with_atomics(p, timeout_ms, seed, lambda q: _verify(q, timeout_ms, seed))
     kinds = kinds_of(p)
     tensors = {t.name: t for t in p.formula.tensors}
     assigns = {a.target: a for a in p.formula.assigns}
@@ -245,7 +252,10 @@ def _coverage(
 ) -> Outcome | None:
     """Every element of every output is written by some store (the witnesses say which)."""
     n = 0
+    accumulated = {w.target for w in p.witnesses if p.spec.stores[w.store].atomic}  # covered by their initial value
     for a in p.formula.assigns:
+        if a.target in accumulated:
+            continue
         decl = tensors[a.target]
         idx = tuple(ir.var(x) for x in a.index)
         options = []
