@@ -193,7 +193,7 @@ def test_resumed_online_softmax_spec_matches_the_interpreter(tmp_path: Path, n: 
 def test_lane_accumulator_lifts_to_log_softmax(tmp_path: Path) -> None:
     (r,) = lift_file(_write(tmp_path, "lanes", LANES_2D))
     assert r.status == "verified", r.message
-    assert r.formula == "out_ptr.view(grid[0], N) = log_softmax(in_ptr.view(grid[0], N), dim=1)", r.formula
+    assert r.formula.endswith("out = log_softmax(in_ptr_v, dim=1)"), r.formula  # `in` is a keyword
 
 
 def test_resumed_loops_and_reversed_sweep_lift_to_softmax(tmp_path: Path) -> None:

@@ -329,9 +329,7 @@ class KernelEvaluator:
 
             self.notes.append(f"loop at line {st.lineno}: its step {to_text(step)} is taken to be >= 1")
         trips = ir.maximum(ir.arith(Op.FLOORDIV, ir.sub(ir.add(ir.sub(stop, start), step), ir.ONE), step), ir.ZERO)
-        # `range(n - 1, n)`: the body runs once, at `start`; a loop that stores keeps its (one-valued) axis, so
-        # its writes line up with those of the loops around it (a reversed sweep's first tile)
-        if one_trip(trips, step) and not self.stores_in(st):
+        if one_trip(trips, step):  # `range(n - 1, n)`, `range(0, B, B)`: the body runs once, at `start`
             self.scopes[-1][st.target.id] = scalar(start)
             self.exec_body(st.body)
             self.notes.append(f"loop at line {st.lineno}: exactly one iteration (step >= 1)")
