@@ -320,8 +320,15 @@ def is_textbook_text(formula: str) -> bool:
     or a view of a kernel's output shown inline, `out.view(M) = ...`), none an element."""
     import ast
 
+    import re
+
     from tritonlift.ir.parse import view_targets
 
+    # an operator's formula over host paths, `[keepdim] out = ...; [not keepdim] out = ...`: each path's
+    # statements must be textbook
+    parts = [p for p in re.split(r"(?:^|;\s*)\[[^\[\]]*\]\s+", formula.strip()) if p.strip()]
+    if len(parts) > 1 or formula.strip().startswith("["):
+        return bool(parts) and all(is_textbook_text(p.strip().rstrip(";")) for p in parts)
     try:
         tree = ast.parse(view_targets(formula.strip()))
     except SyntaxError:

@@ -1096,6 +1096,18 @@ def _python_key(decisions: list, flags: set[str] = frozenset()) -> tuple:  # typ
     return tuple((d.cond, d.taken) for d in _python_decisions(decisions, flags))
 
 
+def _unwritten_allocation(problem: Any, cex: Any) -> bool:
+    """Whether a counterexample is an element of an output the host allocates (torch.empty) that no launch
+    writes: a fault of the operator. An unwritten element of a tensor the caller passes in keeps the caller's
+    value, so there it only says that the formula claims too much (the candidate is wrong, not the kernel)."""
+    if cex.kernel_value != "not written":
+        return False
+    target = str(cex.reason).split("[", 1)[0]
+    allocated = {a.name for a in problem.formula.allocs}
+    decl = next((t for t in problem.formula.tensors if t.name == target), None)
+    return target in allocated or (decl is not None and decl.base in allocated)
+
+
 def _lift_group(
     host: HostFunction, paths: list, raising: list, options: Options, clock: Any, res: LiftResult
 ) -> tuple:
@@ -1164,12 +1176,14 @@ def _lift_group(
     # a refutation is a fault of the operator itself when an allocated output stays unwritten, or when a
     # host path other than the one the formula was derived on disagrees with it
     faulty = outcome.status == "refuted" and outcome.counterexample is not None and (
-        outcome.counterexample.kernel_value == "not written" or outcomes.index(outcome) > 0)
+        _unwritten_allocation(checked[outcomes.index(outcome)][0], outcome.counterexample)
+        or outcomes.index(outcome) > 0)
     if outcome.status == "refuted" and not faulty and options.expect is None:
         # the derived formula is wrong at some write; an unwritten allocated element is still a fault
         for problem, decisions in checked:
             hole = coverage(problem, options.solver_timeout_ms)
-            if hole is not None and hole.status == "refuted" and hole.counterexample is not None:
+            if (hole is not None and hole.status == "refuted" and hole.counterexample is not None
+                    and _unwritten_allocation(problem, hole.counterexample)):
                 if len(checked) > 1:
                     hole.counterexample.reason += f" (host path where {describe(decisions)})"
                 res.counterexample, res.message, faulty = hole.counterexample, "", True
