@@ -143,7 +143,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     decls = _read_extents(decls, assigns, list(st.facts))
     # a 1-D view is kept where its extent is a dim of a view of rank >= 2 (a weight along the rows' dim, read
     # as weight.view(N)); else the tensor is read flat, as it is
-    dims = {e for d in decls.values() if d.ndim >= 2 and d.base != d.name for e in d.shape}
+    dims = {e for d in decls.values() if d.ndim >= 2 for e in d.shape}
     same = {v.name: v.base for v in read_views.values() if decls[v.name].ndim == 1 and decls[v.name].shape[0] not in dims}
     if same:
         assigns = [Assign(a.target, a.index, ir.transform(a.body, lambda n: ir.read(same[n.attr], *n.args) if (
