@@ -319,7 +319,6 @@ def is_textbook_text(formula: str) -> bool:
     a view declaration (`v = as_strided(...)`, `v = base.view(...)`) assigns a whole tensor (`out = ...`,
     or a view of a kernel's output shown inline, `out.view(M) = ...`), none an element."""
     import ast
-
     import re
 
     from tritonlift.ir.parse import view_targets
