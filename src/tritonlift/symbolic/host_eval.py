@@ -325,6 +325,8 @@ class HostEvaluator:
                 self.st.scope[name] = self.binop(op, self.eval(ast.Name(name, ast.Load())), self.eval(value), st)
             case ast.For() if host_rank.product_loop(self, st):
                 return  # `for i in range(dim): M *= x.shape[i]` (symbolic/host_rank.py)
+            case ast.For() if host_rank.fill_loop(self, st):
+                return  # `for i in range(0, x.dim()): shape[i] = 1` (symbolic/host_rank.py)
             case ast.Raise(exc=exc):
                 shown = ast.unparse(exc) if exc is not None else "raise"
                 shown = shown if len(shown) <= 80 else shown[:77] + "..."
