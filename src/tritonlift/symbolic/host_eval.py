@@ -1127,6 +1127,7 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
             from tritonlift.symbolic.host_pointwise import combine_cases
 
             cases = []
+            records: list[dict[str, Any]] = []  # per group: its status and the kernels it launches
             for key, group in groups.items():
                 part = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                                   kernels=res.kernels, status="unknown")
@@ -1139,13 +1140,17 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
                     part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
                     params = None
                 cases.append(([_python_decisions(d, flags) for _st, d in group], params, part))
+                records.append(_path_record([d for _st, d in group], part, flags,
+                                            [spec.name for st, _d in group for spec in st.launches]))
             for key, (e, decisions) in failures.items():
                 if key not in groups:  # every path of this group stopped the evaluator
                     part = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                                       kernels=res.kernels, status=e.status)  # type: ignore[arg-type]
                     part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
                     cases.append(([_python_decisions(decisions, flags)], None, part))
+                    records.append(_path_record([decisions], part, flags, []))
             combine_cases(res, cases, [(e, _python_decisions(d, flags)) for e, d in raising])
+            res.proof.paths = records
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
@@ -1155,6 +1160,16 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
         res.status, res.message = "unknown", internal_error(host.file, host.line, e)
     res.seconds = clock.finish()
     return res, tags
+
+
+def _path_record(decisions: list[list], part: LiftResult, flags: set[str], kernels: list[str]) -> dict[str, Any]:
+    """A group of host paths as recorded in the result's proof data (result.Proof.paths)."""
+    from tritonlift.symbolic.host_paths import describe
+
+    conds = list(dict.fromkeys(describe(d) for d in decisions))  # each path's full condition
+    return {"when": conds[0] if len(conds) == 1 else " or ".join(f"({c})" for c in conds),
+            "status": part.status, "formula": part.formula if part.status == "verified" else "",
+            "kernels": list(dict.fromkeys(kernels))}
 
 
 def _is_python_test(e: Expr, flags: set[str] = frozenset()) -> bool:  # type: ignore[assignment]
