@@ -34,6 +34,10 @@ class Proof:
     # how the formula was found: mode, strategy, sketch, candidates enumerated / pruned / sent to the solver
     # (synth/search.py SearchStats); empty when no search ran (--expect, pointwise bodies)
     synthesis: dict[str, Any] = field(default_factory=dict)
+    # an operator result whose host paths (groups split on Python values: `dim is None`, `keepdim`) got
+    # separate results: one entry per group, {"when": its condition, "status", "formula": the group's own
+    # formula ("" unless verified), "kernels": the kernels its paths launch}; empty otherwise
+    paths: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

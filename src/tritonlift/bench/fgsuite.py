@@ -493,7 +493,8 @@ def operator_item(plan: OperatorPlan, got: dict[str, list[LiftResult]], root: Pa
 def textbook_status(results: Sequence[LiftResult], op_results: Sequence[LiftResult] = ()) -> bool | None:
     """True when every kernel result's shown formula is in textbook form (`ir.tensor_form.is_textbook_text`: a
     whole-tensor expression with no explicit index binder), or the kernel is launched by a host whose
-    operator-level result is verified with a textbook formula: a stage of a multi-kernel operator (partial
+    operator-level result is verified with a textbook formula (or one of its host paths is, for the kernels that
+    path launches: result.Proof.paths): a stage of a multi-kernel operator (partial
     sums into a scratch buffer) has no textbook form of its own, the operator it is part of does
     (`out = inp.sum()`). None when there is nothing to judge."""
     from tritonlift.ir.tensor_form import is_textbook_text
@@ -505,6 +506,15 @@ def textbook_status(results: Sequence[LiftResult], op_results: Sequence[LiftResu
         for r in op_results
         if r.status == "verified" and r.formula and is_textbook_text(r.formula)
         for k in r.kernels
+    }
+    # an operator verified on some host paths only: the kernels its verified, textbook paths launch (each
+    # path's status and kernels as the result records them; a kernel of a path not verified is not credited)
+    covered |= {
+        k
+        for r in op_results
+        for p in getattr(r.proof, "paths", None) or []
+        if p.get("status") == "verified" and p.get("formula") and is_textbook_text(p["formula"])
+        for k in p.get("kernels", [])
     }
     return all((bool(r.formula) and is_textbook_text(r.formula)) or r.name in covered for r in results)
 

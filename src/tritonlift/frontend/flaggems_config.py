@@ -89,6 +89,37 @@ def _configs(path: str) -> dict[str, dict[str, ast.expr]]:
     return out
 
 
+def unread_heuristics(kernel_file: str, name: str) -> dict[str, str]:
+    """constexpr name -> heuristic function name, for the entries of `get_heuristic_config(name)` that are not
+    read as lambdas (device queries, loops): the constexprs such a heuristic chooses stay free."""
+    root = package_root(kernel_file)
+    if root is None:
+        return {}
+    return dict(_unread(str(root / HEURISTICS_FILE)).get(name, {}))
+
+
+@cache
+def _unread(path: str) -> dict[str, dict[str, str]]:
+    read = _configs(path)
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == "HEURISTICS_CONFIGS" and isinstance(node.value, ast.Dict)):
+            continue
+        for key, value in zip(node.value.keys, node.value.values, strict=True):
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and isinstance(value, ast.Dict)):
+                continue
+            entry = {k.value: ast.unparse(v) for k, v in zip(value.keys, value.values, strict=True)
+                     if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                     and k.value not in read.get(key.value, {})}
+            out[key.value] = entry
+    return out
+
+
 def _as_lambda(fn: ast.FunctionDef) -> ast.Lambda | None:
     """`def f(args): return e` (or an if/else chain of returns) as `lambda args: e`, else None."""
     if len(fn.args.args) != 1 or fn.args.vararg or fn.args.kwarg or fn.args.kwonlyargs:

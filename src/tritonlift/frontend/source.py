@@ -80,6 +80,20 @@ class JitFunction:
                     out[k.value] = v
         return out, ""
 
+    def unread_heuristics(self) -> tuple[dict[str, str], str]:
+        """constexprs a heuristic of FlagGems' `get_heuristic_config("name")` chooses with a function that is
+        not read as a lambda (frontend/flaggems_config.py): name -> the function, and where it was read."""
+        from tritonlift.frontend.flaggems_config import heuristic_config, is_config_call, unread_heuristics
+
+        d = self.decorator("heuristics")
+        if d is None:
+            return {}, ""
+        config = is_config_call(d.args[0] if d.args else d.kwargs.get("values"), "get_heuristic_config")
+        found = heuristic_config(self.file, config) if config is not None else None
+        if config is None or found is None:
+            return {}, ""
+        return unread_heuristics(self.file, config), f'get_heuristic_config("{config}") in {found[1]}'
+
     @property
     def autotune_configs(self) -> list[dict[str, ast.expr]]:
         """The constexpr values of each `triton.Config({...})` of a literal autotune config list."""
@@ -158,6 +172,22 @@ class SourceModule:
             return load_module_cached(str(path)).jit.get(fn)
         except InputError:
             return None
+
+    def imported_function(self, qual: str) -> tuple[SourceModule, ast.FunctionDef] | None:
+        """The module-level (non-jit) function a qualified name `pkg.mod.f` names in another file of this
+        package tree, with that file's module; located on disk without importing anything."""
+        module, _, fn = qual.rpartition(".")
+        path = _module_file(Path(self.path), module) if module else None
+        if path is None or str(path) == self.path:
+            return None
+        try:
+            other = load_module_cached(str(path))
+        except InputError:
+            return None
+        if fn in other.jit:
+            return None
+        found = next((n for n in other.tree.body if isinstance(n, ast.FunctionDef) and n.name == fn), None)
+        return (other, found) if found is not None else None
 
     def pointwise(self) -> list[JitFunction]:
         """`@pointwise_dynamic` scalar bodies: each lifts on its own, to a result of kind "pointwise"."""

@@ -29,6 +29,17 @@ class _Returned(Exception):
     """A `return` of the host function: evaluation of that path stops there."""
 
 
+class _CalleeReturned(Exception):
+    """A `return` of a function the host calls from another module of its package (HostEvaluator.call_other)."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+# calls of other modules' functions nested deeper than this are not followed
+MAX_CALLEE_DEPTH = 4
+
+
 class HostRaises(Unsupported):
     """The host raises on this path (`raise ValueError(...)`): the path computes nothing to verify."""
 
@@ -129,6 +140,7 @@ class HostEvaluator:
         self.st = HostState()
         self.line = host.line
         self.decider = decider or Decider()
+        self.callee_depth = 0  # > 0 while evaluating a function of another module (call_other)
 
     def err(self, msg: str, node: ast.AST | None = None) -> Unsupported:
         return Unsupported(msg, self.host.file, getattr(node, "lineno", self.line))
@@ -295,6 +307,8 @@ class HostEvaluator:
                     self.exec(s)
             case ast.Assert(test=test):
                 self.assert_(test)  # noqa: UP005 (our own method, not unittest)
+            case ast.Return(value=value) if self.callee_depth > 0:  # in a function called from the host
+                raise _CalleeReturned(self.eval(value) if value is not None else None)
             case ast.Return(value=value):
                 v = self.eval(value) if value is not None else None
                 items = v if isinstance(v, tuple) else (v,)
@@ -311,6 +325,8 @@ class HostEvaluator:
                 self.st.scope[name] = self.binop(op, self.eval(ast.Name(name, ast.Load())), self.eval(value), st)
             case ast.For() if host_rank.product_loop(self, st):
                 return  # `for i in range(dim): M *= x.shape[i]` (symbolic/host_rank.py)
+            case ast.For() if host_rank.fill_loop(self, st):
+                return  # `for i in range(0, x.dim()): shape[i] = 1` (symbolic/host_rank.py)
             case ast.Raise(exc=exc):
                 shown = ast.unparse(exc) if exc is not None else "raise"
                 shown = shown if len(shown) <= 80 else shown[:77] + "..."
@@ -746,7 +762,54 @@ class HostEvaluator:
             return args[0]
         if q.startswith("math."):
             return self.math_call(q[len("math."):], args, node)
+        other = self.module.imported_function(q) if "." in q else None
+        if other is not None:
+            return self.call_other(other[0], other[1], args, kwargs, node)
         raise self.err(f"host call of {q} is not modelled", node)
+
+    def call_other(self, module: SourceModule, fn: ast.FunctionDef, args: list[Any], kwargs: dict[str, Any],
+                   node: ast.Call) -> Any:
+        """A function of another module of the package (`from pkg.ops.zeros import zero_`), evaluated inline
+        with its parameters bound to the call's values, under its own module's names (its kernels, imports,
+        constants); its launches are the host's. Errors inside it name its own file and line."""
+        if self.callee_depth >= MAX_CALLEE_DEPTH:
+            raise self.err(f"host calls nested deeper than {MAX_CALLEE_DEPTH} levels", node)
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise self.err("*args / **kwargs in a host call are not modelled", node)
+        a = fn.args
+        if a.vararg is not None or a.kwarg is not None:
+            raise self.err(f"{fn.name}: *args / **kwargs parameters are not modelled", node)
+        positional = a.posonlyargs + a.args
+        if len(args) > len(positional) or set(kwargs) - {p.arg for p in positional + a.kwonlyargs}:
+            raise self.err(f"host call of {fn.name} with arguments it does not take", node)
+        saved = (self.module, self.host, self.st.scope, self.line)
+        self.module = module  # defaults and body read the callee's module
+        self.host = HostFunction(fn.name, fn, module.path, fn.lineno, [])
+        scope: dict[str, Any] = {}
+        try:
+            defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+            pairs = [*zip(positional, defaults, strict=True), *zip(a.kwonlyargs, a.kw_defaults, strict=True)]
+            for k, (p, d) in enumerate(pairs):
+                if k < len(args) and k < len(positional):
+                    scope[p.arg] = args[k]
+                elif p.arg in kwargs:
+                    scope[p.arg] = kwargs[p.arg]
+                elif d is not None:
+                    scope[p.arg] = self.eval(d)
+                else:
+                    raise self.err(f"argument {p.arg} of {fn.name} is not passed", node)
+            self.st.scope = scope
+            self.callee_depth += 1
+            try:
+                for stmt in fn.body:
+                    self.exec(stmt)
+                return None
+            except _CalleeReturned as r:
+                return r.value
+            finally:
+                self.callee_depth -= 1
+        finally:
+            self.module, self.host, self.st.scope, self.line = saved
 
     def math_call(self, name: str, args: list[Any], node: ast.AST) -> Any:
         """`math.*` on host numbers: folded when concrete; symbolic ones defined by facts (host_math.py)."""
@@ -845,22 +908,9 @@ class HostEvaluator:
         for k, v in kwargs.items():
             if k in {p.name for p in params}:
                 values[k] = v
-        meta: dict[str, Any] = {}
-        heur = fn.heuristics
-        missing = object()  # an argument passed as None (`weight=None`) is not a missing one
+        meta = self.launch_values(fn, values, node)
         for p in params:
-            v = values.get(p.name, missing)
-            if v is missing and p.name in heur and isinstance(heur[p.name], ast.Lambda):
-                v = self.eval_lambda(heur[p.name], meta)
-            if v is missing:
-                if p.default is not None:
-                    v = self.eval(p.default)
-                elif p.constexpr:
-                    v = ir.var(p.name)  # chosen by autotune / heuristics: any value
-                    self.st.facts.append(ir.le(ir.ONE, v))
-                else:
-                    raise self.err(f"argument {p.name} of {fn.name} is not passed", node)
-            meta[p.name] = v
+            v = meta[p.name]
             if isinstance(v, HostTensor):
                 bindings[p.name] = PtrBlock((), v.name, ir.ZERO)
                 if p.name not in pointers:
@@ -889,6 +939,36 @@ class HostEvaluator:
         if self.zero_fill:
             spec = zero_filled(spec)
         self.st.launches.append(spec)
+
+    def launch_values(self, fn: Any, values: dict[str, Any], node: ast.AST) -> dict[str, Any]:
+        """Every parameter's value at a launch, in Triton's order: the arguments passed (or their defaults);
+        then the constexprs autotune or a heuristic that is not evaluated here chooses, each a free symbol
+        (the one the kernel's own evaluation uses, >= 1) so that the proof holds for every value it may take;
+        then the heuristics' lambdas in their decorator's order, each seeing the values before it."""
+        heur = {k: v for k, v in fn.heuristics.items() if isinstance(v, ast.Lambda)}
+        unread, origin = fn.unread_heuristics()
+        missing = object()  # an argument passed as None (`weight=None`) is not a missing one
+        meta: dict[str, Any] = {}
+        for p in fn.params:
+            v = values.get(p.name, missing)
+            if v is missing and p.name in heur:
+                continue  # computed below
+            if v is missing:
+                if p.default is not None:
+                    v = self.eval(p.default)
+                elif p.constexpr:
+                    v = ir.var(p.name)  # chosen by autotune / a heuristic we cannot evaluate: any value
+                    self.st.facts.append(ir.le(ir.ONE, v))
+                    if p.name in unread:
+                        self._assume(f"constexpr {p.name} of {fn.name}, chosen by {unread[p.name]} "
+                                     f"({origin}), is left free: the result holds for every {p.name} >= 1")
+                else:
+                    raise self.err(f"argument {p.name} of {fn.name} is not passed", node)
+            meta[p.name] = v
+        for name, lam in heur.items():
+            if name in {p.name for p in fn.params} and name not in meta:
+                meta[name] = self.eval_lambda(lam, meta)
+        return {p.name: meta[p.name] for p in fn.params}
 
     def eval_lambda(self, lam: ast.Lambda, meta: dict[str, Any]) -> Any:
         """A heuristics/grid lambda applied to the launch's arguments."""
@@ -1047,6 +1127,7 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
             from tritonlift.symbolic.host_pointwise import combine_cases
 
             cases = []
+            records: list[dict[str, Any]] = []  # per group: its status and the kernels it launches
             for key, group in groups.items():
                 part = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                                   kernels=res.kernels, status="unknown")
@@ -1059,13 +1140,17 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
                     part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
                     params = None
                 cases.append(([_python_decisions(d, flags) for _st, d in group], params, part))
+                records.append(_path_record([d for _st, d in group], part, flags,
+                                            [spec.name for st, _d in group for spec in st.launches]))
             for key, (e, decisions) in failures.items():
                 if key not in groups:  # every path of this group stopped the evaluator
                     part = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line,
                                       kernels=res.kernels, status=e.status)  # type: ignore[arg-type]
                     part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
                     cases.append(([_python_decisions(decisions, flags)], None, part))
+                    records.append(_path_record([decisions], part, flags, []))
             combine_cases(res, cases, [(e, _python_decisions(d, flags)) for e, d in raising])
+            res.proof.paths = records
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
@@ -1075,6 +1160,16 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
         res.status, res.message = "unknown", internal_error(host.file, host.line, e)
     res.seconds = clock.finish()
     return res, tags
+
+
+def _path_record(decisions: list[list], part: LiftResult, flags: set[str], kernels: list[str]) -> dict[str, Any]:
+    """A group of host paths as recorded in the result's proof data (result.Proof.paths)."""
+    from tritonlift.symbolic.host_paths import describe
+
+    conds = list(dict.fromkeys(describe(d) for d in decisions))  # each path's full condition
+    return {"when": conds[0] if len(conds) == 1 else " or ".join(f"({c})" for c in conds),
+            "status": part.status, "formula": part.formula if part.status == "verified" else "",
+            "kernels": list(dict.fromkeys(kernels))}
 
 
 def _is_python_test(e: Expr, flags: set[str] = frozenset()) -> bool:  # type: ignore[assignment]

@@ -152,9 +152,12 @@ class Part:
     lo: Expr = ir.ZERO
     hi: Expr = ir.ZERO
     size: Expr | None = None
+    count: Expr | None = None  # with chain None: `count` copies of `size` (`for i in range(a, b): s[i] = 1`)
 
     def length(self) -> Expr:
-        return ir.ONE if self.chain is None else norm(ir.sub(self.hi, self.lo))
+        if self.chain is None:
+            return ir.ONE if self.count is None else self.count
+        return norm(ir.sub(self.hi, self.lo))
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,10 @@ class SymSizes:
     def product(self, facts: list[Expr], where: str) -> Expr:
         out: Expr = ir.ONE
         for p in self.parts:
-            if p.chain is None:
+            if p.chain is None and p.count is not None:  # size ** count: exact only for size 1
+                if p.size != ir.ONE:
+                    raise Unsupported(f"{where}: the product of {self.text()} is not modelled")
+            elif p.chain is None:
                 assert p.size is not None
                 out = ir.mul(out, p.size)
             else:
@@ -184,7 +190,10 @@ class SymSizes:
         """Python text of the sequence (a tuple), over the host's parameters."""
         items = []
         for p in self.parts:
-            if p.chain is None:
+            if p.chain is None and p.count is not None:
+                assert p.size is not None
+                items.append(f"*(({_text(p.size)},) * {_text(p.count)})")
+            elif p.chain is None:
                 assert p.size is not None
                 items.append(_text(p.size))
             else:
@@ -272,6 +281,8 @@ class SymSizes:
         # [x.shape[:d], 1, x.shape[d+1:]] without item d (d == the first part's length)
         dd = ir.const(d) if isinstance(d, int) else d
         for k, p in enumerate(self.parts):
+            if p.count is not None:
+                break  # an item inside a repeated run: not modelled
             before: Expr = ir.ZERO
             for q in self.parts[:k]:
                 before = ir.add(before, q.length())
@@ -567,4 +578,65 @@ def product_loop(ev: object, st_node: object) -> bool:
             raise Unsupported(f"{where}: a host loop multiplies {name}, which is not an integer")
         st.scope[name] = norm(ir.mul(acc_e, factor))
     st.scope.pop(idx, None)  # the index after the loop is not modelled
+    return True
+
+
+def fill_loop(ev: object, st_node: object) -> bool:
+    """`for i in range(a, b): s[i] = c` (every statement of the body one such assignment, c not reading i or
+    s) on a local list copy `s` of one shape of symbolic rank, with 0 <= a <= b <= len(s) following from the
+    facts: s with items [a, b) all c (a repeated run). Python leaves `i` bound after a non-empty loop: not
+    modelled, so `i` is dropped from the scope (a later use is an error). True when handled."""
+    import ast
+
+    assert isinstance(st_node, ast.For)
+    node = st_node
+    if node.orelse or not isinstance(node.target, ast.Name) or not node.body:
+        return False
+    it = node.iter
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+            and 1 <= len(it.args) <= 2 and not it.keywords):
+        return False
+    idx = node.target.id
+    sets: list[tuple[str, ast.expr]] = []
+    for s in node.body:
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Subscript)):
+            return False
+        t = s.targets[0]
+        if not (isinstance(t.value, ast.Name) and isinstance(t.slice, ast.Name) and t.slice.id == idx):
+            return False
+        if any(isinstance(n, ast.Name) and n.id in (idx, t.value.id) for n in ast.walk(s.value)):
+            return False
+        sets.append((t.value.id, s.value))
+    st = ev.st  # type: ignore[attr-defined]
+    where = _where(ev, node)
+    if len({n for n, _v in sets}) != len(sets) or "range" in st.scope:
+        return False
+    bounds = [ev.eval(a) for a in it.args]  # type: ignore[attr-defined]
+    if any(_index(b) is None for b in bounds):
+        return False
+    lo, hi = bounds if len(bounds) == 2 else [0, bounds[0]]
+    lo_e = ir.const(lo) if isinstance(lo, int) else lo
+    hi_e = ir.const(hi) if isinstance(hi, int) else hi
+    for name, value_node in sets:
+        seq = st.scope.get(name)
+        if not isinstance(seq, SymSizes) or len(seq.parts) != 1 or seq.parts[0].chain is None:
+            raise Unsupported(f"{where}: a host loop assigns items of {name}, which is not a list copy of a shape")
+        v = ev.eval(value_node)  # type: ignore[attr-defined]
+        v = ir.const(v) if isinstance(v, int) and not isinstance(v, bool) else v
+        if not (isinstance(v, Expr) and v.kind is ir.Kind.INT and v.op is Op.CONST):
+            raise Unsupported(f"{where}: a host loop assigns items of {name} a value that is not an integer constant")
+        p = seq.parts[0]
+        n = p.length()
+        if not _prove(st.facts, ir.and_(ir.le(ir.ZERO, lo_e), ir.le(lo_e, hi_e), ir.le(hi_e, n))):
+            raise Unsupported(f"{where}: the range of a host loop over {name} is not known to lie in it")
+        a, b = norm(ir.add(p.lo, lo_e)), norm(ir.add(p.lo, hi_e))
+        parts = []
+        if a != norm(p.lo):
+            parts.append(Part(p.chain, p.lo, a))
+        parts.append(Part(None, size=v, count=norm(ir.sub(hi_e, lo_e))))
+        if b != norm(p.hi):
+            parts.append(Part(p.chain, b, p.hi))
+        st.facts.append(ir.le(ir.ZERO, v))  # a size (torch.empty raises on a negative one)
+        st.scope[name] = SymSizes(tuple(parts))
+    st.scope.pop(idx, None)
     return True
