@@ -146,3 +146,19 @@ def test_kernel_level_bmm_example_is_textbook_and_verified() -> None:
     assert r.status == "verified", r.message
     assert r.formula.endswith("out = a @ b"), r.formula
     assert "a = as_strided(a_ptr, (B, M, K), (stride_ab, stride_am, stride_ak))" in r.formula, r.formula
+
+
+def test_flaggems_bmm_host_binds_divisible_flags_and_verifies() -> None:
+    """The host's heuristics bind DIVISIBLE_M = M % TILE_M == 0: `if not DIVISIBLE_M: mask_m = ...` is a
+    compile-time branch (mask_m kept for its uses under the same flag), and the GROUP_M program-id remap
+    is proved onto the tiles the masks bound (synth/pid_map.py) at operator level too."""
+    from tritonlift.api import lift_file
+    from tritonlift.bench import flaggems
+
+    root = flaggems.locate_package()
+    if root is None:
+        pytest.skip("flag-gems is not installed")
+    results = {r.name: r for r in lift_file(Path(root) / "ops" / "bmm.py", op="bmm")}
+    r = results["bmm"]
+    assert r.status == "verified", r.message
+    assert "unknown name" not in r.message
