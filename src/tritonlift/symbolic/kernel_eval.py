@@ -121,6 +121,13 @@ _PY_CMPS = {
 _IR_CMPS = {ast.Lt: Op.LT, ast.LtE: Op.LE, ast.Gt: Op.GT, ast.GtE: Op.GE, ast.Eq: Op.EQ, ast.NotEq: Op.NE}
 
 
+def _built_from(e: Expr, constexprs: set[str], fixed: set[Expr]) -> bool:
+    """e is made of constants, constexpr names and the values bound to constexprs (`fixed`) alone."""
+    if e in fixed or e.op is Op.CONST or (e.op is Op.VAR and str(e.attr) in constexprs):
+        return True
+    return bool(e.args) and all(_built_from(a, constexprs, fixed) for a in e.args)
+
+
 class KernelEvaluator:
     """One evaluation of one kernel. All state is on the instance: two evaluations never share it."""
 
@@ -284,12 +291,15 @@ class KernelEvaluator:
         return merged
 
     def is_compile_time(self, cond: Expr) -> bool:
-        """cond depends only on the kernel's constexpr parameters (not on program ids, lanes or memory)."""
+        """cond depends only on the kernel's constexpr parameters (not on program ids, lanes or memory): on
+        their names, or on the values a launch binds them to (an operator's heuristics `DIVISIBLE_M = M %
+        TILE_M == 0`: Triton specialises the kernel on that value, whatever it is made of)."""
         constexprs = {p.name for p in self.fn.params if p.constexpr}
-        leaves = [n for n in ir.walk(cond) if not n.args]
-        return all(n.op is Op.CONST or (n.op is Op.VAR and str(n.attr) in constexprs) for n in leaves) and not any(
-            n.op in (Op.MEM, Op.UNDEF) for n in ir.walk(cond)
-        )
+        if not any(n.op in (Op.MEM, Op.UNDEF) for n in ir.walk(cond)):
+            fixed = {b.elem for n, b in self.bindings.items()
+                     if n in constexprs and isinstance(b, Block) and not isinstance(b, PtrBlock) and b.rank == 0}
+            return _built_from(cond, constexprs, fixed)
+        return False
 
     @staticmethod
     def always_returns(body: list[ast.stmt]) -> bool:

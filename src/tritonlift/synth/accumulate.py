@@ -238,7 +238,9 @@ def derive_accumulate(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation
         assigns=(*assigns, *new_assigns),
         assumptions=(*_grid_assumption(axes[: len(spec.grid)]), ASSUMPTION),
     )
-    return Derivation(formula, axes, maps, wits, facts)
+    from tritonlift.synth.view_order import order_contraction_views
+
+    return Derivation(order_contraction_views(formula), axes, maps, wits, facts)
 
 
 def _loaded_bound(index: Expr, mask: Expr) -> Expr | None:

@@ -277,7 +277,9 @@ def derive_kernel(spec: KernelSpec, params: tuple[Param, ...]) -> Derivation:
         assigns=tuple(assigns),
         assumptions=tuple(_grid_assumption(grid_t[: len(spec.grid)])),
     )
-    return Derivation(formula, grid_t, store_maps, witnesses)
+    from tritonlift.synth.view_order import order_contraction_views
+
+    return Derivation(order_contraction_views(formula), grid_t, store_maps, witnesses)
 
 
 def _fused_lanes(spec: KernelSpec) -> set[int]:

@@ -155,10 +155,22 @@ def _tile_terms(st: Store) -> dict[int, tuple[Expr, Expr]]:
 def _box_extent(st: Store, p: Expr, e: Expr, d: int) -> Expr | None:
     """B with the mask saying P * E + lane(d) < X: the tiles that hold a stored element, B = cdiv(X, E)."""
     want = norm(ir.add(ir.mul(p, e), lane(d)))
-    for c in ir.conjuncts(st.mask):
+    for c in _mask_terms(st.mask):
         if c.op is Op.LT and norm(deep_norm(c.args[0])) == want and c.args[1].kind is Kind.INT:
             return norm(ir.arith(Op.TRUNCDIV, ir.sub(ir.add(c.args[1], e), ir.ONE), e))
     return None
+
+
+def _mask_terms(mask: Expr) -> list[Expr]:
+    """The conjuncts of a mask, and of each case of a mask chosen by a condition (`where(DIVISIBLE_M, True,
+    offs_m < M)`, a constexpr a launch binds to a host value): each states a bound on the tiles."""
+    out: list[Expr] = []
+    for c in ir.conjuncts(mask):
+        if c.op is Op.WHERE and c.kind is Kind.BOOL:
+            out += _mask_terms(c.args[1]) + _mask_terms(c.args[2])
+        else:
+            out.append(c)
+    return out
 
 
 def _terms_and_boxes(spec: KernelSpec) -> tuple[dict[int, tuple[Expr, Expr]], dict[int, Expr]] | None:
@@ -295,6 +307,10 @@ def _regrid_onto(
     # value of the symbol under the facts kept about it holds for the extent itself, and z3 is far better
     # at it without the divisions inside
     ext = {b0: ir.var("_s0"), b1: ir.var("_s1")} if b0 != b1 else {b0: ir.var("_s0")}
+    if m == 2:  # the launch's own spelling of the extents (a host's floor division), proved equal just above
+        for k, sym in enumerate((ir.var("_s0"), ir.var("_s1") if b0 != b1 else ir.var("_s0"))):
+            for form in (launch[k], deep_norm(launch[k])):
+                ext.setdefault(form, sym)
     gen = lambda e: deep_norm(ir.substitute(e, ext))  # noqa: E731
     g_parts = (gen(parts[0]), gen(parts[1]))
     g_launch = [gen(x) for x in same_grid]
