@@ -52,9 +52,12 @@ def _holds(e: Expr, values: dict[str, Any]) -> bool:
 
 
 def search_write(
-    p: Any, sm: Any, kinds: dict[str, Kind], tensors: dict[str, TensorDecl], seed: int, seconds: float = 5.0
+    p: Any, sm: Any, kinds: dict[str, Kind], tensors: dict[str, TensorDecl], seed: int, replays: int = 60,
+    draws: int = 20000, seconds: float = 20.0,
 ) -> Counterexample | None:
-    """A replayed counterexample for the write of `sm` at random points, or None."""
+    """A replayed counterexample for the write of `sm` at random points, or None. The search is bounded by
+    counts (`replays` points replayed, `draws` points drawn), so its outcome depends on the seed alone, not
+    on the machine's load; `seconds` is only a safety cap (about 5 s of replays on an unloaded core)."""
     from tritonlift.verify.check import _block_facts, replay_values
 
     s = p.spec.stores[sm.store]
@@ -62,7 +65,9 @@ def search_write(
     facts = _block_facts(p)
     rng = random.Random(seed * 104729 + sm.store)
     stop = time.monotonic() + seconds
-    while time.monotonic() < stop:
+    for _draw in range(draws):
+        if replays <= 0 or time.monotonic() > stop:
+            break
         values: dict[str, Any] = {}
         wide = rng.random() < 0.5  # one size near a power of two, the others small
         big = rng.choice(sorted(n for n, k in syms.items() if k is Kind.INT)) if wide and syms else None
@@ -92,6 +97,7 @@ def search_write(
             values[str(lane(k).attr)] = rng.randrange(x)
         if not _holds(s.mask, values):
             continue
+        replays -= 1
         cx = replay_values(p, sm, values, None, None, tensors, seed)
         if cx is not None:
             return cx
