@@ -1236,8 +1236,17 @@ def _lift_group(
         ref, stats = synthesize(first, options)
         synthesis = stats.to_json()
     checked = [(ref, problems[0][1])]
-    checked += [(_with_expected(p, expect) if expect is not None else with_formula(p, ref.formula),
-                 d) for p, d in problems[1:]]
+    like = {t.base: t for t in ref.formula.tensors if t.name != t.base}  # the reference's views
+    for (p, d), (st, _d) in zip(problems[1:], paths[1:], strict=True):
+        try:
+            checked.append((_with_expected(p, expect) if expect is not None else with_formula(p, ref.formula), d))
+        except Unknown:
+            if not like:
+                raise
+            # this path's kernels walk a tensor of symbolic rank through other views: derived again through
+            # the reference's views where its strides equal theirs under this path's facts
+            p = derive_operator(host, st, options, like=like)
+            checked.append((_with_expected(p, expect) if expect is not None else with_formula(p, ref.formula), d))
     clock.lap("synthesis")
     outcomes = []
     for problem, decisions in checked:
