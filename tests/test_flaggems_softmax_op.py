@@ -76,7 +76,9 @@ def package_copy(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("rows one element short", "    N = self.shape[dim]\n", "    N = self.shape[dim] - 1\n"),
     ],
 )
-def test_softmax_host_mutant_is_not_verified(package_copy: Path, root: Path, why: str, was: str, now: str) -> None:
+def test_softmax_host_mutant_is_not_verified(
+    package_copy: Path, root: Path, why: str, was: str, now: str
+) -> None:
     src = (root / "ops/softmax.py").read_text()
     assert src.count(was) == 1, why
     mutant = package_copy / "ops" / "softmax.py"
