@@ -1119,10 +1119,12 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
         failures: dict[tuple, tuple[LiftError, list]] = {}
         for e, pv, decisions in failed:
             failures.setdefault(_python_key(decisions, pv), (e, decisions))
+        empty = _join_empty_groups(groups, failures)
         if len(groups) == 1 and (not failures or set(failures) == set(groups)):
             if failures:  # the only group has a path the evaluator cannot follow
                 raise next(iter(failures.values()))[0]
-            _lift_group(host, paths, raising, options, clock, res)
+            paths = next(iter(groups.values()))
+            _lift_group(host, paths, raising, options, clock, res, empty.get(next(iter(groups)), []))
         else:
             from tritonlift.symbolic.host_pointwise import combine_cases
 
@@ -1134,13 +1136,13 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
                 try:
                     if key in failures:
                         raise failures[key][0]
-                    params = _lift_group(host, group, [], options, clock, part)
+                    params = _lift_group(host, group, [], options, clock, part, empty.get(key, []))
                 except LiftError as e:
                     part.status = e.status  # type: ignore[assignment]
                     part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
                     params = None
                 cases.append(([_python_decisions(d, flags) for _st, d in group], params, part))
-                records.append(_path_record([d for _st, d in group], part, flags,
+                records.append(_path_record([d for _st, d in [*group, *empty.get(key, [])]], part, flags,
                                             [spec.name for st, _d in group for spec in st.launches]))
             for key, (e, decisions) in failures.items():
                 if key not in groups:  # every path of this group stopped the evaluator
@@ -1203,11 +1205,51 @@ def _unwritten_allocation(problem: Any, cex: Any) -> bool:
     return target in allocated or (decl is not None and decl.base in allocated)
 
 
+def _empty_outputs(st: HostState) -> bool:
+    """Whether every tensor the path writes or returns provably has no element under the path's facts (z3):
+    there any formula over the outputs holds vacuously."""
+    from tritonlift.symbolic.host_paths import satisfiable
+
+    names = list(st.returns) + [s.base for spec in st.launches for s in spec.stores]
+    tensors = [st.scope.get(n) for n in dict.fromkeys(names)]
+    if not tensors or not all(isinstance(t, HostTensor) for t in tensors):
+        return False
+    return all(not satisfiable([*st.facts, ir.compare(Op.NE, t.numel(), ir.ZERO)]) for t in tensors)
+
+
+def _join_empty_groups(groups: dict[tuple, list], failures: dict[tuple, Any]) -> dict[tuple, list]:
+    """Groups of host paths on which every output is empty (z3, from each path's facts) join the other
+    groups their Python tests agree with: they are checked there against those groups' formula (vacuously,
+    with the emptiness proved), not given a formula of their own. Returns the empty paths per group key;
+    `groups` keeps the others (unchanged when every group is empty, or an empty one has no partner)."""
+    vacuous = [k for k, g in groups.items() if k not in failures and all(_empty_outputs(st) for st, _d in g)]
+    others = [k for k in groups if k not in vacuous]
+    if not vacuous or not others:
+        return {}
+    joined: dict[tuple, list] = {}
+    for v in vacuous:
+        partners = [k for k in others if _agree(v, k)]
+        if not partners:
+            continue
+        for k in partners:
+            joined.setdefault(k, []).extend(groups[v])
+        del groups[v]
+    return joined
+
+
+def _agree(a: tuple, b: tuple) -> bool:
+    """Whether two groups' Python tests can hold together (no test taken one way in one, the other in the other)."""
+    taken = dict(a)
+    return all(taken.get(c, t) == t for c, t in b)
+
+
 def _lift_group(
-    host: HostFunction, paths: list, raising: list, options: Options, clock: Any, res: LiftResult
+    host: HostFunction, paths: list, raising: list, options: Options, clock: Any, res: LiftResult,
+    empty: list | None = None,
 ) -> tuple:
     """One formula for a group of host paths: derived on the first (or --expect), verified on each; fills
-    `res` and returns the formula's parameters."""
+    `res` and returns the formula's parameters. `empty`: paths of the group on which every output is
+    provably empty (_empty_outputs), where the formula holds vacuously."""
     from tritonlift.pipeline import emit, own_candidate, unique
     from tritonlift.symbolic.host_paths import describe
     from tritonlift.synth.operator import derive_operator
@@ -1236,8 +1278,17 @@ def _lift_group(
         ref, stats = synthesize(first, options)
         synthesis = stats.to_json()
     checked = [(ref, problems[0][1])]
-    checked += [(_with_expected(p, expect) if expect is not None else with_formula(p, ref.formula),
-                 d) for p, d in problems[1:]]
+    like = {t.base: t for t in ref.formula.tensors if t.name != t.base}  # the reference's views
+    for (p, d), (st, _d) in zip(problems[1:], paths[1:], strict=True):
+        try:
+            checked.append((_with_expected(p, expect) if expect is not None else with_formula(p, ref.formula), d))
+        except Unknown:
+            if not like:
+                raise
+            # this path's kernels walk a tensor of symbolic rank through other views: derived again through
+            # the reference's views where its strides equal theirs under this path's facts
+            p = derive_operator(host, st, options, like=like)
+            checked.append((_with_expected(p, expect) if expect is not None else with_formula(p, ref.formula), d))
     clock.lap("synthesis")
     outcomes = []
     for problem, decisions in checked:
@@ -1261,6 +1312,10 @@ def _lift_group(
     if outcome.status == "verified" and len(checked) > 1:
         res.message = f"verified on each of {len(checked)} host paths: " + "; ".join(
             describe(d) for _, d in checked)
+    if outcome.status == "verified" and empty:
+        res.message = "; ".join(m for m in (res.message, *(
+            f"on the host path where {describe(d)} every output is empty (proved from its conditions): the "
+            "formula holds there vacuously" for _st, d in empty)) if m)
     launched = [spec for st, _d in paths for spec in st.launches]
     res.proof = Proof(solver=SOLVER, obligations=obligations, synthesis=synthesis,
                       invariants=unique([i for spec in launched for i in spec.invariants]))

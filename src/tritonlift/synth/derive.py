@@ -100,11 +100,12 @@ def _solve(dim_index: Expr, value: Expr, lane_extents: tuple[Expr, ...]) -> dict
     p = poly(e)
     if len(p) == 2:
         lane_m = [m for m in p if len(m) == 1 and lane_no(m[0]) is not None and p[m] == 1]
-        pid_m = [m for m in p if m not in lane_m and p[m] == -1 and sum(pid_no(x) is not None for x in m) == 1]
+        pid_m = [m for m in p if m not in lane_m and p[m] < 0 and sum(pid_no(x) is not None for x in m) == 1]
         if lane_m and pid_m:
             ln = lane_no(lane_m[0][0])
             atom = next(x for x in pid_m[0] if pid_no(x) is not None)
-            factor = norm(mono_expr(tuple(x for x in pid_m[0] if x != atom)))
+            # E is the rest of the monomial times its coefficient's magnitude (a constant tile: -4096 * pid)
+            factor = norm(ir.mul(ir.const(-p[pid_m[0]]), mono_expr(tuple(x for x in pid_m[0] if x != atom))))
             if ln is not None and ln < len(lane_extents) and factor == norm(lane_extents[ln]):
                 q = ir.arith(Op.FLOORDIV, ir.sub(ir.sub(factor, ir.ONE), value), factor)
                 return {atom: q, lane_m[0][0]: ir.add(value, ir.mul(q, factor))}

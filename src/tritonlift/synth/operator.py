@@ -14,7 +14,7 @@ from tritonlift.symbolic.host_eval import HostState, HostTensor, contiguous_stri
 from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.symbolic.values import lane, pid
 from tritonlift.synth.compose import compose_launches
-from tritonlift.synth.derive import StoreMap, Witness, _index_names, _solve
+from tritonlift.synth.derive import StoreMap, Witness, _fold_store_offset, _index_names, _solve, _sweeps_back
 from tritonlift.synth.guards import domain_facts, finish_body, simplify_guards
 from tritonlift.synth.indexing import Access, decompose, fold_offset, has_index_var
 from tritonlift.synth.pid_map import regrid
@@ -51,7 +51,12 @@ def _positional(acc: Access, ndim: int) -> tuple[Expr, ...] | None:
     return (ir.ZERO,) * (ndim - len(acc.dims)) + tuple(d.index for d in acc.dims)
 
 
-def derive_operator(host: HostFunction, st: HostState, options: Options) -> Problem:
+def derive_operator(host: HostFunction, st: HostState, options: Options,
+                    like: dict[str, TensorDecl] | None = None) -> Problem:
+    """The operator's problem on one host path. `like` (views by base tensor, another path's): tensors of
+    symbolic rank are read and written through those views where every store's dims have strides equal to
+    the view's under this path's facts (z3), so that paths whose kernels walk the memory differently (a
+    trailing extent that is 1 on this path) are checked against one formula."""
     if not st.launches:
         raise Unknown("the host function launches no kernel it could evaluate")
     spec = st.launches[0]
@@ -85,6 +90,8 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     taken = {p.arg for p in host.node.args.args} | set(tensors)
     # tensors of symbolic rank: read through the C-order views of their memory that the kernels walk
     read_views = _rank_read_views(spec, tensors, outputs, stored, taken)
+    if like:
+        read_views.update({b: v for b, v in like.items() if b in read_views})
     decls.update({v.name: v for v in read_views.values()})
     assigns: list[Assign] = []
     maps: list[StoreMap] = []
@@ -106,9 +113,17 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
                 initial[out] = init
             continue
         decl = decls[out]
-        accs = {k: decompose(spec.stores[k].offset, spec.stores[k].shape) for k in nums}
+        accs = {k: _fold_sweep(decompose(spec.stores[k].offset, spec.stores[k].shape)) for k in nums}
         own = False  # each store's witness from its own lanes (stores of one output from several places)
-        if tensors[out].shape is None:  # symbolic rank: the view of its memory the stores walk
+        hinted = None
+        if tensors[out].shape is None and like and out in like:  # another path's view, strides equal here
+            got = [restride(accs[k], like[out].strides, [*st.facts, *spec.facts]) for k in nums]
+            if all(a is not None for a in got):
+                hinted = (like[out], got)
+        if hinted is not None:
+            decl = decls[hinted[0].name] = hinted[0]
+            accs, own = dict(zip(nums, hinted[1], strict=True)), True
+        elif tensors[out].shape is None:  # symbolic rank: the view of its memory the stores walk
             rv = _rank_store_view(out, [accs[k] for k in nums], tensors[out], taken)
             if rv is not None:
                 decl = decls[rv[0].name] = rv[0]
@@ -178,6 +193,43 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     facts = list(st.facts) + (rg.facts if rg is not None else [])
     return Problem(spec, formula, spec.axes, maps, wits, facts, views=decls, refine=list(st.refine),
                    derived=dict(st.derived), initial=initial)
+
+
+def _fold_sweep(acc: Access) -> Access:
+    """A store that sweeps back from a size-dependent start (`(P - t*B + l) * K`): the start folded into
+    the outermost dim it is a whole number of strides of, the dim the sweep moves (as for kernels,
+    synth/derive.py), not into whichever dim happens to divide it."""
+    if acc.offset.is_const or not any(_sweeps_back(d.index) for d in acc.dims):
+        return acc
+    return _fold_store_offset(acc.dims, norm(acc.offset)) or acc
+
+
+def restride(acc: Access, strides: tuple[Expr, ...], facts: list[Expr]) -> Access | None:
+    """The access on a view with these strides: its constant part folded into its own dims first, then each
+    dim (outermost first) given the outermost unused view stride that z3 proves equal to its own under the
+    facts (the address is unchanged under them), or None where some dim has none."""
+    from tritonlift.symbolic.host_paths import satisfiable
+    from tritonlift.synth.indexing import Dim
+
+    acc = fold_offset(_fold_sweep(acc))
+    if norm(acc.offset) != ir.ZERO:
+        return None
+    used: set[int] = set()
+    dims = []
+    for d in sorted(acc.dims, key=lambda d: _stride_rank(d.stride, strides)):
+        k = next((k for k, s in enumerate(strides) if k not in used and (
+            norm(s) == norm(d.stride) or not satisfiable([*facts, ir.compare(Op.NE, s, d.stride)]))), None)
+        if k is None:
+            return None
+        used.add(k)
+        dims.append(Dim(strides[k], d.index))
+    return Access(tuple(dims), ir.ZERO)
+
+
+def _stride_rank(stride: Expr, strides: tuple[Expr, ...]) -> int:
+    """Where a stride sits among a view's (syntactically), else first: dims outermost first."""
+    n = norm(stride)
+    return next((k for k, s in enumerate(strides) if norm(s) == n), -1)
 
 
 def _rank_read_views(spec: KernelSpec, tensors: dict[str, HostTensor], outputs: list[str], stored: list[str],
@@ -313,7 +365,7 @@ def host_reads(value: Expr, shape: tuple[Expr, ...], decls: dict[str, TensorDecl
     def to_read(node: Expr) -> Expr | None:
         if node.op is not Op.MEM:
             return None
-        acc = decompose(node.args[0], shape)
+        acc = _fold_sweep(decompose(node.args[0], shape))
         view = (views or {}).get(node.attr)
         index = _match(merge_multiples(acc), view.strides) if view is not None else None
         if index is not None:
