@@ -93,6 +93,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
     maps: list[StoreMap] = []
     wits: list[Witness] = []
     initial: dict[str, Expr] = {}
+    corners: list[str] = []
     for out in outputs:
         nums = [k for k, s in enumerate(spec.stores) if s.base == out]
         if not nums:
@@ -129,10 +130,11 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         corner = _written_corner(out, tensors[out], decl, [(spec.stores[k], ix) for k, ix in found], taken)
         if corner is not None:  # a caller's tensor written only in a corner the host's sizes bound
             decl = decls[corner.name] = corner
+            corners.append(corner.name)
             bounds = ", ".join(f"{to_text(x)} <= {out}.shape[{d}]" for d, x in enumerate(corner.shape))
             assumptions.append(
                 f"{out} is written only in its corner {corner.name} ({bounds}, which the host does not check; the "
-                f"rest of {out} keeps its values); the sizes the host takes as numbers fit the tensors it reads")
+                f"rest of {out} keeps its values)")
         maps += [StoreMap(k, decl.name, index) for k, index in found]
         first = spec.stores[nums[-1]]
         for d, v in zip(maps[-1].index, idx_vars, strict=True):
@@ -153,6 +155,8 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         body = finish_body(body, [*st.facts, *domain_facts(names, decl.shape)], symbols | set(names))
         assigns.append(Assign(decl.name, names, body))
     decls = _read_extents(decls, assigns, list(st.facts))
+    if corners:  # sizes taken as numbers bound the writes: the tensors read in corners they bound too
+        assigns, decls = _read_corners(assigns, decls, tensors, taken, list(st.facts), assumptions)
     # a 1-D view is kept where its extent is a dim of a view of rank >= 2 (a weight along the rows' dim, read
     # as weight.view(N)); else the tensor is read flat, as it is
     dims = {e for d in decls.values() if d.ndim >= 2 for e in d.shape}
@@ -385,3 +389,42 @@ def _int_params(host: HostFunction, st: HostState) -> list[str]:
         if isinstance(v, Expr) and v.op is Op.VAR and v.attr == p.arg and v.kind is Kind.INT:
             out.append(p.arg)
     return out
+
+
+def _read_corners(
+    assigns: list[Assign], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor], taken: set[str],
+    facts: list[Expr], assumptions: list[str],
+) -> tuple[list[Assign], dict[str, TensorDecl]]:
+    """Each tensor the caller passes, read (as itself) only within bounds other than its own extents: read
+    through the view `x[:E0, :E1, ..]` that holds its reads (as a kernel's input views are sized). The
+    addresses are the same; only the view's extents are new, and they are stated to fit the tensor."""
+    from tritonlift.synth.derive import _input_extents
+
+    cands = {n: d for n, d in decls.items() if n in tensors and tensors[n].alloc is None and d.shape
+             and d.name == n and n not in {a.target for a in assigns}}
+    if not cands:
+        return assigns, decls
+    probe = dict(decls)
+    for n, d in cands.items():
+        probe[n] = TensorDecl(d.name, (), d.strides, d.base, d.offset)
+    sized = _input_extents(probe, assigns, {}, {})
+    rename: dict[str, str] = {}
+    out = dict(decls)
+    for n, d in cands.items():
+        ext = tuple(simplify_guards(e, facts) for e in sized[n].shape)
+        if not any(n == str(r.attr) for a in assigns for r in ir.walk(a.body) if r.op is Op.READ):
+            continue
+        if len(ext) != len(d.shape) or all(norm(x) == norm(y) for x, y in zip(ext, d.shape, strict=True)):
+            continue
+        if any(m.op in (Op.READ, Op.MEM, Op.UNDEF) for x in ext for m in ir.walk(x)):  # a gather's extent
+            continue
+        v = TensorDecl(view_name(n, taken), ext, d.strides, d.base, d.offset)
+        out[v.name] = v
+        rename[n] = v.name
+        bounds = ", ".join(f"{to_text(x)} <= {n}.shape[{k}]" for k, x in enumerate(ext))
+        assumptions.append(f"{n} is read only in its corner {v.name} ({bounds}, which the host does not check)")
+    if not rename:
+        return assigns, decls
+    new = [Assign(a.target, a.index, ir.transform(a.body, lambda r: ir.read(rename[r.attr], *r.args) if (
+        r.op is Op.READ and r.attr in rename) else None)) for a in assigns]
+    return new, out
