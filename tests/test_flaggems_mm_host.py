@@ -1,9 +1,10 @@
-"""FlagGems' `general_mm(a, b, c, M, N, K)` (flag-gems 5.0.2) at operator level: the 1-D launch of
+"""FlagGems' `general_mm(a, b, c, M, N, K)` and `syrk_mm(a, c, M, K)` (flag-gems 5.0.2) at operator level: the 1-D launch of
 `cdiv(M, BLOCK_M) * cdiv(N, BLOCK_N)` programs, remapped in GROUP_M groups by the kernel, proved a bijection
 onto the tiles (synth/pid_map.py) on the host's own launch; the corner of `c` that the host's numbers M, N
 bound is the output, the corners of `a`, `b` that M, N, K bound the inputs: `c_v = a_v @ b_v`, with the
 bounds stated. A mutant copy of the file whose grid launches one program too few must not verify; one that
-passes b's strides swapped computes, and is shown as, `a_v @ b_v.T`. Skips when the package is not installed
+passes b's strides swapped computes, and is shown as, `a_v @ b_v.T`. `syrk_mm`'s packed lower-triangle launch
+with its mirrored stores verifies as `c_v = a_v @ a_v.T`; without the mirror next to the diagonal it does not. Skips when the package is not installed
 (`pip install --no-deps flag-gems==5.0.2`).
 """
 
@@ -69,3 +70,19 @@ def test_general_mm_reading_b_transposed_says_so(root: Path, tmp_path: Path) -> 
     assert r.status == "verified", r.message
     assert r.formula.endswith("c_v = a_v @ b_v.T"), r.formula
     assert "b_v = as_strided(b, (N, K), (b.stride(0), b.stride(1)))" in r.formula
+
+
+def test_syrk_mm_verifies_as_a_times_its_transpose(root: Path) -> None:
+    """The packed lower-triangle launch, mirrored stores included (each store its own witness)."""
+    (r,) = lift_file(root / "ops" / "mm.py", Options(timeout=120), op="syrk_mm")
+    assert r.status == "verified", r.message
+    assert r.formula.endswith("c_v = a_v @ a_v.T"), r.formula
+    said = " ".join(r.assumptions)
+    assert "M <= c.shape[0], M <= c.shape[1]" in said
+    assert "lower triangle" in said
+
+
+def test_syrk_mm_without_the_mirror_next_to_the_diagonal_does_not_verify(root: Path, tmp_path: Path) -> None:
+    f = _mutant(root, tmp_path, "    if pid_m > pid_n:\n", "    if pid_m > pid_n + 1:\n")
+    (r,) = lift_file(f, Options(timeout=120), op="syrk_mm")
+    assert r.status != "verified", r.formula

@@ -131,6 +131,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options) -> Prob
         if corner is not None:  # a caller's tensor written only in a corner the host's sizes bound
             decl = decls[corner.name] = corner
             corners.append(corner.name)
+            own = True  # each store its own witness (a mirrored store writes an element from other lanes)
             bounds = ", ".join(f"{to_text(x)} <= {out}.shape[{d}]" for d, x in enumerate(corner.shape))
             assumptions.append(
                 f"{out} is written only in its corner {corner.name} ({bounds}, which the host does not check; the "
