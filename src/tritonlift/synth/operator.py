@@ -8,6 +8,7 @@ from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.formula import Assign, Formula, Param, TensorDecl
 from tritonlift.ir.poly import norm
+from tritonlift.ir.printer import to_text
 from tritonlift.ir.reductions import canon
 from tritonlift.options import Options
 from tritonlift.symbolic.host_eval import HostState, HostTensor, contiguous_strides
@@ -71,8 +72,10 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
     rg = regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
     if rg is not None:  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
         spec = rg.spec
-    joined = join_tails(spec, list(st.facts), [])  # a loop and its peeled last tile: one sum, where the host's
-    tails = [n for n in joined.notes if n not in spec.notes]  # facts prove it (no size assumed)
+    # a loop and its peeled last tile: one sum, where the host's facts prove it; a size the host takes as a
+    # plain int parameter (`general_mm(a, b, c, M, N, K)`) may be assumed >= 1 there, and is then said so
+    joined = join_tails(spec, list(st.facts), _int_params(host, st))
+    tails = [n for n in joined.notes if n not in spec.notes] + [a for a in joined.assumptions if a not in spec.assumptions]
     spec = joined
     tensors: dict[str, HostTensor] = {v.name: v for v in st.scope.values() if isinstance(v, HostTensor)}
     decls: dict[str, TensorDecl] = {n: t.decl() for n, t in tensors.items()}
@@ -97,6 +100,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
     maps: list[StoreMap] = []
     wits: list[Witness] = []
     initial: dict[str, Expr] = {}
+    corners: list[str] = []
     for out in outputs:
         nums = [k for k, s in enumerate(spec.stores) if s.base == out]
         if not nums:
@@ -131,12 +135,23 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
         names = _index_names(decl.ndim, taken)
         idx_vars = tuple(ir.var(n) for n in names)
         values: dict[Expr, Expr] = {}
+        found: list[tuple[int, tuple[Expr, ...]]] = []
         for k in nums:
             acc = accs[k]
             index = _match(acc, decl.strides) or _positional(acc, decl.ndim)
             if index is None:
                 raise Unknown(f"the kernel's writes to {out} do not follow {out}'s layout")
-            maps.append(StoreMap(k, decl.name, index))
+            found.append((k, index))
+        corner = _written_corner(out, tensors[out], decl, [(spec.stores[k], ix) for k, ix in found], taken)
+        if corner is not None:  # a caller's tensor written only in a corner the host's sizes bound
+            decl = decls[corner.name] = corner
+            corners.append(corner.name)
+            own = True  # each store its own witness (a mirrored store writes an element from other lanes)
+            bounds = ", ".join(f"{to_text(x)} <= {out}.shape[{d}]" for d, x in enumerate(corner.shape))
+            assumptions.append(
+                f"{out} is written only in its corner {corner.name} ({bounds}, which the host does not check; the "
+                f"rest of {out} keeps its values)")
+        maps += [StoreMap(k, decl.name, index) for k, index in found]
         first = spec.stores[nums[-1]]
         for d, v in zip(maps[-1].index, idx_vars, strict=True):
             if has_index_var(d):
@@ -156,6 +171,8 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
         body = finish_body(body, [*st.facts, *domain_facts(names, decl.shape)], symbols | set(names))
         assigns.append(Assign(decl.name, names, body))
     decls = _read_extents(decls, assigns, list(st.facts))
+    if corners:  # sizes taken as numbers bound the writes: the tensors read in corners they bound too
+        assigns, decls = _read_corners(assigns, decls, tensors, taken, list(st.facts), assumptions)
     # a 1-D view is kept where its extent is a dim of a view of rank >= 2 (a weight along the rows' dim, read
     # as weight.view(N)); else the tensor is read flat, as it is
     dims = {e for d in decls.values() if d.ndim >= 2 for e in d.shape}
@@ -386,3 +403,81 @@ def host_reads(value: Expr, shape: tuple[Expr, ...], decls: dict[str, TensorDecl
         return ir.read(decl.name, *index)
 
     return ir.transform(value, to_read)
+
+
+def _written_corner(out: str, t: HostTensor, decl: TensorDecl, stores: list[tuple], taken: set[str]
+                    ) -> TensorDecl | None:
+    """The view `out[:X0, :X1, ..]` of a tensor the caller passes (not allocated by the host) when every store
+    to it is masked by `index_d < X_d` on each dim, the same X_d for all, and some X_d is not the tensor's own
+    extent (sizes the host takes as plain numbers: `general_mm(a, b, c, M, N, K)`). The formula then states
+    the corner it writes; the rest of the tensor keeps the caller's values, and the verifier still proves
+    every write lands inside the view (so inside the tensor only where X_d <= its extent: said below)."""
+    if t.alloc is not None or t.shape is None or not stores:
+        return None
+    ext: tuple[Expr, ...] | None = None
+    for st, index in stores:
+        terms = ir.conjuncts(st.mask)
+        got = []
+        for d in index:
+            want = norm(d)
+            hit = [c.args[1] for c in terms if c.op is Op.LT and norm(c.args[0]) == want and c.args[1].kind is Kind.INT]
+            if not hit:
+                return None
+            got.append(hit[0])
+        if ext is not None and tuple(got) != ext:
+            return None
+        ext = tuple(got)
+    assert ext is not None
+    if len(ext) != len(decl.shape) or all(norm(x) == norm(s) for x, s in zip(ext, decl.shape, strict=True)):
+        return None
+    return TensorDecl(view_name(out, taken), ext, decl.strides, decl.base, decl.offset)
+
+
+def _int_params(host: HostFunction, st: HostState) -> list[str]:
+    """The host's parameters that hold plain integers (sizes passed in, not read from a tensor)."""
+    a = host.node.args
+    out = []
+    for p in a.posonlyargs + a.args + a.kwonlyargs:
+        v = st.scope.get(p.arg)
+        if isinstance(v, Expr) and v.op is Op.VAR and v.attr == p.arg and v.kind is Kind.INT:
+            out.append(p.arg)
+    return out
+
+
+def _read_corners(
+    assigns: list[Assign], decls: dict[str, TensorDecl], tensors: dict[str, HostTensor], taken: set[str],
+    facts: list[Expr], assumptions: list[str],
+) -> tuple[list[Assign], dict[str, TensorDecl]]:
+    """Each tensor the caller passes, read (as itself) only within bounds other than its own extents: read
+    through the view `x[:E0, :E1, ..]` that holds its reads (as a kernel's input views are sized). The
+    addresses are the same; only the view's extents are new, and they are stated to fit the tensor."""
+    from tritonlift.synth.derive import _input_extents
+
+    cands = {n: d for n, d in decls.items() if n in tensors and tensors[n].alloc is None and d.shape
+             and d.name == n and n not in {a.target for a in assigns}}
+    if not cands:
+        return assigns, decls
+    probe = dict(decls)
+    for n, d in cands.items():
+        probe[n] = TensorDecl(d.name, (), d.strides, d.base, d.offset)
+    sized = _input_extents(probe, assigns, {}, {})
+    rename: dict[str, str] = {}
+    out = dict(decls)
+    for n, d in cands.items():
+        ext = tuple(simplify_guards(e, facts) for e in sized[n].shape)
+        if not any(n == str(r.attr) for a in assigns for r in ir.walk(a.body) if r.op is Op.READ):
+            continue
+        if len(ext) != len(d.shape) or all(norm(x) == norm(y) for x, y in zip(ext, d.shape, strict=True)):
+            continue
+        if any(m.op in (Op.READ, Op.MEM, Op.UNDEF) for x in ext for m in ir.walk(x)):  # a gather's extent
+            continue
+        v = TensorDecl(view_name(n, taken), ext, d.strides, d.base, d.offset)
+        out[v.name] = v
+        rename[n] = v.name
+        bounds = ", ".join(f"{to_text(x)} <= {n}.shape[{k}]" for k, x in enumerate(ext))
+        assumptions.append(f"{n} is read only in its corner {v.name} ({bounds}, which the host does not check)")
+    if not rename:
+        return assigns, decls
+    new = [Assign(a.target, a.index, ir.transform(a.body, lambda r: ir.read(rename[r.attr], *r.args) if (
+        r.op is Op.READ and r.attr in rename) else None)) for a in assigns]
+    return new, out

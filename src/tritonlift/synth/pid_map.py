@@ -291,6 +291,10 @@ def _regrid_onto(
     )
     extra = [ir.le(ir.ONE, ir.var(s)) for s in syms if s in constexprs]
     extra += [ir.le(ir.ZERO, b0), ir.le(ir.ZERO, b1)]
+    # a host's floor division in the launch (cdiv(M, BLOCK_M) of a size M passed as a plain int): equal to the
+    # kernel's truncating one where it is >= 0, which is assumed where the facts do not give it (a launch
+    # extent below 0 launches no program)
+    extra += [ir.le(ir.ZERO, n) for x in launch for n in ir.walk(x) if n.op is Op.FLOORDIV]
     needed = [f for f in dict.fromkeys(extra) if not prove(base, f, timeout_ms)]
     hyps = base + needed
     size = launch[0] if m == 1 else ir.mul(launch[0], launch[1])
