@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -365,7 +366,15 @@ def _lift_kernel(
         if outcome.status == "unknown" and unknown_note(synthesis):
             res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
         # constexpr paths that disagree with the one the formula was derived on: a fault of the kernel
-        own_candidate(res, options, genuine=outcome is not first)
+        # constexpr paths that disagree with the one the formula was derived on: a fault of the kernel when the
+        # constexprs deciding them are chosen by its heuristics or tuner (every choice must compute the same
+        # function); flags its caller sets (USE_TANH, HAS_WEIGHT) select different functions, one per path
+        set_by_caller = _caller_constexprs(fn, branches) if outcome is not first else []
+        if set_by_caller and res.status == "refuted" and options.expect is None:
+            res.message = "; ".join(m for m in (res.message, (
+                f"the constexpr paths compute different functions ({', '.join(set_by_caller)} set by the caller): "
+                "one formula per path is not derived yet")) if m)
+        own_candidate(res, options, genuine=outcome is not first and not set_by_caller)
         emit(res, formula, options)
         res.assumptions = unique([*formula.assumptions, *spec.assumptions, *spec.notes, *outcome.assumptions])
         if outcome.status == "verified":
@@ -377,6 +386,18 @@ def _lift_kernel(
         res.status, res.message = "unknown", internal_error(fn.file, fn.line, e)
     res.seconds = clock.finish()
     return res, tags, reads_undef
+
+
+def _caller_constexprs(fn: JitFunction, branches: list) -> list[str]:
+    """The constexprs deciding the constexpr paths that neither `@triton.heuristics` nor `@triton.autotune`
+    chooses: set by whoever launches the kernel."""
+    from tritonlift.ir.expr import Op, walk
+
+    chosen = set(fn.heuristics) | {k for c in fn.autotune_configs for k in c}
+    with contextlib.suppress(Exception):
+        chosen |= set(fn.unread_heuristics()[0])
+    names = {str(n.attr) for b in branches for lit in b.literals for n in walk(lit) if n.op is Op.VAR}
+    return sorted(names - chosen)
 
 
 def _reference(branches: list, params: tuple[Param, ...], sizes: list[str]) -> int:
