@@ -44,3 +44,11 @@ def test_textbook_judged_per_host_path() -> None:
     assert not is_textbook_text("[a] out = x; [b] out[i] = x[i]")
     assert not is_textbook_text("[a] out[i] = x[i]")
     assert is_textbook_text("out = x[:, None] + y")  # brackets inside a formula are not path conditions
+
+
+def test_unbound_names_of_lifted_code() -> None:
+    from tritonlift.ir.torch_names import unbound_names
+
+    code = "def f(x):\n    import torch\n    def g(i):\n        return torch.arange(i)\n    return g(TILE_K) + len(x)\n"
+    assert unbound_names(code) == ["TILE_K"]
+    assert unbound_names("def f(x):\n    import math\n    return math.prod(x.shape)\n") == []

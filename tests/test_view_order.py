@@ -160,5 +160,8 @@ def test_flaggems_bmm_host_binds_divisible_flags_and_verifies() -> None:
         pytest.skip("flag-gems is not installed")
     results = {r.name: r for r in lift_file(Path(root) / "ops" / "bmm.py", op="bmm")}
     r = results["bmm"]
-    assert r.status == "verified", r.message
     assert "unknown name" not in r.message
+    # proved for every autotuned tile, but the formula still names TILE_K/TILE_M/TILE_N (not parameters of the
+    # host): no closed form to run, so not `verified` (its torch code would raise NameError)
+    assert r.status == "unknown", r.message
+    assert "no closed form yet" in r.message, r.message

@@ -244,6 +244,21 @@ def heuristic_facts_named(
     return facts
 
 
+def closed_form(res: LiftResult) -> LiftResult:
+    """A verified result whose torch code still names a value chosen at launch (an autotuned constexpr that
+    is not a parameter of the lifted function) holds for every value of it but has no closed form to run:
+    `unknown`, saying which names."""
+    from tritonlift.ir.torch_names import unbound_names
+
+    free = unbound_names(res.torch) if res.torch else []
+    if free and res.status == "verified":
+        res.status = "unknown"  # type: ignore[assignment]
+        res.message = "; ".join(m for m in (res.message, (
+            f"the formula holds for every value of {', '.join(free)} but still names them (chosen at launch, not "
+            "parameters of the lifted function): no closed form yet")) if m)
+    return res
+
+
 def own_candidate(res: LiftResult, options: Options, genuine: bool = False) -> None:
     """Without a reference formula (`--expect`) the formula is our own candidate: a counterexample to it shows
     that synthesis went wrong, not that the kernel is wrong, so the result is `unknown`, saying why, unless

@@ -1066,14 +1066,16 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     if reads_undef:
         res.message = "; ".join(m for m in (res.message, "the formula reads masked-off lanes of loads without "
                                             "other=, which the Triton language leaves undefined") if m)
+    from tritonlift.pipeline import closed_form
+
     if (res.status == "verified" and not reads_undef) or not tags or options.masked_loads != "zero":
-        return res
+        return closed_form(res)
     zero, _ = _lift_operator(module, host, options, zero=True)
     if zero.status != "verified":
-        return res
+        return closed_form(res)
     zero.assumptions.append(assumption(tags))
     zero.seconds = {k: v + res.seconds.get(k, 0.0) for k, v in zero.seconds.items()}
-    return zero
+    return closed_form(zero)
 
 
 def _lift_operator(module: SourceModule, host: HostFunction, options: Options, zero: bool) -> tuple[LiftResult, list[str]]:
