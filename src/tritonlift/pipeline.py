@@ -253,9 +253,8 @@ def closed_form(res: LiftResult) -> LiftResult:
     free = unbound_names(res.torch) if res.torch else []
     if free and res.status == "verified":
         res.status = "unknown"  # type: ignore[assignment]
-        res.message = "; ".join(m for m in (res.message, (
-            f"the formula holds for every value of {', '.join(free)} but still names them (chosen at launch, not "
-            "parameters of the lifted function): no closed form yet")) if m)
+        res.add_message(f"the formula holds for every value of {', '.join(free)} but still names them (chosen at "
+                        "launch, not parameters of the lifted function): no closed form yet")
     return res
 
 
@@ -298,23 +297,20 @@ def lift_kernel(module: SourceModule, fn: JitFunction, options: Options) -> Lift
     read as 0 (`Options.masked_loads`, symbolic/undefined.py): a proof then is reported with that assumption.
     A derived formula that itself reads undefined lanes is proved under the language's rule only if the
     zero-filled attempt fails (its proof would be set aside anyway)."""
-    from tritonlift.symbolic.undefined import assumption
+    from tritonlift.symbolic.undefined import READS_UNDEFINED, adopt_zero_filled
 
     zero_mode = options.masked_loads == "zero"
     res, tags, reads_undef = _lift_kernel(module, fn, options, zero=False, defer=zero_mode)
     if zero_mode and tags and (reads_undef or res.status != "verified"):
         zero, _, _ = _lift_kernel(module, fn, options, zero=True)
         if zero.status == "verified":
-            zero.assumptions.append(assumption(tags))
-            zero.seconds = {k: v + res.seconds.get(k, 0.0) for k, v in zero.seconds.items()}
-            return zero
+            return adopt_zero_filled(zero, res, tags)
         if reads_undef:  # the language's rule after all: prove the formula that reads undefined lanes
             spent = zero.seconds
             res, tags, reads_undef = _lift_kernel(module, fn, options, zero=False)
             res.seconds = {k: v + spent.get(k, 0.0) for k, v in res.seconds.items()}
     if reads_undef:
-        res.message = "; ".join(m for m in (res.message, "the formula reads masked-off lanes of loads without "
-                                            "other=, which the Triton language leaves undefined") if m)
+        res.add_message(READS_UNDEFINED)
     return res
 
 
@@ -379,16 +375,15 @@ def _lift_kernel(
         res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, invariants=list(spec.invariants),
                           synthesis=synthesis)
         if outcome.status == "unknown" and unknown_note(synthesis):
-            res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
+            res.add_message(unknown_note(synthesis))
         # constexpr paths that disagree with the one the formula was derived on: a fault of the kernel
         # constexpr paths that disagree with the one the formula was derived on: a fault of the kernel when the
         # constexprs deciding them are chosen by its heuristics or tuner (every choice must compute the same
         # function); flags its caller sets (USE_TANH, HAS_WEIGHT) select different functions, one per path
         set_by_caller = _caller_constexprs(fn, branches) if outcome is not first else []
         if set_by_caller and res.status == "refuted" and options.expect is None:
-            res.message = "; ".join(m for m in (res.message, (
-                f"the constexpr paths compute different functions ({', '.join(set_by_caller)} set by the caller): "
-                "one formula per path is not derived yet")) if m)
+            res.add_message(f"the constexpr paths compute different functions ({', '.join(set_by_caller)} set by "
+                            "the caller): one formula per path is not derived yet")
         own_candidate(res, options, genuine=outcome is not first and not set_by_caller)
         emit(res, formula, options)
         res.assumptions = unique([*formula.assumptions, *spec.assumptions, *spec.notes, *outcome.assumptions])
@@ -512,7 +507,7 @@ def lift_pointwise(module: SourceModule, fn: JitFunction, options: Options) -> L
         clock.lap("verification")
         res.status = outcome.status  # type: ignore[assignment]
         res.counterexample = outcome.counterexample
-        res.message = "; ".join(m for m in (res.message, outcome.message) if m)
+        res.add_message(outcome.message)
         res.proof = Proof(solver=SOLVER, obligations=outcome.obligations)
         own_candidate(res, options)
         emit(res, formula, options, torch=lambda shown: pointwise_torch(shown, lifted.schema))
@@ -629,7 +624,7 @@ def emit(
         res.torch = torch(shown) if torch is not None else formula_torch(shown, whole=True)
     except ValueError as e:
         res.torch = ""
-        res.message = (res.message + "; " if res.message else "") + f"no torch code: {e}"
+        res.add_message(f"no torch code: {e}")
     return extra  # assumptions the shown formula's reading adds
 
 

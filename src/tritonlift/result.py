@@ -58,6 +58,10 @@ class LiftResult:
     seconds: dict[str, float] = field(default_factory=lambda: {s: 0.0 for s in STAGES})
     proof: Proof = field(default_factory=Proof)
 
+    def add_message(self, *parts: str) -> None:
+        """Append to `message`, `; `-separated, skipping empty parts."""
+        self.message = "; ".join(m for m in (self.message, *parts) if m)
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["counterexample"] = None if self.counterexample is None else self.counterexample.to_json()

@@ -1059,13 +1059,12 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     """Operator-level lifting under the Triton language's rule for loads without other=, then (when that is
     not verified, or the formula reads their masked-off lanes) with those lanes read as 0, as for kernels
     (pipeline.lift_kernel, symbolic/undefined.py)."""
-    from tritonlift.symbolic.undefined import assumption
+    from tritonlift.symbolic.undefined import READS_UNDEFINED, adopt_zero_filled
 
     res, tags = _lift_operator(module, host, options, zero=False)
     reads_undef = "undef(" in res.formula_raw
     if reads_undef:
-        res.message = "; ".join(m for m in (res.message, "the formula reads masked-off lanes of loads without "
-                                            "other=, which the Triton language leaves undefined") if m)
+        res.add_message(READS_UNDEFINED)
     from tritonlift.pipeline import closed_form
 
     if (res.status == "verified" and not reads_undef) or not tags or options.masked_loads != "zero":
@@ -1073,9 +1072,7 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     zero, _ = _lift_operator(module, host, options, zero=True)
     if zero.status != "verified":
         return closed_form(res)
-    zero.assumptions.append(assumption(tags))
-    zero.seconds = {k: v + res.seconds.get(k, 0.0) for k, v in zero.seconds.items()}
-    return closed_form(zero)
+    return closed_form(adopt_zero_filled(zero, res, tags))
 
 
 def _lift_operator(module: SourceModule, host: HostFunction, options: Options, zero: bool) -> tuple[LiftResult, list[str]]:
@@ -1315,16 +1312,15 @@ def _lift_group(
         res.message = f"verified on each of {len(checked)} host paths: " + "; ".join(
             describe(d) for _, d in checked)
     if outcome.status == "verified" and empty:
-        res.message = "; ".join(m for m in (res.message, *(
-            f"on the host path where {describe(d)} every output is empty (proved from its conditions): the "
-            "formula holds there vacuously" for _st, d in empty)) if m)
+        res.add_message(*(f"on the host path where {describe(d)} every output is empty (proved from its "
+                          "conditions): the formula holds there vacuously" for _st, d in empty))
     launched = [spec for st, _d in paths for spec in st.launches]
     res.proof = Proof(solver=SOLVER, obligations=obligations, synthesis=synthesis,
                       invariants=unique([i for spec in launched for i in spec.invariants]))
     if outcome.status == "unknown":
         from tritonlift.synth.search import unknown_note
 
-        res.message = "; ".join(m for m in (res.message, unknown_note(synthesis)) if m)
+        res.add_message(unknown_note(synthesis))
     # a refutation is a fault of the operator itself when an allocated output stays unwritten, or when a
     # host path other than the one the formula was derived on disagrees with it
     faulty = outcome.status == "refuted" and outcome.counterexample is not None and (

@@ -735,7 +735,7 @@ def lift_pointwise_operator(module: SourceModule, host: HostFunction, options: O
                 part.torch,
             )
             res.proof.rules = part.proof.rules
-            res.message = "; ".join(m for m in (res.message, part.message) if m)
+            res.add_message(part.message)
             res.assumptions = common + part.assumptions
         else:
             _combine(res, [(ps, lifted.formula.params, part) for ps, lifted, part in cases], raising, common)
@@ -846,7 +846,7 @@ def _combine(
         res.torch = _dispatcher(res.name, cases, conds, raising)
     except ValueError as e:
         res.torch = ""
-        res.message = "; ".join(m for m in (res.message, f"no torch code: {e}") if m)
+        res.add_message(f"no torch code: {e}")
 
 
 def _latex_text(s: str) -> str:

@@ -11,6 +11,7 @@ is reported with that assumption, naming the loads. `"undefined"` keeps the lang
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Op
@@ -37,6 +38,18 @@ def zero_filled(spec: KernelSpec) -> KernelSpec:
     stores = [replace(st, value=ir.transform(st.value, step), offset=ir.transform(st.offset, step),
                       mask=ir.transform(st.mask, step)) for st in spec.stores]
     return replace(spec, stores=stores)
+
+
+READS_UNDEFINED = ("the formula reads masked-off lanes of loads without other=, which the Triton language leaves "
+                   "undefined")
+
+
+def adopt_zero_filled(zero: Any, first: Any, tags: list[str]) -> Any:
+    """The result lifted with masked-off lanes read as 0 in place of the first (language-rule) one: with the
+    assumption naming the loads, and the time of both attempts."""
+    zero.assumptions.append(assumption(tags))
+    zero.seconds = {k: v + first.seconds.get(k, 0.0) for k, v in zero.seconds.items()}
+    return zero
 
 
 def assumption(tags: list[str]) -> str:
