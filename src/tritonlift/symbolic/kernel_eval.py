@@ -16,6 +16,7 @@ from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.poly import norm
 from tritonlift.ir.reductions import canon
 from tritonlift.symbolic import block_ptr as bptr
+from tritonlift.symbolic import streamk
 from tritonlift.symbolic.atomics import COMBINE, AtomicOld, atomic_update, check_order, integer_offset
 from tritonlift.symbolic.block_ptr import BlockPtr
 from tritonlift.symbolic.dot import PRECISION_ARGS
@@ -162,6 +163,7 @@ class KernelEvaluator:
         self.loops: list[Expr] = []  # trip counts of the loops that store (see KernelSpec.loops)
         self.side: list[tuple[Expr, Expr, str]] = []  # side conditions of pattern instances (KernelSpec.side)
         self.facts: list[Expr] = []  # what the language guarantees (a tl.arange is never empty)
+        self.streamk: streamk.Mode | None = None  # inside a work-partitioned loop's body (symbolic/streamk.py)
 
     # -- errors ------------------------------------------------------------------------------------
     def unsupported(self, what: str, node: ast.AST | None = None) -> Unsupported:
@@ -171,8 +173,9 @@ class KernelEvaluator:
     # -- entry -------------------------------------------------------------------------------------
     def prescan(self) -> None:
         """Name the first deliberately unmodelled construct before evaluating anything."""
+        locks = streamk.allowed_lock_calls(self.fn.node, self)  # a stream-K loop's locks: checked there
         for node in ast.walk(self.fn.node):
-            if isinstance(node, ast.Call):
+            if isinstance(node, ast.Call) and id(node) not in locks:
                 name = tl_function(qualname(node.func, self.module.aliases) or "")
                 if name in NOT_MODELLED:
                     raise Unsupported(f"tl.{name}: {NOT_MODELLED[name]}", self.file, node.lineno)
@@ -242,12 +245,14 @@ class KernelEvaluator:
             case ast.For():
                 self.exec_for(st)
             case ast.While():
-                raise self.unsupported("while loops are not modelled yet", st)
+                streamk.exec_while(self, st)  # a work-partitioned (stream-K) loop; other while loops: unsupported
             case _:
                 raise self.unsupported(f"statement {type(st).__name__} is not modelled", st)
 
     def exec_if(self, test: ast.expr, body: list[ast.stmt], orelse: list[ast.stmt], st: ast.stmt) -> None:
         c = self.eval(test)
+        if self.streamk is not None and (d := streamk.decide(self, c)) is not None:
+            c = d  # decided by the segment's facts (symbolic/streamk.py)
         if is_static(c) and not isinstance(c, tuple):
             self.exec_body(body if c else orelse)
             return
@@ -402,7 +407,11 @@ class KernelEvaluator:
         in_loop = ir.and_(self.path, ir.le(ir.ZERO, tv), ir.lt(tv, trips))  # iteration t of this loop runs
         if writes:
             self.path = in_loop
+        if self.streamk is not None:
+            self.streamk.ranges += [ir.le(ir.ZERO, tv), ir.lt(tv, trips)]
         self.exec_body(st.body)
+        if self.streamk is not None:
+            del self.streamk.ranges[-2:]
         self.path = saved_path
         if len(self.stores) > n_stores and not writes:
             raise self.unsupported("stores inside a loop with a symbolic trip count through a helper function "
@@ -700,6 +709,8 @@ class KernelEvaluator:
                 e = ir.math_fn(Op.POW, x, y)
             case _:
                 raise self.unsupported(f"operator {type(op).__name__} is not modelled", node)
+        if self.streamk is not None and isinstance(op, (ast.FloorDiv, ast.Mod)):
+            return streamk.simplify(self, Block(shape, e))
         return Block(shape, e)
 
     def logic(self, op: Op, x: Expr, y: Expr, node: ast.AST) -> Expr:
@@ -1024,6 +1035,9 @@ class KernelEvaluator:
                 return args[i]
             return kwargs.get(key, default)
 
+        if name == "atomic_xchg" and self.streamk is not None:
+            streamk.release(self, args, node)  # a lock set inside a stream-K loop (symbolic/streamk.py)
+            return None
         if name in NOT_MODELLED:
             raise self.unsupported(f"tl.{name}: {NOT_MODELLED[name]}", node)
         if name in UNARY_MATH:
@@ -1038,6 +1052,10 @@ class KernelEvaluator:
         if name in PLANNED and name not in ("sum", "max", "min", "cumsum", "cumprod", "argmax", "argmin"):
             raise self.unsupported(f"{PLANNED[name]} is not modelled yet (planned)", node)
         match name:
+            case "program_id" if self.streamk is not None:
+                if arg(0, "axis") != 0:
+                    raise self.unsupported("program_id of another axis inside a work-partitioned loop", node)
+                return scalar(self.streamk.program)
             case "program_id":
                 axis = arg(0, "axis")
                 if not isinstance(axis, int) or not 0 <= axis < 3:
