@@ -72,6 +72,26 @@ class LockEvent:
 
 
 @dataclass
+class Gather:
+    """`while END < STOP: wait(lock + I(q)); acc += load(P + O(q, lanes)); END += STEP; q += 1` met at a general
+    segment, evaluated at one iteration with q a fresh symbol and END = S(q) (the invariant, checked)."""
+
+    q: Expr  # the iteration's program index symbol
+    q0: Expr  # q's value on entry
+    end0: Expr  # END on entry
+    stop: Expr
+    lock_base: str
+    lock_index: Expr  # I(q)
+    base: str  # P
+    offset: Expr  # O(q, lanes)
+    placeholder: Expr  # what the sum of the loads is in the accumulator after the loop
+    guard: Expr
+    line: int
+    end_var: Expr  # the cursor at iteration q (a symbol; the invariant says it is S(q))
+    end_after: Expr  # END after one iteration
+
+
+@dataclass
 class Mode:
     """What the evaluator does differently inside a segment loop's body."""
 
@@ -80,6 +100,7 @@ class Mode:
     ranges: list[Expr] = field(default_factory=list)  # 0 <= t < trips of the symbolic loops open now
     program: Expr = ir.ZERO  # what tl.program_id(0) is inside the body (the whole-tile run: a dead symbol)
     bounds: list[Expr] = field(default_factory=list)  # the segment's simple bounds (for `//` and `%` by U)
+    gathers: list[Gather] = field(default_factory=list)  # gather loops met at a general segment
 
 
 def _fn(node: ast.AST, ev: KernelEvaluator) -> str | None:
@@ -174,6 +195,9 @@ def exec_while(ev: KernelEvaluator, st: ast.While) -> None:
         decided = decide(ev, c)
         if decided is False:
             return  # a loop whose test is false on entry runs no iteration
+        if mode.events is not None:
+            gather(ev, st)
+            return
     m = match_segment_loop(st)
     if m is None or mode is not None:
         raise ev.unsupported("while loops are not modelled yet", st)
@@ -189,7 +213,7 @@ def decide(ev: KernelEvaluator, c: Any) -> bool | None:
         return None
     from tritonlift.synth.guards import prove, simplify_divmod
 
-    hyps = [*mode.facts, *mode.ranges]
+    hyps = [*mode.facts, *mode.ranges, ev.path]
     e = simplify_divmod(c.elem, [*mode.bounds, *mode.ranges])
     if e.is_const:
         return bool(e.value)
@@ -210,6 +234,80 @@ def simplify(ev: KernelEvaluator, v: Any) -> Any:
     from tritonlift.synth.guards import simplify_divmod
 
     return Block(v.shape, simplify_divmod(v.elem, [*mode.bounds, *mode.ranges]))
+
+
+def gather(ev: KernelEvaluator, st: ast.While) -> None:
+    """A loop summing other programs' partial results of this tile (their scratch slots), at a general
+    segment: its shape is checked and one iteration evaluated; the protocol check (SegmentRun.protocol)
+    decides whether it gathers exactly the tile's other pieces."""
+    mode = ev.streamk
+    assert mode is not None
+    t = st.test
+    body = st.body
+    if not (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], ast.Lt)
+            and isinstance(t.left, ast.Name) and len(body) >= 4 and not st.orelse):
+        raise ev.unsupported("while loops are not modelled yet (inside a work-partitioned loop, only a loop "
+                             "gathering other programs' partial results)", st)
+    end_name = t.left.id
+    wait, tail = body[0], body[-3:]
+    ok = (isinstance(wait, ast.While) and spin_lock(wait, ev) is not None
+          and all(isinstance(x, ast.AugAssign) and isinstance(x.op, ast.Add) and isinstance(x.target, ast.Name)
+                  for x in tail))
+    if not ok:
+        raise ev.unsupported("while loop inside a work-partitioned loop: not a gather of partial results "
+                             "(wait on a lock; acc += tl.load(...); end += ...; q += 1)", st)
+    acc_name, end2, q_name = (x.target.id for x in tail)  # type: ignore[attr-defined]
+    if end2 != end_name or not (isinstance(tail[2].value, ast.Constant) and tail[2].value.value == 1):
+        raise ev.unsupported("gather loop: its cursor and program index do not advance as `end += ...; q += 1`",
+                             st)
+    scope = ev.scopes[-1]
+    q0 = scope.get(q_name)
+    end0 = scope.get(end_name)
+    acc0 = scope.get(acc_name)
+    if not (isinstance(q0, Block) and isinstance(end0, Block) and isinstance(acc0, Block)):
+        raise ev.unsupported("gather loop: its program index, cursor or accumulator is not a value", st)
+    stop = ev.eval(t.comparators[0])
+    if not isinstance(stop, Block) or stop.shape != ():
+        raise ev.unsupported("gather loop: its bound is not a scalar", st)
+    q = ir.var(f"_sk_q{len(mode.gathers)}")
+    saved = dict(scope)
+    n_events, n_stores = len(mode.events or []), len(ev.stores)
+    scope[q_name] = scalar(q)
+    end_var = ir.var(f"_sk_end{len(mode.gathers)}")
+    scope[end_name] = scalar(end_var)
+    scope[acc_name] = Block(acc0.shape, ir.const(0.0))
+    for x in body[:-2]:
+        ev.exec_stmt(x)
+    loaded = scope[acc_name]
+    after_end = ev.eval(tail[1].value)
+    events = (mode.events or [])[n_events:]
+    ev.scopes[-1] = scope = saved
+    if len(ev.stores) != n_stores or len(events) != 1 or events[0].kind != "acquire":
+        raise ev.unsupported("gather loop: its body must wait on one lock and store nothing", st)
+    del mode.events[n_events:]  # type: ignore[index]
+    v = loaded.elem if isinstance(loaded, Block) else None
+    if v is not None and v.op is Op.ADD and any(a == ir.const(0.0) for a in v.args):
+        v = next(a for a in v.args if a != ir.const(0.0))
+    if v is None or v.op is not Op.MEM:
+        raise ev.unsupported("gather loop: the accumulator does not add one tl.load of a partial result", st)
+    from tritonlift.symbolic.values import lane
+
+    ph = ir.read(f"@gathered{len(mode.gathers)}", *(lane(k) for k in range(len(acc0.shape))))
+    if ph.kind is not Kind.REAL:
+        ph = ir.Expr(Op.READ, ph.args, ph.attr, Kind.REAL)
+    mode.gathers.append(Gather(q, q0.elem, end0.elem, stop.elem, events[0].base, events[0].index, str(v.attr),
+                               v.args[0], ph, ev.path, st.lineno, end_var, ir.add(end_var, to_expr(after_end, ev, st))))
+    scope[acc_name] = Block(acc0.shape, ir.add(acc0.elem, ph))
+    scope.pop(q_name, None)
+    scope.pop(end_name, None)
+
+
+def to_expr(v: Any, ev: KernelEvaluator, node: ast.AST) -> Expr:
+    if isinstance(v, Block) and v.shape == ():
+        return v.elem
+    if isinstance(v, int):
+        return ir.const(v)
+    raise ev.unsupported("gather loop: its cursor's step is not a scalar", node)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -255,16 +353,28 @@ class SegmentRun:
         if not prove(base, ir.eq(self.l0, s_next), TIMEOUT_MS):
             raise self.fail(f"a program's range ends at {to_text(self.l0)}, not where the next one starts "
                             f"({to_text(s_next)})")
+        total = ir.substitute(self.s0, {p: g})
+        # the division identity G * (X // G) + X % G = X (a host's split of X iterations over G programs): the
+        # tile count in the host's own terms, proved by the verifier with the host's facts
+        for n in ir.walk(total):
+            if n.op in INT_DIV_OPS and n.args[1] == g and not any(m == p for m in ir.walk(n.args[0])):
+                x = n.args[0]
+                ev.side.append((ir.le(ir.ONE, g), ir.eq(total, x), "stream-K partition: the programs' ranges "
+                                f"cover {to_text(x)} iterations"))
+                total = x
+                break
         q = ir.var("_sk_q")
         conds = [
             ([], ir.eq(ir.substitute(self.s0, {p: ir.ZERO}), ir.ZERO), "the first program's range starts at 0"),
             ([ir.le(ir.ZERO, q), ir.lt(q, g)],
              ir.le(ir.substitute(self.s0, {p: q}), ir.substitute(self.s0, {p: ir.add(q, ir.ONE)})),
              "the programs' ranges are in order (each starts where the one before ends, none reversed)"),
-            ([], ir.eq(ir.arith(Op.MOD, ir.substitute(self.s0, {p: g}), self.u), ir.ZERO),
-             "the last program's range ends on a whole tile"),
         ]
+        if _exact_div(total, self.u) is None:  # else total is U times a polynomial: whole tiles
+            conds.append(([], ir.eq(ir.arith(Op.MOD, total, self.u), ir.ZERO),
+                          "the last program's range ends on a whole tile"))
         params = {p_.name for p_ in ev.fn.params}
+        ev.notes.append(f"stream-K: the launch has at least one program ({to_text(g)} >= 1)")
         for hyps, goal, what in conds:
             if prove([*ev.facts, ir.le(ir.ONE, self.u), *hyps], goal, TIMEOUT_MS):
                 continue
@@ -273,8 +383,8 @@ class SegmentRun:
                 ev.notes.append(f"stream-K launch precondition (assumed): {what}: {to_text(goal)}"
                                 + (f" for 0 <= q < {to_text(g)}" if hyps else ""))
             else:  # launched by a host: proved by the verifier with the host's facts
-                ev.side.append((ir.and_(*hyps) if hyps else ir.TRUE, goal, f"stream-K partition: {what}"))
-        self.tiles = ir.arith(Op.TRUNCDIV, ir.substitute(self.s0, {p: g}), self.u)
+                ev.side.append((ir.and_(ir.le(ir.ONE, g), *hyps), goal, f"stream-K partition: {what}"))
+        self.tiles = _exact_div(total, self.u) or ir.arith(Op.TRUNCDIV, total, self.u)
 
     # 2-3. the body at a general segment ------------------------------------------------------------
     def probe(self) -> None:
@@ -302,11 +412,15 @@ class SegmentRun:
                                                 ir.le(e, tile_end)]
                     ev.streamk.bounds = bounds = [*bounds, ir.lt(start, e), ir.le(e, tile_end)]
             stores = ev.stores[len(saved[1]):]
+            gathers = list(ev.streamk.gathers)
         finally:
             ev.streamk = None
             (scope, ev.stores, ev.path, ev.notes, ev.side, ev.facts, ev.invariants, ev.loops) = saved
             ev.scopes[-1] = scope
-        self.protocol(stores, events, facts, t, o, e, start, tile_end)
+        if gathers:
+            self.gather_protocol(stores, events, gathers, facts, t, o, e, start, tile_end)
+        else:
+            self.protocol(stores, events, facts, t, o, e, start, tile_end)
 
     def protocol(self, stores: list[Any], events: list[LockEvent], facts: list[Expr], t: Expr, o: Expr, e: Expr,
                  start: Expr, tile_end: Expr) -> None:
@@ -387,6 +501,85 @@ class SegmentRun:
         ev.notes.append("stream-K: every program of the launch runs at once (a spin wait's releasing program "
                         "makes progress; stream-K launches one program per SM)")
 
+    def gather_protocol(self, stores: list[Any], events: list[LockEvent], gathers: list[Gather], facts: list[Expr],
+                        t: Expr, o: Expr, e: Expr, start: Expr, tile_end: Expr) -> None:
+        """Protocol "partials in scratch slots, gathered by the tile's first piece": a piece that does not start
+        its tile stores its value in its program's slot of a scratch array and releases its program's lock;
+        the piece that starts the tile (o = 0) waits for and adds the slots of programs p + 1, p + 2, ...
+        while their ranges start inside the tile (its cursor walks S(q): checked), then stores into the
+        output. A program's only piece that can start inside a tile is its first one, so the slots gathered
+        are exactly the tile's other pieces, each once."""
+        from tritonlift.synth.guards import prove
+
+        ev, p = self.ev, pid(0)
+        segment = {o, e, p}
+        ok = lambda x: not any(n in segment or n == t for n in ir.walk(x))  # noqa: E731
+        if len(gathers) != 1 or len(stores) != 2 or any(st.combine is not None for st in stores):
+            raise self.fail("the body's writes are not one partial result and one tile store around one gather "
+                            "loop")
+        g = gathers[0]
+        out = [st for st in stores if st.base != g.base]
+        scratch = [st for st in stores if st.base == g.base]
+        if len(out) != 1 or len(scratch) != 1:
+            raise self.fail("the gather loop reads another array than the one the pieces store their partial "
+                            "results in")
+        sc, so = scratch[0], out[0]
+        starts, inside = ir.eq(o, ir.ZERO), ir.not_(ir.eq(o, ir.ZERO))
+        value = sc.value
+        if so.value != ir.add(value, g.placeholder) and so.value != ir.add(g.placeholder, value):
+            raise self.fail("the tile's store is not its first piece plus the gathered partial results")
+        if not (prove(facts, ir.eq(_conj_with(so.mask, segment, keep=True), starts), TIMEOUT_MS)
+                and prove(facts, ir.eq(_conj_with(sc.mask, segment, keep=True), inside), TIMEOUT_MS)):
+            raise self.fail("the tile's store is not made by exactly the piece starting the tile, or the partial "
+                            "results by exactly the others")
+        if not prove(facts, g.guard if g.guard is not None else ir.TRUE, TIMEOUT_MS) and not prove(
+                [*facts, starts], g.guard, TIMEOUT_MS):
+            raise self.fail("the gather loop runs on another piece than the one starting the tile")
+        slot = sc.offset
+        if any(n in (o, e, t) for n in ir.walk(slot)) or not ok(_conj_with(sc.mask, segment | {t}, keep=False)):
+            raise self.fail("a partial result's slot depends on more than its program")
+        rel = [x for x in events if x.kind == "release"]
+        if len(rel) != 1 or [x for x in events if x.kind == "acquire"]:
+            raise self.fail("the lock protocol is not one release per partial result and one wait per gathered "
+                            "slot")
+        r = rel[0]
+        if stores.index(sc) >= r.order:
+            raise self.fail("the lock is released before the partial result is stored")
+        if not (prove([*facts, inside], r.guard, TIMEOUT_MS) and prove([*facts, r.guard], inside, TIMEOUT_MS)):
+            raise self.fail("the lock is not released exactly by the pieces that store a partial result")
+        q = g.q
+        if not (g.lock_base == r.base and g.lock_index == ir.substitute(r.index, {p: q})
+                and norm_eq(g.offset, ir.substitute(slot, {p: q}))):
+            raise self.fail("the gather loop waits on or reads another program's lock or slot than the one it adds")
+        if r.base in (so.base, sc.base) or sc.base == so.base:
+            raise self.fail("the locks, the partial results and the output share an array")
+        if not norm_eq(g.q0, ir.add(p, ir.ONE)) or g.end0 != e:
+            raise self.fail("the gather loop does not start at the next program, with the piece's end")
+        if not prove([*facts, starts], ir.eq(g.stop, tile_end), TIMEOUT_MS):
+            raise self.fail("the gather loop does not stop at the tile's end")
+        s_of = lambda x: ir.substitute(self.s0, {p: x})  # noqa: E731
+        if not prove([*facts, ir.le(ir.ONE, q)], ir.eq(ir.substitute(g.end_after, {g.end_var: s_of(q)}),
+                                                       s_of(ir.add(q, ir.ONE))), TIMEOUT_MS):
+            raise self.fail("the gather loop's cursor does not follow the programs' range starts")
+        p2 = ir.var("_sk_p2")
+        lanes = [ir.var(f"_sk_l{d}") for d in range(len(sc.shape))]
+        from tritonlift.symbolic.values import lane
+
+        a1 = slot
+        a2 = ir.substitute(slot, {p: p2, **{lane(d): lanes[d] for d in range(len(sc.shape))}})
+        rng = [f for d, n in enumerate(sc.shape) for f in (ir.le(ir.ZERO, lane(d)), ir.lt(lane(d), n),
+                                                           ir.le(ir.ZERO, lanes[d]), ir.lt(lanes[d], n))]
+        if not prove([*ev.facts, *rng, ir.le(ir.ZERO, p), ir.le(ir.ZERO, p2), ir.eq(a1, a2)], ir.eq(p, p2),
+                     TIMEOUT_MS):
+            raise self.fail(f"two programs' partial results may share a slot ({to_text(slot)})")
+        self.additive(value, facts, t, o, e, start)
+        if r.base not in getattr(ev, "zeroed", frozenset()):
+            ev.notes.append(f"stream-K locks: `{r.base}` holds zeros at launch (assumed)")
+        ev.notes.append(f"stream-K: `{sc.base}` is scratch (partial results); its contents after the launch are "
+                        "not described")
+        ev.notes.append("stream-K: every program of the launch runs at once (a spin wait's releasing program "
+                        "makes progress; stream-K launches one program per SM)")
+
     def additive(self, v: Expr, facts: list[Expr], t: Expr, o: Expr, e: Expr, start: Expr) -> None:
         """v = Σ_{r in [lo, hi)} body(r) with hi - lo = e - start and body(r) at r = c - o + lo free of the
         segment: a sum over the segment's iterations c in [o, e - tU) of terms that do not depend on where the
@@ -430,13 +623,11 @@ class SegmentRun:
                     ev.scopes[-1][m.end] = scalar(tile_end)
         finally:
             ev.streamk = None
-        from tritonlift.synth.guards import simplify_divmod
-
         bounds = facts[-3:]
         for k in range(n0, len(ev.stores)):
             s = ev.stores[k]
-            ev.stores[k] = replace(s, offset=simplify_divmod(s.offset, bounds),
-                                   value=simplify_divmod(s.value, bounds), mask=simplify_divmod(s.mask, bounds))
+            ev.stores[k] = replace(s, offset=_divmods(s.offset, bounds), value=_divmods(s.value, bounds),
+                                   mask=_divmods(s.mask, bounds))
         for s in ev.stores:
             if any(n == dead for e in (s.offset, s.value, s.mask) for n in ir.walk(e)):
                 raise self.fail("the body's writes depend on the program beyond the tile it works on")
@@ -461,3 +652,51 @@ def _subst(v: Any, mapping: dict[Expr, Expr]) -> Any:
 
 def _implies(a: Expr, b: Expr) -> Expr:
     return ir.or_(ir.not_(a), b)
+
+
+def _conj_with(mask: Expr, names: set[Expr], keep: bool) -> Expr:
+    """The conjuncts of mask that mention (keep=True) or do not mention (keep=False) any of `names`."""
+
+    def conjuncts(x: Expr) -> list[Expr]:
+        return [c for a in x.args for c in conjuncts(a)] if x.op is Op.AND else [x]
+
+    parts = [c for c in conjuncts(mask) if any(n in names for n in ir.walk(c)) == keep]
+    return ir.and_(*parts) if parts else ir.TRUE
+
+
+def norm_eq(a: Expr, b: Expr) -> bool:
+    from tritonlift.ir.poly import norm
+
+    return norm(a) == norm(b)
+
+
+def _exact_div(x: Expr, d: Expr) -> Expr | None:
+    """x / d when x is d times a polynomial (then C division by d != 0 is exact), else None."""
+    from tritonlift.ir.poly import divide_mono, poly, unpoly
+
+    pd = poly(d)
+    if len(pd) != 1:
+        return None
+    ((dm, dc),) = pd.items()
+    q: dict = {}
+    for m, c in poly(x).items():
+        rest = divide_mono(m, dm)
+        if rest is None or c % dc:
+            return None
+        q[rest] = c // dc
+    return unpoly(q)
+
+
+def _divmods(e: Expr, facts: list[Expr]) -> Expr:
+    """Every integer `//` and `%` that the facts resolve (guards' division identity), the rest of e as it is
+    (its `P * E + lane` address shapes kept for synth/pid_map.py)."""
+    from tritonlift.synth.guards import _divmod
+
+    def step(n: Expr) -> Expr | None:
+        if n.op in INT_DIV_OPS and n.kind is Kind.INT:
+            inner = ir.transform(n.args[0], step)
+            m = n if inner == n.args[0] else Expr(n.op, (inner, n.args[1]), n.attr, n.kind)
+            return _divmod(m, facts, TIMEOUT_MS) or m
+        return None
+
+    return ir.transform(e, step)
