@@ -930,11 +930,18 @@ class HostEvaluator:
         pointers = [p for p in pointers if isinstance(values.get(p), HostTensor)]
         from tritonlift.symbolic.dtypes import evaluate_spec
 
-        spec = evaluate_spec(
-            lambda dtypes: KernelEvaluator(
+        # the launch's tensors allocated with zeros (a stream-K kernel's lock array: symbolic/streamk.py)
+        zeroed = frozenset(p.name for p in params if isinstance(meta[p.name], HostTensor)
+                           and meta[p.name].alloc is not None and meta[p.name].alloc.zeros)
+
+        def run(dtypes: Any) -> KernelSpec:
+            ev = KernelEvaluator(
                 self.module, fn, bindings, pointers, kinds, grid, self.invariant_patterns, elem_dtypes=dtypes
-            ).run()
-        )
+            )
+            ev.zeroed = zeroed
+            return ev.run()
+
+        spec = evaluate_spec(run)
         self.st.undefined += [t for t in undefined_tags(spec) if t not in self.st.undefined]
         if self.zero_fill:
             spec = zero_filled(spec)

@@ -164,6 +164,7 @@ class KernelEvaluator:
         self.side: list[tuple[Expr, Expr, str]] = []  # side conditions of pattern instances (KernelSpec.side)
         self.facts: list[Expr] = []  # what the language guarantees (a tl.arange is never empty)
         self.streamk: streamk.Mode | None = None  # inside a work-partitioned loop's body (symbolic/streamk.py)
+        self.zeroed: frozenset[str] = frozenset()  # pointer parameters a host launch passes zero-filled
 
     # -- errors ------------------------------------------------------------------------------------
     def unsupported(self, what: str, node: ast.AST | None = None) -> Unsupported:

@@ -495,7 +495,7 @@ class SegmentRun:
             raise self.fail("the storing piece does not release the lock when other pieces wait on it (a hang)")
         if any(b in (a.base,) for b in (s1.base,)):
             raise self.fail("the lock array is also the output")
-        zeroed = getattr(ev, "zeroed", frozenset())
+        zeroed = ev.zeroed
         if a.base not in zeroed:
             ev.notes.append(f"stream-K locks: `{a.base}` holds zeros at launch (assumed)")
         ev.notes.append("stream-K: every program of the launch runs at once (a spin wait's releasing program "
@@ -573,7 +573,7 @@ class SegmentRun:
                      TIMEOUT_MS):
             raise self.fail(f"two programs' partial results may share a slot ({to_text(slot)})")
         self.additive(value, facts, t, o, e, start)
-        if r.base not in getattr(ev, "zeroed", frozenset()):
+        if r.base not in ev.zeroed:
             ev.notes.append(f"stream-K locks: `{r.base}` holds zeros at launch (assumed)")
         ev.notes.append(f"stream-K: `{sc.base}` is scratch (partial results); its contents after the launch are "
                         "not described")
