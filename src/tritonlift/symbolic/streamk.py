@@ -38,7 +38,7 @@ import ast
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from tritonlift.errors import Unknown, Unsupported
+from tritonlift.errors import Unknown
 from tritonlift.frontend.source import qualname
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import INT_DIV_OPS, Expr, Kind, Op
