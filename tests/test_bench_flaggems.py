@@ -227,3 +227,52 @@ def test_a_timeout_is_located_at_the_function_it_lifts(tmp_path):
     h = runner.timeout_result(runner.Job("h", str(src), "host"), 5.0)
     assert (h.line, h.kind) == (9, "operator")
     assert fgsuite.reason_key(r.to_json()) == "no answer within the time limit"
+
+
+def test_operator_credit_needs_every_host_path_that_launches_the_kernel_verified():
+    """A kernel with no whole-output formula of its own (one of several launches writing one output) counts
+    as verified for the operator only when every operator-level host path that launches it is verified."""
+    op = make_result("split_mm", "verified")
+    op.kind, op.kernels = "operator", ["mm_tiles", "first_wave"]
+    assert fgsuite.operator_credit([op]) == {"mm_tiles": "split_mm", "first_wave": "split_mm"}
+    # paths recorded: one verified path launches mm_tiles only; another, unknown, launches both
+    op.status = "unknown"
+    op.proof.paths = [
+        {"when": "cooperative == 0", "status": "verified", "formula": "c = a @ b", "kernels": ["mm_tiles"]},
+        {"when": "cooperative != 0", "status": "unknown", "formula": "", "kernels": ["first_wave", "mm_tiles"]},
+    ]
+    assert fgsuite.operator_credit([op]) == {}
+    op.proof.paths[1]["kernels"] = ["first_wave"]
+    assert fgsuite.operator_credit([op]) == {"mm_tiles": "split_mm"}
+    # a path the evaluator could not follow records no kernels: it may launch any of the result's kernels
+    op.proof.paths[1]["kernels"] = []
+    assert fgsuite.operator_credit([op]) == {}
+    # a second host function launching the kernel on a path that is not verified: no credit
+    other = make_result("split_mm_out", "refuted")
+    other.kind, other.kernels = "operator", ["mm_tiles"]
+    op.proof.paths = [op.proof.paths[0]]
+    assert fgsuite.operator_credit([op]) == {"mm_tiles": "split_mm"}
+    assert fgsuite.operator_credit([op, other]) == {}
+    assert fgsuite.operator_credit([]) == {}
+
+
+def test_operator_item_credits_a_kernel_through_its_operator_and_keeps_its_own_status(tmp_path):
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "ops" / "split.py").write_text("")
+    spec = flaggems.OperatorSpec("split", "ops/split.py", ("split_mm",))
+    ks = [flaggems.KernelRef("ops/split.py", "mm_tiles", "kernel"), flaggems.KernelRef("ops/split.py", "wave", "kernel")]
+    plan = fgsuite.OperatorPlan(spec, ks, [("ops/split.py", "split_mm")], [])
+    tiles, wave = make_result("mm_tiles", "unknown"), make_result("wave", "unknown")
+    op = make_result("split_mm", "verified")
+    op.kind, op.kernels, op.formula = "operator", ["mm_tiles"], "c = a @ b"
+    got = {ks[0].key: [tiles], ks[1].key: [wave], "ops/split.py::split_mm": [op]}
+    item = fgsuite.operator_item(plan, got, tmp_path)
+    by = {k["name"]: k for k in item["kernels"]}
+    assert by["mm_tiles"]["status"] == "verified" and by["mm_tiles"]["kernel_status"] == "unknown"
+    assert by["mm_tiles"]["via_operator"] == "split_mm"
+    assert by["wave"]["status"] == "unknown" and "via_operator" not in by["wave"]
+    assert item["status"] == "unknown"  # wave is launched by no verified path
+    op.kernels = ["mm_tiles", "wave"]
+    item = fgsuite.operator_item(plan, got, tmp_path)
+    assert item["status"] == "verified"
+    assert [r["status"] for r in item["results"]] == ["unknown", "unknown"]  # the kernel-level results as they are

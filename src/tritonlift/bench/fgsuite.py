@@ -443,30 +443,38 @@ def operator_item(plan: OperatorPlan, got: dict[str, list[LiftResult]], root: Pa
     spec = plan.spec
     results: list[LiftResult] = []
     kernels = []
+    op_results = [r for f, h in plan.hosts for r in got.get(f"{f}::{h}", []) if r.kind == "operator"]
+    credit = operator_credit(op_results)
+    statuses: list[str] = []
+    uncredited: list[LiftResult] = []
     for k in plan.kernels:
         info = _entry_info(root, k.file, k.name)
         entry = fg.JitEntry(k.file, str(root / k.file), k.name, info.line if info else 0, k.kind)
         rs = entry_results(entry, got)
         results += rs
-        kernels.append(
-            {
-                "name": k.name,
-                "file": k.file,
-                "line": entry.line,
-                "kind": k.kind,
-                "via": k.via,
-                "status": group_status([r.status for r in rs]),
-                "scope": info.scope if info else None,
-                "scope_reason": info.scope_reason if info else "",
-            }
-        )
-    op_results = [r for f, h in plan.hosts for r in got.get(f"{f}::{h}", []) if r.kind == "operator"]
-    statuses = [r.status for r in results]
+        own = group_status([r.status for r in rs])
+        item = {
+            "name": k.name,
+            "file": k.file,
+            "line": entry.line,
+            "kind": k.kind,
+            "via": k.via,
+            "status": own,
+            "scope": info.scope if info else None,
+            "scope_reason": info.scope_reason if info else "",
+        }
+        if own != "verified" and k.name in credit:  # every host path launching it is verified (operator_credit)
+            item.update(status="verified", kernel_status=own, via_operator=credit[k.name])
+            statuses.append("verified")
+        else:
+            statuses += [r.status for r in rs]
+            uncredited += rs
+        kernels.append(item)
     if plan.missing:
         statuses.append("error")
     status = group_status(statuses) if statuses else "error"
     formulas = [r.formula for r in results if r.formula]
-    reason = reason_of(results, root)
+    reason = reason_of(uncredited, root)
     if plan.missing:
         reason = f"host function(s) not found in {spec.file}: {', '.join(plan.missing)}" + (
             f"; {reason}" if reason else ""
@@ -488,6 +496,25 @@ def operator_item(plan: OperatorPlan, got: dict[str, list[LiftResult]], root: Pa
         "operator_status": group_status([r.status for r in op_results]) if op_results else None,
         "operator_results": [r.to_json() for r in op_results],
     }
+
+
+def operator_credit(op_results: Sequence[LiftResult]) -> dict[str, str]:
+    """The kernels that count as verified for the operator though their own result is not: a kernel that by
+    design writes only part of its output (a shifted range of tiles, one of several launches) has no
+    whole-output formula of its own, and is credited when EVERY operator-level host path that launches it is
+    verified, and at least one does. A result's paths are result.Proof.paths (each with its status and
+    kernels); a result with no paths is one path, with its own status and `kernels`. Kernel name -> the host
+    function(s) whose verified paths launch it, for the report's `via_operator` note."""
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for r in op_results:
+        paths = getattr(r.proof, "paths", None) or [{"status": r.status, "kernels": list(r.kernels)}]
+        for p in paths:
+            # a path not verified whose kernels are not recorded (the evaluator stopped) may launch any of them
+            launched = p.get("kernels") or ([] if p.get("status") == "verified" else list(r.kernels))
+            for k in launched:
+                seen.setdefault(k, []).append((p.get("status", "unknown"), r.name))
+    return {k: ", ".join(dict.fromkeys(h for _s, h in on)) for k, on in seen.items()
+            if on and all(s == "verified" for s, _h in on)}
 
 
 def textbook_status(results: Sequence[LiftResult], op_results: Sequence[LiftResult] = ()) -> bool | None:
@@ -537,7 +564,8 @@ def build_33_report(root: Path, plans: Sequence[OperatorPlan], runs: Sequence[Mo
     items = per_mode[main.mode]
 
     def summary_of(its: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
-        kernel_statuses = Counter(k["status"] for i in its for k in i["kernels"])
+        # kernel-level statuses (a kernel credited through its operator counts there, not here)
+        kernel_statuses = Counter(k.get("kernel_status", k["status"]) for i in its for k in i["kernels"])
         return _summary(
             its,
             seconds,
@@ -546,6 +574,7 @@ def build_33_report(root: Path, plans: Sequence[OperatorPlan], runs: Sequence[Mo
                 "textbook": sum(1 for i in its if i["textbook"]),
                 "kernels": sum(len(i["kernels"]) for i in its),
                 "kernels_verified": kernel_statuses.get("verified", 0),
+                "kernels_via_operator": sum(1 for i in its for k in i["kernels"] if k.get("via_operator")),
                 # every host function of the operator verified at operator level (host code included)
                 "operator_level_verified": sum(1 for i in its if i["operator_status"] == "verified"),
                 # at least one of the operator's own host functions (e.g. sum's full reduction, not sum_dim)
@@ -623,7 +652,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         )
         lines += _row(["---"] * 7)
         for op in report["operators"]:
-            ks = ", ".join(f"{k['name']} ({k['status']})" for k in op["kernels"])
+            ks = ", ".join(f"{k['name']} ({_kernel_status_text(k)})" for k in op["kernels"])
             lines += _row(
                 [
                     op["name"],
@@ -698,6 +727,13 @@ def render_markdown(report: dict[str, Any]) -> str:
             shown = ["—" if c is None else f"{c['status']} ({_secs(c['seconds'])} s)" for c in cells]
             lines += _row([op["name"], op["file"], *shown])
     return "\n".join(lines) + "\n"
+
+
+def _kernel_status_text(k: dict[str, Any]) -> str:
+    """A kernel's status in report.md; credited through its operator: both statuses and the host function."""
+    if k.get("via_operator"):
+        return f"{k['status']} via operator {k['via_operator']}; kernel level {k['kernel_status']}"
+    return str(k["status"])
 
 
 def _operator_cell(op: dict[str, Any]) -> str:

@@ -22,6 +22,9 @@ class Store:
     shape: tuple[Expr, ...]
     line: int
     combine: Op | None = None  # None: a plain store; else the atomic update's reduction (symbolic/atomics.py)
+    # 0: the store of a single launch; k >= 1: of the k-th of several launches writing one output, merged into
+    # one spec by synth/split.py (a later launch's write wins: a refutation must not be overwritten later)
+    launch: int = 0
 
     @property
     def atomic(self) -> bool:

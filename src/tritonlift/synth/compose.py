@@ -22,15 +22,23 @@ from tritonlift.symbolic.values import lane, pid
 from tritonlift.synth.derive import _solve
 
 
-def compose_launches(launches: list[KernelSpec], returned: tuple[str, ...]) -> KernelSpec:
-    """The launch writing the returned outputs, its reads of earlier launches' writes substituted."""
+def compose_launches(launches: list[KernelSpec], returned: tuple[str, ...],
+                     facts: list[Expr] | None = None) -> KernelSpec:
+    """The launch writing the returned outputs, its reads of earlier launches' writes substituted; several
+    launches writing them become one spec (synth/split.py). `facts`: the host's, for those proofs."""
     writers = [j for j, sp in enumerate(launches) if any(s.base in returned for s in sp.stores)]
     if not writers:
         writers = [len(launches) - 1]
-    if len(set(writers)) != 1:
-        names = ", ".join(launches[j].name for j in writers)
-        raise Unsupported(f"returned outputs written by several launches ({names}) are not modelled",
-                          launches[writers[-1]].file, launches[writers[-1]].line)
+    if len(writers) > 1:
+        from tritonlift.synth.split import merge_writers
+
+        done_all: list[list[Store]] = []
+        for j in range(writers[-1] + 1):
+            done_all.append([_substituted(s, done_all, launches, j) for s in launches[j].stores])
+        merged = merge_writers([launches[j] for j in writers], [done_all[j] for j in writers], list(facts or []))
+        earlier = [f for j, sp in enumerate(launches[: writers[-1] + 1]) if j not in writers for f in sp.facts]
+        symbols = {k: v for sp in launches[: writers[-1] + 1] for k, v in sp.symbols.items()}
+        return replace(merged, facts=[*earlier, *merged.facts], symbols=symbols)
     final = writers[0]
     done: list[list[Store]] = []  # each earlier launch's stores, its own reads already substituted
     for j in range(final):

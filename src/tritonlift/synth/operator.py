@@ -68,7 +68,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
         raise Unsupported("atomic updates in a host that launches several kernels are not modelled yet (what the "
                           "other launches write before them is their initial value)", host.file, first.line)
     if len(st.launches) > 1:
-        spec = _settled_spec(compose_launches(st.launches, st.returns), st.facts)
+        spec = _settled_spec(compose_launches(st.launches, st.returns, list(st.facts)), st.facts)
     rg = regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
     if rg is not None:  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
         spec = rg.spec
@@ -80,6 +80,8 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
     tensors: dict[str, HostTensor] = {v.name: v for v in st.scope.values() if isinstance(v, HostTensor)}
     decls: dict[str, TensorDecl] = {n: t.decl() for n, t in tensors.items()}
     assumptions = list(st.assumptions)
+    own_notes = {n for sp in st.launches for n in sp.notes}
+    assumptions += [n for n in spec.notes if n not in own_notes]  # how launches writing one output were joined
     for t in tensors.values():
         if t.shape is None and not t.contiguous and t.alloc is None:
             assumptions.append(f"{t.name} is contiguous (read as a flat vector of {t.name}.numel() elements)")
@@ -118,7 +120,8 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
             continue
         decl = decls[out]
         accs = {k: _fold_sweep(decompose(spec.stores[k].offset, spec.stores[k].shape)) for k in nums}
-        own = False  # each store's witness from its own lanes (stores of one output from several places)
+        # each store's witness from its own lanes (stores of one output from several places, or launches)
+        own = len({spec.stores[k].launch for k in nums}) > 1
         hinted = None
         if tensors[out].shape is None and like and out in like:  # another path's view, strides equal here
             got = [restride(accs[k], like[out].strides, [*st.facts, *spec.facts]) for k in nums]

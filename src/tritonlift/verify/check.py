@@ -471,10 +471,33 @@ def replay_values(
         if math.isnan(kv) and math.isnan(fv):
             continue  # both undefined there (e.g. sqrt of a negative): no evidence that they differ
         if _differs(kv, fv):
+            if s.launch and _overwritten(p, s, values, int(addr), tensors):
+                return None  # a later launch writes there too: the GPU keeps its value, not this one
             idx = ", ".join(str(i) for i in target)
             return _cx(p, {**values, **dict(zip(a.index, target, strict=True))}, s,
                        f"{decl.name}[{idx}]: the kernel stores {kv!r}, the formula gives {fv!r}", kv, fv, memory)
     return None
+
+
+def _overwritten(p: Problem, s: Store, values: dict[str, Any], addr: int, tensors: dict[str, TensorDecl]) -> bool:
+    """Whether, at these concrete sizes, a store of the same or a later launch (synth/split.py) may write the
+    element at `addr` of s's tensor from another program id or lane than the one in `values` (a finite search,
+    asked to z3 with every size fixed): then the value there after the launches need not be s's. Stores of one
+    launch merged from several (a program-id range run twice) count as the same launch."""
+    fixed = {ir.var(k): ir.const(v) for k, v in values.items() if isinstance(v, int) and not isinstance(v, bool)
+             and not k.startswith(("_pid", "_l"))}
+    point = [ir.eq(ir.var(k), ir.const(v)) for k, v in values.items()
+             if k.startswith(("_pid", "_l")) and isinstance(v, int) and not isinstance(v, bool)]
+    kinds = kinds_of(p)
+    for t in p.spec.stores:
+        if t.base != s.base or t.launch < s.launch:
+            continue
+        conds = [ir.substitute(c, fixed) for c in [*_ranges(p, t), t.mask, ir.eq(t.offset, ir.const(addr))]]
+        if t is s and point:
+            conds.append(ir.not_(ir.and_(*point)))
+        if _check(conds, ir.FALSE, kinds, tensors, 5000) != "proved":
+            return True
+    return False
 
 
 def _hinted_element(decl: TensorDecl, sm: StoreMap, env: Env, addr: int) -> tuple[int, ...] | None:
