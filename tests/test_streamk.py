@@ -41,58 +41,111 @@ def test_streamk_kernel_alone_names_its_launch() -> None:
 
 MUTANTS = [
     # (operator, old, new, what the message names)
-    ("streamk_mm", "            tl.store(C_ptr, acc, mask=mask)\n            if iter_offset_in_tile != 0:\n"
-     "                tl.atomic_xchg(locks + tile_id, 1)",
-     "            if iter_offset_in_tile != 0:\n                tl.atomic_xchg(locks + tile_id, 1)\n"
-     "            tl.store(C_ptr, acc, mask=mask)", "released before"),
-    ("streamk_mm", "            if iter_offset_in_tile != 0:\n                tl.atomic_xchg(locks + tile_id, 1)",
-     "            if iter_offset_in_tile > 1:\n                tl.atomic_xchg(locks + tile_id, 1)", "hang"),
-    ("streamk_mm", "            while tl.atomic_cas(locks + tile_id, 1, 1) != 1:\n                pass\n"
-     "            tl.atomic_add(C_ptr, acc, mask=mask)",
-     "            tl.atomic_add(C_ptr, acc, mask=mask)\n            while tl.atomic_cas(locks + tile_id, 1, 1) != 1:\n"
-     "                pass", "without first waiting"),
-    ("streamk_mm", "while tl.atomic_cas(locks + tile_id, 1, 1)", "while tl.atomic_cas(locks + pid, 1, 1)",
-     "another lock"),
+    (
+        "streamk_mm",
+        "            tl.store(C_ptr, acc, mask=mask)\n            if iter_offset_in_tile != 0:\n"
+        "                tl.atomic_xchg(locks + tile_id, 1)",
+        "            if iter_offset_in_tile != 0:\n                tl.atomic_xchg(locks + tile_id, 1)\n"
+        "            tl.store(C_ptr, acc, mask=mask)",
+        "released before",
+    ),
+    (
+        "streamk_mm",
+        "            if iter_offset_in_tile != 0:\n                tl.atomic_xchg(locks + tile_id, 1)",
+        "            if iter_offset_in_tile > 1:\n                tl.atomic_xchg(locks + tile_id, 1)",
+        "hang",
+    ),
+    (
+        "streamk_mm",
+        "            while tl.atomic_cas(locks + tile_id, 1, 1) != 1:\n                pass\n"
+        "            tl.atomic_add(C_ptr, acc, mask=mask)",
+        "            tl.atomic_add(C_ptr, acc, mask=mask)\n            while tl.atomic_cas(locks + tile_id, 1, 1) != 1:\n"
+        "                pass",
+        "without first waiting",
+    ),
+    (
+        "streamk_mm",
+        "while tl.atomic_cas(locks + tile_id, 1, 1)",
+        "while tl.atomic_cas(locks + pid, 1, 1)",
+        "another lock",
+    ),
     ("streamk_mm", "tl.atomic_add(C_ptr, acc, mask=mask)", "tl.store(C_ptr, acc, mask=mask)", "one store"),
-    ("streamk_mm", "        end_iter = tl.minimum(start_iter + (iters_per_tile - iter_offset_in_tile), last_iter)\n"
-     "        tile_id = start_iter // iters_per_tile\n        pid_m = tile_id // grid_n\n"
-     "        pid_n = tile_id % grid_n\n        rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)\n"
-     "        rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)\n        rk = tl.arange(0, BLOCK_K)\n"
-     "        A_base = A + rm[:, None] * stride_am + rk[None, :] * stride_ak + BLOCK_K * stride_ak * iter_offset_in_tile\n"
-     "        B_base = B + rk[:, None] * stride_bk + rn[None, :] * stride_bn + BLOCK_K * stride_bk * iter_offset_in_tile\n"
-     "        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)\n        for current_iter in range(start_iter, end_iter):\n"
-     "            k_offset = (current_iter % iters_per_tile) * BLOCK_K\n            k_mask = (k_offset + rk) < K\n"
-     "            a = tl.load(A_base, mask=(rm[:, None] < M) & k_mask[None, :], other=0.0)\n"
-     "            b = tl.load(B_base, mask=k_mask[:, None] & (rn[None, :] < N), other=0.0)\n"
-     "            acc += tl.dot(a, b)\n            A_base += BLOCK_K * stride_ak\n            B_base += BLOCK_K * stride_bk\n"
-     "        C_ptr = C",
-     "        end_iter = tl.minimum(start_iter + (iters_per_tile - iter_offset_in_tile), last_iter)\n"
-     "        tile_id = start_iter // iters_per_tile\n        pid_m = tile_id // grid_n\n"
-     "        pid_n = tile_id % grid_n\n        rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)\n"
-     "        rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)\n        rk = tl.arange(0, BLOCK_K)\n"
-     "        A_base = A + rm[:, None] * stride_am + rk[None, :] * stride_ak\n"
-     "        B_base = B + rk[:, None] * stride_bk + rn[None, :] * stride_bn\n"
-     "        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)\n        for current_iter in range(start_iter, end_iter):\n"
-     "            k_offset = (current_iter % iters_per_tile) * BLOCK_K\n            k_mask = (k_offset + rk) < K\n"
-     "            a = tl.load(A_base, mask=(rm[:, None] < M) & k_mask[None, :], other=0.0)\n"
-     "            b = tl.load(B_base, mask=k_mask[:, None] & (rn[None, :] < N), other=0.0)\n"
-     "            acc += tl.dot(a, b)\n            A_base += BLOCK_K * stride_ak\n            B_base += BLOCK_K * stride_bk\n"
-     "        C_ptr = C", "depend on where the piece starts"),
-    ("streamk_mm", "end_iter = tl.minimum(start_iter + (iters_per_tile - iter_offset_in_tile), last_iter)",
-     "end_iter = last_iter", "next tile boundary"),
-    ("streamk_mm", "last_iter = (pid + 1) * iters_per_pid + tl.minimum(pid + 1, iters_remaining)",
-     "last_iter = (pid + 1) * iters_per_pid + tl.minimum(pid, iters_remaining)", "where the next one starts"),
-    ("streamk_mm_gather", "end += iters_per_pid + (next_pid < iters_remaining)", "end += iters_per_pid",
-     "cursor"),
-    ("streamk_mm_gather", "P_ptr = P + next_pid * BLOCK_M * BLOCK_N", "P_ptr = P + pid * BLOCK_M * BLOCK_N",
-     "slot"),
-    ("streamk_mm_gather", "            next_pid = pid + 1\n", "            next_pid = pid + 2\n", "next program"),
-    ("streamk_mm_gather", "            tl.store(P_ptr, acc)\n            tl.atomic_xchg(locks + pid, 1)",
-     "            tl.atomic_xchg(locks + pid, 1)\n            tl.store(P_ptr, acc)", "released before"),
-    ("streamk_mm_gather", "P_ptr = P + pid * BLOCK_M * BLOCK_N + (rm1[:, None] * BLOCK_N + rn1[None, :])",
-     "P_ptr = P + (rm1[:, None] * BLOCK_N + rn1[None, :])", "lock or slot"),
-    ("streamk_mm", "total_iters // programs, total_iters % programs", "total_iters // programs, 0",
-     "side condition"),
+    (
+        "streamk_mm",
+        "        end_iter = tl.minimum(start_iter + (iters_per_tile - iter_offset_in_tile), last_iter)\n"
+        "        tile_id = start_iter // iters_per_tile\n        pid_m = tile_id // grid_n\n"
+        "        pid_n = tile_id % grid_n\n        rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)\n"
+        "        rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)\n        rk = tl.arange(0, BLOCK_K)\n"
+        "        A_base = A + rm[:, None] * stride_am + rk[None, :] * stride_ak + BLOCK_K * stride_ak * iter_offset_in_tile\n"
+        "        B_base = B + rk[:, None] * stride_bk + rn[None, :] * stride_bn + BLOCK_K * stride_bk * iter_offset_in_tile\n"
+        "        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)\n        for current_iter in range(start_iter, end_iter):\n"
+        "            k_offset = (current_iter % iters_per_tile) * BLOCK_K\n            k_mask = (k_offset + rk) < K\n"
+        "            a = tl.load(A_base, mask=(rm[:, None] < M) & k_mask[None, :], other=0.0)\n"
+        "            b = tl.load(B_base, mask=k_mask[:, None] & (rn[None, :] < N), other=0.0)\n"
+        "            acc += tl.dot(a, b)\n            A_base += BLOCK_K * stride_ak\n            B_base += BLOCK_K * stride_bk\n"
+        "        C_ptr = C",
+        "        end_iter = tl.minimum(start_iter + (iters_per_tile - iter_offset_in_tile), last_iter)\n"
+        "        tile_id = start_iter // iters_per_tile\n        pid_m = tile_id // grid_n\n"
+        "        pid_n = tile_id % grid_n\n        rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)\n"
+        "        rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)\n        rk = tl.arange(0, BLOCK_K)\n"
+        "        A_base = A + rm[:, None] * stride_am + rk[None, :] * stride_ak\n"
+        "        B_base = B + rk[:, None] * stride_bk + rn[None, :] * stride_bn\n"
+        "        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)\n        for current_iter in range(start_iter, end_iter):\n"
+        "            k_offset = (current_iter % iters_per_tile) * BLOCK_K\n            k_mask = (k_offset + rk) < K\n"
+        "            a = tl.load(A_base, mask=(rm[:, None] < M) & k_mask[None, :], other=0.0)\n"
+        "            b = tl.load(B_base, mask=k_mask[:, None] & (rn[None, :] < N), other=0.0)\n"
+        "            acc += tl.dot(a, b)\n            A_base += BLOCK_K * stride_ak\n            B_base += BLOCK_K * stride_bk\n"
+        "        C_ptr = C",
+        "depend on where the piece starts",
+    ),
+    (
+        "streamk_mm",
+        "end_iter = tl.minimum(start_iter + (iters_per_tile - iter_offset_in_tile), last_iter)",
+        "end_iter = last_iter",
+        "next tile boundary",
+    ),
+    (
+        "streamk_mm",
+        "last_iter = (pid + 1) * iters_per_pid + tl.minimum(pid + 1, iters_remaining)",
+        "last_iter = (pid + 1) * iters_per_pid + tl.minimum(pid, iters_remaining)",
+        "where the next one starts",
+    ),
+    (
+        "streamk_mm_gather",
+        "end += iters_per_pid + (next_pid < iters_remaining)",
+        "end += iters_per_pid",
+        "cursor",
+    ),
+    (
+        "streamk_mm_gather",
+        "P_ptr = P + next_pid * BLOCK_M * BLOCK_N",
+        "P_ptr = P + pid * BLOCK_M * BLOCK_N",
+        "slot",
+    ),
+    (
+        "streamk_mm_gather",
+        "            next_pid = pid + 1\n",
+        "            next_pid = pid + 2\n",
+        "next program",
+    ),
+    (
+        "streamk_mm_gather",
+        "            tl.store(P_ptr, acc)\n            tl.atomic_xchg(locks + pid, 1)",
+        "            tl.atomic_xchg(locks + pid, 1)\n            tl.store(P_ptr, acc)",
+        "released before",
+    ),
+    (
+        "streamk_mm_gather",
+        "P_ptr = P + pid * BLOCK_M * BLOCK_N + (rm1[:, None] * BLOCK_N + rn1[None, :])",
+        "P_ptr = P + (rm1[:, None] * BLOCK_N + rn1[None, :])",
+        "lock or slot",
+    ),
+    (
+        "streamk_mm",
+        "total_iters // programs, total_iters % programs",
+        "total_iters // programs, 0",
+        "side condition",
+    ),
 ]
 
 

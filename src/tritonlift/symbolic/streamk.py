@@ -112,23 +112,42 @@ def _fn(node: ast.AST, ev: KernelEvaluator) -> str | None:
 def match_segment_loop(st: ast.While) -> SegmentLoop | None:
     """`while start < last: ...; start = end` with `end = ...(start % U)...` assigned at the body's top level."""
     t = st.test
-    if not (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], ast.Lt)
-            and isinstance(t.left, ast.Name) and isinstance(t.comparators[0], ast.Name)) or st.orelse:
+    if (
+        not (
+            isinstance(t, ast.Compare)
+            and len(t.ops) == 1
+            and isinstance(t.ops[0], ast.Lt)
+            and isinstance(t.left, ast.Name)
+            and isinstance(t.comparators[0], ast.Name)
+        )
+        or st.orelse
+    ):
         return None
     start, last = t.left.id, t.comparators[0].id
     if not st.body:
         return None
     tail = st.body[-1]
-    if not (isinstance(tail, ast.Assign) and len(tail.targets) == 1 and isinstance(tail.targets[0], ast.Name)
-            and tail.targets[0].id == start and isinstance(tail.value, ast.Name)):
+    if not (
+        isinstance(tail, ast.Assign)
+        and len(tail.targets) == 1
+        and isinstance(tail.targets[0], ast.Name)
+        and tail.targets[0].id == start
+        and isinstance(tail.value, ast.Name)
+    ):
         return None
     end = tail.value.id
-    if not any(isinstance(s, ast.Assign) and any(isinstance(x, ast.Name) and x.id == end for x in s.targets)
-               for s in st.body[:-1]):
+    if not any(
+        isinstance(s, ast.Assign) and any(isinstance(x, ast.Name) and x.id == end for x in s.targets)
+        for s in st.body[:-1]
+    ):
         return None
     for n in ast.walk(st):
-        if (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mod) and isinstance(n.left, ast.Name)
-                and n.left.id == start):
+        if (
+            isinstance(n, ast.BinOp)
+            and isinstance(n.op, ast.Mod)
+            and isinstance(n.left, ast.Name)
+            and n.left.id == start
+        ):
             return SegmentLoop(start, last, end, n.right)
     return None
 
@@ -136,9 +155,16 @@ def match_segment_loop(st: ast.While) -> SegmentLoop | None:
 def spin_lock(st: ast.While, ev: KernelEvaluator) -> ast.expr | None:
     """`while tl.atomic_cas(ptr, 1, 1) != 1: pass` -> ptr (a wait until the lock at ptr is set)."""
     t = st.test
-    if not (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], ast.NotEq)
-            and _fn(t.left, ev) == "atomic_cas" and isinstance(t.comparators[0], ast.Constant)
-            and t.comparators[0].value == 1 and all(isinstance(s, ast.Pass) for s in st.body) and not st.orelse):
+    if not (
+        isinstance(t, ast.Compare)
+        and len(t.ops) == 1
+        and isinstance(t.ops[0], ast.NotEq)
+        and _fn(t.left, ev) == "atomic_cas"
+        and isinstance(t.comparators[0], ast.Constant)
+        and t.comparators[0].value == 1
+        and all(isinstance(s, ast.Pass) for s in st.body)
+        and not st.orelse
+    ):
         return None
     call = t.left
     assert isinstance(call, ast.Call)
@@ -157,9 +183,13 @@ def allowed_lock_calls(fn_node: ast.AST, ev: KernelEvaluator) -> set[int]:
         for n in ast.walk(loop):
             if isinstance(n, ast.While) and spin_lock(n, ev) is not None:
                 out.add(id(n.test.left))  # type: ignore[attr-defined]
-            if (isinstance(n, ast.Expr) and _fn(n.value, ev) == "atomic_xchg"
-                    and len(n.value.args) == 2 and isinstance(n.value.args[1], ast.Constant)  # type: ignore[attr-defined]
-                    and n.value.args[1].value == 1):  # type: ignore[attr-defined]
+            if (
+                isinstance(n, ast.Expr)
+                and _fn(n.value, ev) == "atomic_xchg"
+                and len(n.value.args) == 2
+                and isinstance(n.value.args[1], ast.Constant)  # type: ignore[attr-defined]
+                and n.value.args[1].value == 1
+            ):  # type: ignore[attr-defined]
                 out.add(id(n.value))
     return out
 
@@ -244,22 +274,40 @@ def gather(ev: KernelEvaluator, st: ast.While) -> None:
     assert mode is not None
     t = st.test
     body = st.body
-    if not (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], ast.Lt)
-            and isinstance(t.left, ast.Name) and len(body) >= 4 and not st.orelse):
-        raise ev.unsupported("while loops are not modelled yet (inside a work-partitioned loop, only a loop "
-                             "gathering other programs' partial results)", st)
+    if not (
+        isinstance(t, ast.Compare)
+        and len(t.ops) == 1
+        and isinstance(t.ops[0], ast.Lt)
+        and isinstance(t.left, ast.Name)
+        and len(body) >= 4
+        and not st.orelse
+    ):
+        raise ev.unsupported(
+            "while loops are not modelled yet (inside a work-partitioned loop, only a loop "
+            "gathering other programs' partial results)",
+            st,
+        )
     end_name = t.left.id
     wait, tail = body[0], body[-3:]
-    ok = (isinstance(wait, ast.While) and spin_lock(wait, ev) is not None
-          and all(isinstance(x, ast.AugAssign) and isinstance(x.op, ast.Add) and isinstance(x.target, ast.Name)
-                  for x in tail))
+    ok = (
+        isinstance(wait, ast.While)
+        and spin_lock(wait, ev) is not None
+        and all(
+            isinstance(x, ast.AugAssign) and isinstance(x.op, ast.Add) and isinstance(x.target, ast.Name)
+            for x in tail
+        )
+    )
     if not ok:
-        raise ev.unsupported("while loop inside a work-partitioned loop: not a gather of partial results "
-                             "(wait on a lock; acc += tl.load(...); end += ...; q += 1)", st)
+        raise ev.unsupported(
+            "while loop inside a work-partitioned loop: not a gather of partial results "
+            "(wait on a lock; acc += tl.load(...); end += ...; q += 1)",
+            st,
+        )
     acc_name, end2, q_name = (x.target.id for x in tail)  # type: ignore[attr-defined]
     if end2 != end_name or not (isinstance(tail[2].value, ast.Constant) and tail[2].value.value == 1):
-        raise ev.unsupported("gather loop: its cursor and program index do not advance as `end += ...; q += 1`",
-                             st)
+        raise ev.unsupported(
+            "gather loop: its cursor and program index do not advance as `end += ...; q += 1`", st
+        )
     scope = ev.scopes[-1]
     q0 = scope.get(q_name)
     end0 = scope.get(end_name)
@@ -295,8 +343,23 @@ def gather(ev: KernelEvaluator, st: ast.While) -> None:
     ph = ir.read(f"@gathered{len(mode.gathers)}", *(lane(k) for k in range(len(acc0.shape))))
     if ph.kind is not Kind.REAL:
         ph = ir.Expr(Op.READ, ph.args, ph.attr, Kind.REAL)
-    mode.gathers.append(Gather(q, q0.elem, end0.elem, stop.elem, events[0].base, events[0].index, str(v.attr),
-                               v.args[0], ph, ev.path, st.lineno, end_var, ir.add(end_var, to_expr(after_end, ev, st))))
+    mode.gathers.append(
+        Gather(
+            q,
+            q0.elem,
+            end0.elem,
+            stop.elem,
+            events[0].base,
+            events[0].index,
+            str(v.attr),
+            v.args[0],
+            ph,
+            ev.path,
+            st.lineno,
+            end_var,
+            ir.add(end_var, to_expr(after_end, ev, st)),
+        )
+    )
     scope[acc_name] = Block(acc0.shape, ir.add(acc0.elem, ph))
     scope.pop(q_name, None)
     scope.pop(end_name, None)
@@ -331,8 +394,11 @@ class SegmentRun:
     def run(self) -> None:
         ev, m = self.ev, self.m
         if len(ev.grid) != 1 or ev.loops or ev.stores or ev.depth:
-            raise ev.unsupported("a work-partitioned while loop is modelled only as the whole work of a kernel on a "
-                                 "1-D grid (no store before it)", self.st)
+            raise ev.unsupported(
+                "a work-partitioned while loop is modelled only as the whole work of a kernel on a "
+                "1-D grid (no store before it)",
+                self.st,
+            )
         s0, l0 = self.int_of(m.start), self.int_of(m.last)
         u_val = ev.eval(m.unit)
         u = u_val.elem if isinstance(u_val, Block) else ir.const(u_val) if isinstance(u_val, int) else None
@@ -351,37 +417,59 @@ class SegmentRun:
         s_next = ir.substitute(self.s0, {p: ir.add(p, ir.ONE)})
         base = [*ev.facts, ir.le(ir.ONE, self.u), ir.le(ir.ZERO, p), ir.lt(p, g)]
         if not prove(base, ir.eq(self.l0, s_next), TIMEOUT_MS):
-            raise self.fail(f"a program's range ends at {to_text(self.l0)}, not where the next one starts "
-                            f"({to_text(s_next)})")
+            raise self.fail(
+                f"a program's range ends at {to_text(self.l0)}, not where the next one starts "
+                f"({to_text(s_next)})"
+            )
         total = ir.substitute(self.s0, {p: g})
         # the division identity G * (X // G) + X % G = X (a host's split of X iterations over G programs): the
         # tile count in the host's own terms, proved by the verifier with the host's facts
         for n in ir.walk(total):
             if n.op in INT_DIV_OPS and n.args[1] == g and not any(m == p for m in ir.walk(n.args[0])):
                 x = n.args[0]
-                ev.side.append((ir.le(ir.ONE, g), ir.eq(total, x), "stream-K partition: the programs' ranges "
-                                f"cover {to_text(x)} iterations"))
+                ev.side.append(
+                    (
+                        ir.le(ir.ONE, g),
+                        ir.eq(total, x),
+                        f"stream-K partition: the programs' ranges cover {to_text(x)} iterations",
+                    )
+                )
                 total = x
                 break
         q = ir.var("_sk_q")
         conds = [
-            ([], ir.eq(ir.substitute(self.s0, {p: ir.ZERO}), ir.ZERO), "the first program's range starts at 0"),
-            ([ir.le(ir.ZERO, q), ir.lt(q, g)],
-             ir.le(ir.substitute(self.s0, {p: q}), ir.substitute(self.s0, {p: ir.add(q, ir.ONE)})),
-             "the programs' ranges are in order (each starts where the one before ends, none reversed)"),
+            (
+                [],
+                ir.eq(ir.substitute(self.s0, {p: ir.ZERO}), ir.ZERO),
+                "the first program's range starts at 0",
+            ),
+            (
+                [ir.le(ir.ZERO, q), ir.lt(q, g)],
+                ir.le(ir.substitute(self.s0, {p: q}), ir.substitute(self.s0, {p: ir.add(q, ir.ONE)})),
+                "the programs' ranges are in order (each starts where the one before ends, none reversed)",
+            ),
         ]
         if _exact_div(total, self.u) is None:  # else total is U times a polynomial: whole tiles
-            conds.append(([], ir.eq(ir.arith(Op.MOD, total, self.u), ir.ZERO),
-                          "the last program's range ends on a whole tile"))
+            conds.append(
+                (
+                    [],
+                    ir.eq(ir.arith(Op.MOD, total, self.u), ir.ZERO),
+                    "the last program's range ends on a whole tile",
+                )
+            )
         params = {p_.name for p_ in ev.fn.params}
         ev.notes.append(f"stream-K: the launch has at least one program ({to_text(g)} >= 1)")
         for hyps, goal, what in conds:
             if prove([*ev.facts, ir.le(ir.ONE, self.u), *hyps], goal, TIMEOUT_MS):
                 continue
             free = {str(n.attr) for n in ir.walk(goal) if n.op is Op.VAR} & params
-            if free and not any(f in ev.bindings for f in free):  # the kernel alone: a precondition of its launch
-                ev.notes.append(f"stream-K launch precondition (assumed): {what}: {to_text(goal)}"
-                                + (f" for 0 <= q < {to_text(g)}" if hyps else ""))
+            if free and not any(
+                f in ev.bindings for f in free
+            ):  # the kernel alone: a precondition of its launch
+                ev.notes.append(
+                    f"stream-K launch precondition (assumed): {what}: {to_text(goal)}"
+                    + (f" for 0 <= q < {to_text(g)}" if hyps else "")
+                )
             else:  # launched by a host: proved by the verifier with the host's facts
                 ev.side.append((ir.and_(ir.le(ir.ONE, g), *hyps), goal, f"stream-K partition: {what}"))
         self.tiles = _exact_div(total, self.u) or ir.arith(Op.TRUNCDIV, total, self.u)
@@ -393,11 +481,28 @@ class SegmentRun:
         t, o, e = ir.var("_sk_t"), ir.var("_sk_o"), ir.var("_sk_e")
         start = ir.add(ir.mul(t, u), o)
         tile_end = ir.add(ir.mul(t, u), u)
-        facts = [*ev.facts, ir.le(ir.ONE, u), ir.le(ir.ZERO, o), ir.lt(o, u), ir.le(ir.ZERO, t),
-                 ir.le(ir.ZERO, p), ir.lt(p, g), ir.le(self.s0, start), ir.lt(start, self.l0),
-                 ir.or_(ir.eq(o, ir.ZERO), ir.eq(start, self.s0))]
-        saved = (dict(ev.scopes[-1]), list(ev.stores), ev.path, list(ev.notes), list(ev.side), list(ev.facts),
-                 list(ev.invariants), list(ev.loops))
+        facts = [
+            *ev.facts,
+            ir.le(ir.ONE, u),
+            ir.le(ir.ZERO, o),
+            ir.lt(o, u),
+            ir.le(ir.ZERO, t),
+            ir.le(ir.ZERO, p),
+            ir.lt(p, g),
+            ir.le(self.s0, start),
+            ir.lt(start, self.l0),
+            ir.or_(ir.eq(o, ir.ZERO), ir.eq(start, self.s0)),
+        ]
+        saved = (
+            dict(ev.scopes[-1]),
+            list(ev.stores),
+            ev.path,
+            list(ev.notes),
+            list(ev.side),
+            list(ev.facts),
+            list(ev.invariants),
+            list(ev.loops),
+        )
         events: list[LockEvent] = []
         bounds = [ir.le(ir.ONE, u), ir.le(ir.ZERO, o), ir.lt(o, u), ir.le(ir.ZERO, t)]
         ev.streamk = Mode(facts=facts, events=events, program=p, bounds=bounds)
@@ -405,13 +510,19 @@ class SegmentRun:
             ev.scopes[-1][m.start] = scalar(start)
             for st in self.st.body[:-1]:
                 ev.exec_stmt(st)
-                if isinstance(st, ast.Assign) and any(isinstance(x, ast.Name) and x.id == m.end for x in st.targets):
+                if isinstance(st, ast.Assign) and any(
+                    isinstance(x, ast.Name) and x.id == m.end for x in st.targets
+                ):
                     self.check_end(self.int_of(m.end), ir.minimum(tile_end, self.l0), facts)
                     ev.scopes[-1][m.end] = scalar(e)
-                    ev.streamk.facts = facts = [*facts, ir.eq(e, ir.minimum(tile_end, self.l0)), ir.lt(start, e),
-                                                ir.le(e, tile_end)]
+                    ev.streamk.facts = facts = [
+                        *facts,
+                        ir.eq(e, ir.minimum(tile_end, self.l0)),
+                        ir.lt(start, e),
+                        ir.le(e, tile_end),
+                    ]
                     ev.streamk.bounds = bounds = [*bounds, ir.lt(start, e), ir.le(e, tile_end)]
-            stores = ev.stores[len(saved[1]):]
+            stores = ev.stores[len(saved[1]) :]
             gathers = list(ev.streamk.gathers)
         finally:
             ev.streamk = None
@@ -422,8 +533,17 @@ class SegmentRun:
         else:
             self.protocol(stores, events, facts, t, o, e, start, tile_end)
 
-    def protocol(self, stores: list[Any], events: list[LockEvent], facts: list[Expr], t: Expr, o: Expr, e: Expr,
-                 start: Expr, tile_end: Expr) -> None:
+    def protocol(
+        self,
+        stores: list[Any],
+        events: list[LockEvent],
+        facts: list[Expr],
+        t: Expr,
+        o: Expr,
+        e: Expr,
+        start: Expr,
+        tile_end: Expr,
+    ) -> None:
         """The pieces of a tile reach the output once each: "store, then add under a lock" (see the module
         docstring); anything else is not recognised (unknown, with what differs)."""
         from tritonlift.synth.guards import prove, simplify_divmod
@@ -443,7 +563,10 @@ class SegmentRun:
         def holds(goal: Expr) -> bool:
             """goal for a piece that ends its tile (e = tU + U) and for one that does not (e = tU + w, o < w < U):
             `e % U` is decided in each case."""
-            for at, extra in ((tile_end, []), (ir.add(ir.mul(t, self.u), w), [ir.lt(o, w), ir.lt(w, self.u)])):
+            for at, extra in (
+                (tile_end, []),
+                (ir.add(ir.mul(t, self.u), w), [ir.lt(o, w), ir.lt(w, self.u)]),
+            ):
                 hyps = [ir.substitute(f, {e: at}) for f in facts] + extra
                 g = simplify_divmod(ir.substitute(goal, {e: at}), [*bounds, *extra])
                 if not prove(hyps, g, TIMEOUT_MS):
@@ -459,50 +582,76 @@ class SegmentRun:
         plain = [k for k, st in enumerate(stores) if st.combine is None]
         adds = [k for k, st in enumerate(stores) if st.combine is Op.SUM]
         if len(plain) != 1 or len(adds) != 1 or len(stores) != 2:
-            raise self.fail("the body's writes are not one store and one tl.atomic_add of a tile's piece (the "
-                            "'store, then add under a lock' protocol)")
+            raise self.fail(
+                "the body's writes are not one store and one tl.atomic_add of a tile's piece (the "
+                "'store, then add under a lock' protocol)"
+            )
         ks, ka = plain[0], adds[0]
         s1, s2 = stores[ks], stores[ka]
         g1, m1 = split(s1)
         g2, m2 = split(s2)
         if s1.base != s2.base or s1.offset != s2.offset or m1 != m2 or s1.value != s2.value:
-            raise self.fail("the piece that stores and the pieces that add do not write the same value at the same "
-                            "elements")
+            raise self.fail(
+                "the piece that stores and the pieces that add do not write the same value at the same "
+                "elements"
+            )
         if not (free_of_segment(s1.offset) and free_of_segment(m1)):
             raise self.fail("the elements a piece writes depend on the segment, not only on its tile")
         ends_tile = ir.eq(e, tile_end)
         if not holds(ir.and_(ir.eq(g1, ends_tile), ir.eq(g2, ir.not_(ends_tile)))):
-            raise self.fail(f"the piece that stores ({to_text(g1)}) is not exactly the one ending its tile, or the "
-                            f"others do not add ({to_text(g2)})")
+            raise self.fail(
+                f"the piece that stores ({to_text(g1)}) is not exactly the one ending its tile, or the "
+                f"others do not add ({to_text(g2)})"
+            )
         self.additive(s1.value, facts, t, o, e, start)
         acq = [x for x in events if x.kind == "acquire"]
         rel = [x for x in events if x.kind == "release"]
         if len(acq) != 1 or len(rel) != 1:
-            raise self.fail("the lock protocol is not one release by the storing piece and one wait by the adding "
-                            "pieces")
+            raise self.fail(
+                "the lock protocol is not one release by the storing piece and one wait by the adding pieces"
+            )
         a, r = acq[0], rel[0]
         if a.base != r.base or a.index != r.index or not free_of_segment(a.index):
             raise self.fail("the adding pieces wait on another lock than the one the storing piece releases")
         t2 = ir.var("_sk_t2")
-        if not prove([ir.le(ir.ZERO, t), ir.le(ir.ZERO, t2), ir.eq(a.index, ir.substitute(a.index, {t: t2}))],
-                     ir.eq(t, t2), TIMEOUT_MS):
+        if not prove(
+            [ir.le(ir.ZERO, t), ir.le(ir.ZERO, t2), ir.eq(a.index, ir.substitute(a.index, {t: t2}))],
+            ir.eq(t, t2),
+            TIMEOUT_MS,
+        ):
             raise self.fail(f"the lock {to_text(a.index)} is shared by several tiles")
         if a.order > ka or not holds(_implies(g2, a.guard)):
             raise self.fail("a piece adds without first waiting for its tile's lock")
         if r.order <= ks or not holds(_implies(r.guard, g1)):
-            raise self.fail("the lock is released before the tile's store (or by a piece that does not store)")
+            raise self.fail(
+                "the lock is released before the tile's store (or by a piece that does not store)"
+            )
         if not holds(_implies(ir.and_(g1, ir.not_(ir.eq(o, ir.ZERO))), r.guard)):
-            raise self.fail("the storing piece does not release the lock when other pieces wait on it (a hang)")
+            raise self.fail(
+                "the storing piece does not release the lock when other pieces wait on it (a hang)"
+            )
         if any(b in (a.base,) for b in (s1.base,)):
             raise self.fail("the lock array is also the output")
         zeroed = ev.zeroed
         if a.base not in zeroed:
             ev.notes.append(f"stream-K locks: `{a.base}` holds zeros at launch (assumed)")
-        ev.notes.append("stream-K: every program of the launch runs at once (a spin wait's releasing program "
-                        "makes progress; stream-K launches one program per SM)")
+        ev.notes.append(
+            "stream-K: every program of the launch runs at once (a spin wait's releasing program "
+            "makes progress; stream-K launches one program per SM)"
+        )
 
-    def gather_protocol(self, stores: list[Any], events: list[LockEvent], gathers: list[Gather], facts: list[Expr],
-                        t: Expr, o: Expr, e: Expr, start: Expr, tile_end: Expr) -> None:
+    def gather_protocol(
+        self,
+        stores: list[Any],
+        events: list[LockEvent],
+        gathers: list[Gather],
+        facts: list[Expr],
+        t: Expr,
+        o: Expr,
+        e: Expr,
+        start: Expr,
+        tile_end: Expr,
+    ) -> None:
         """Protocol "partials in scratch slots, gathered by the tile's first piece": a piece that does not start
         its tile stores its value in its program's slot of a scratch array and releases its program's lock;
         the piece that starts the tile (o = 0) waits for and adds the slots of programs p + 1, p + 2, ...
@@ -515,42 +664,59 @@ class SegmentRun:
         segment = {o, e, p}
         ok = lambda x: not any(n in segment or n == t for n in ir.walk(x))  # noqa: E731
         if len(gathers) != 1 or len(stores) != 2 or any(st.combine is not None for st in stores):
-            raise self.fail("the body's writes are not one partial result and one tile store around one gather "
-                            "loop")
+            raise self.fail(
+                "the body's writes are not one partial result and one tile store around one gather loop"
+            )
         g = gathers[0]
         out = [st for st in stores if st.base != g.base]
         scratch = [st for st in stores if st.base == g.base]
         if len(out) != 1 or len(scratch) != 1:
-            raise self.fail("the gather loop reads another array than the one the pieces store their partial "
-                            "results in")
+            raise self.fail(
+                "the gather loop reads another array than the one the pieces store their partial results in"
+            )
         sc, so = scratch[0], out[0]
         starts, inside = ir.eq(o, ir.ZERO), ir.not_(ir.eq(o, ir.ZERO))
         value = sc.value
         if so.value != ir.add(value, g.placeholder) and so.value != ir.add(g.placeholder, value):
             raise self.fail("the tile's store is not its first piece plus the gathered partial results")
-        if not (prove(facts, ir.eq(_conj_with(so.mask, segment, keep=True), starts), TIMEOUT_MS)
-                and prove(facts, ir.eq(_conj_with(sc.mask, segment, keep=True), inside), TIMEOUT_MS)):
-            raise self.fail("the tile's store is not made by exactly the piece starting the tile, or the partial "
-                            "results by exactly the others")
+        if not (
+            prove(facts, ir.eq(_conj_with(so.mask, segment, keep=True), starts), TIMEOUT_MS)
+            and prove(facts, ir.eq(_conj_with(sc.mask, segment, keep=True), inside), TIMEOUT_MS)
+        ):
+            raise self.fail(
+                "the tile's store is not made by exactly the piece starting the tile, or the partial "
+                "results by exactly the others"
+            )
         if not prove(facts, g.guard if g.guard is not None else ir.TRUE, TIMEOUT_MS) and not prove(
-                [*facts, starts], g.guard, TIMEOUT_MS):
+            [*facts, starts], g.guard, TIMEOUT_MS
+        ):
             raise self.fail("the gather loop runs on another piece than the one starting the tile")
         slot = sc.offset
-        if any(n in (o, e, t) for n in ir.walk(slot)) or not ok(_conj_with(sc.mask, segment | {t}, keep=False)):
+        if any(n in (o, e, t) for n in ir.walk(slot)) or not ok(
+            _conj_with(sc.mask, segment | {t}, keep=False)
+        ):
             raise self.fail("a partial result's slot depends on more than its program")
         rel = [x for x in events if x.kind == "release"]
         if len(rel) != 1 or [x for x in events if x.kind == "acquire"]:
-            raise self.fail("the lock protocol is not one release per partial result and one wait per gathered "
-                            "slot")
+            raise self.fail(
+                "the lock protocol is not one release per partial result and one wait per gathered slot"
+            )
         r = rel[0]
         if stores.index(sc) >= r.order:
             raise self.fail("the lock is released before the partial result is stored")
-        if not (prove([*facts, inside], r.guard, TIMEOUT_MS) and prove([*facts, r.guard], inside, TIMEOUT_MS)):
+        if not (
+            prove([*facts, inside], r.guard, TIMEOUT_MS) and prove([*facts, r.guard], inside, TIMEOUT_MS)
+        ):
             raise self.fail("the lock is not released exactly by the pieces that store a partial result")
         q = g.q
-        if not (g.lock_base == r.base and g.lock_index == ir.substitute(r.index, {p: q})
-                and norm_eq(g.offset, ir.substitute(slot, {p: q}))):
-            raise self.fail("the gather loop waits on or reads another program's lock or slot than the one it adds")
+        if not (
+            g.lock_base == r.base
+            and g.lock_index == ir.substitute(r.index, {p: q})
+            and norm_eq(g.offset, ir.substitute(slot, {p: q}))
+        ):
+            raise self.fail(
+                "the gather loop waits on or reads another program's lock or slot than the one it adds"
+            )
         if r.base in (so.base, sc.base) or sc.base == so.base:
             raise self.fail("the locks, the partial results and the output share an array")
         if not norm_eq(g.q0, ir.add(p, ir.ONE)) or g.end0 != e:
@@ -558,8 +724,11 @@ class SegmentRun:
         if not prove([*facts, starts], ir.eq(g.stop, tile_end), TIMEOUT_MS):
             raise self.fail("the gather loop does not stop at the tile's end")
         s_of = lambda x: ir.substitute(self.s0, {p: x})  # noqa: E731
-        if not prove([*facts, ir.le(ir.ONE, q)], ir.eq(ir.substitute(g.end_after, {g.end_var: s_of(q)}),
-                                                       s_of(ir.add(q, ir.ONE))), TIMEOUT_MS):
+        if not prove(
+            [*facts, ir.le(ir.ONE, q)],
+            ir.eq(ir.substitute(g.end_after, {g.end_var: s_of(q)}), s_of(ir.add(q, ir.ONE))),
+            TIMEOUT_MS,
+        ):
             raise self.fail("the gather loop's cursor does not follow the programs' range starts")
         p2 = ir.var("_sk_p2")
         lanes = [ir.var(f"_sk_l{d}") for d in range(len(sc.shape))]
@@ -567,18 +736,31 @@ class SegmentRun:
 
         a1 = slot
         a2 = ir.substitute(slot, {p: p2, **{lane(d): lanes[d] for d in range(len(sc.shape))}})
-        rng = [f for d, n in enumerate(sc.shape) for f in (ir.le(ir.ZERO, lane(d)), ir.lt(lane(d), n),
-                                                           ir.le(ir.ZERO, lanes[d]), ir.lt(lanes[d], n))]
-        if not prove([*ev.facts, *rng, ir.le(ir.ZERO, p), ir.le(ir.ZERO, p2), ir.eq(a1, a2)], ir.eq(p, p2),
-                     TIMEOUT_MS):
+        rng = [
+            f
+            for d, n in enumerate(sc.shape)
+            for f in (
+                ir.le(ir.ZERO, lane(d)),
+                ir.lt(lane(d), n),
+                ir.le(ir.ZERO, lanes[d]),
+                ir.lt(lanes[d], n),
+            )
+        ]
+        if not prove(
+            [*ev.facts, *rng, ir.le(ir.ZERO, p), ir.le(ir.ZERO, p2), ir.eq(a1, a2)], ir.eq(p, p2), TIMEOUT_MS
+        ):
             raise self.fail(f"two programs' partial results may share a slot ({to_text(slot)})")
         self.additive(value, facts, t, o, e, start)
         if r.base not in ev.zeroed:
             ev.notes.append(f"stream-K locks: `{r.base}` holds zeros at launch (assumed)")
-        ev.notes.append(f"stream-K: `{sc.base}` is scratch (partial results); its contents after the launch are "
-                        "not described")
-        ev.notes.append("stream-K: every program of the launch runs at once (a spin wait's releasing program "
-                        "makes progress; stream-K launches one program per SM)")
+        ev.notes.append(
+            f"stream-K: `{sc.base}` is scratch (partial results); its contents after the launch are "
+            "not described"
+        )
+        ev.notes.append(
+            "stream-K: every program of the launch runs at once (a spin wait's releasing program "
+            "makes progress; stream-K launches one program per SM)"
+        )
 
     def additive(self, v: Expr, facts: list[Expr], t: Expr, o: Expr, e: Expr, start: Expr) -> None:
         """v = Σ_{r in [lo, hi)} body(r) with hi - lo = e - start and body(r) at r = c - o + lo free of the
@@ -594,8 +776,9 @@ class SegmentRun:
         c = ir.var("_sk_c")
         moved = simplify_divmod(ir.substitute(body, {ir.var(str(v.attr)): ir.add(ir.sub(c, o), lo)}), [])
         if any(n in (o, e, pid(0)) for n in ir.walk(moved)):
-            raise self.fail("a piece's terms depend on where the piece starts (not additive over the tile's "
-                            "iterations)")
+            raise self.fail(
+                "a piece's terms depend on where the piece starts (not additive over the tile's iterations)"
+            )
 
     # the launch's writes: the body over whole tiles ---------------------------------------------------
     def whole_tiles(self) -> None:
@@ -606,9 +789,11 @@ class SegmentRun:
         for k, v in list(scope.items()):
             scope[k] = _subst(v, {t: dead})
         ev.grid = (self.tiles,)
-        ev.notes.append(f"stream-K: the launch writes what a grid of {to_text(self.tiles)} programs, one per "
-                        "tile, computes with the loop body over the whole tile (partition, additivity and lock "
-                        "protocol checked)")
+        ev.notes.append(
+            f"stream-K: the launch writes what a grid of {to_text(self.tiles)} programs, one per "
+            "tile, computes with the loop body over the whole tile (partition, additivity and lock "
+            "protocol checked)"
+        )
         start, tile_end = ir.mul(t, self.u), ir.add(ir.mul(t, self.u), self.u)
         facts = [*ev.facts, ir.le(ir.ONE, self.u), ir.le(ir.ZERO, t), ir.lt(t, self.tiles)]
         ev.streamk = Mode(facts=facts, program=dead, bounds=facts[-3:])
@@ -618,7 +803,9 @@ class SegmentRun:
             scope[m.last] = scalar(tile_end)  # as if a program's range were this one tile
             for st in self.st.body[:-1]:
                 ev.exec_stmt(st)
-                if isinstance(st, ast.Assign) and any(isinstance(x, ast.Name) and x.id == m.end for x in st.targets):
+                if isinstance(st, ast.Assign) and any(
+                    isinstance(x, ast.Name) and x.id == m.end for x in st.targets
+                ):
                     self.check_end(self.int_of(m.end), tile_end, facts)
                     ev.scopes[-1][m.end] = scalar(tile_end)
         finally:
@@ -626,8 +813,12 @@ class SegmentRun:
         bounds = facts[-3:]
         for k in range(n0, len(ev.stores)):
             s = ev.stores[k]
-            ev.stores[k] = replace(s, offset=_divmods(s.offset, bounds), value=_divmods(s.value, bounds),
-                                   mask=_divmods(s.mask, bounds))
+            ev.stores[k] = replace(
+                s,
+                offset=_divmods(s.offset, bounds),
+                value=_divmods(s.value, bounds),
+                mask=_divmods(s.mask, bounds),
+            )
         for s in ev.stores:
             if any(n == dead for e in (s.offset, s.value, s.mask) for n in ir.walk(e)):
                 raise self.fail("the body's writes depend on the program beyond the tile it works on")

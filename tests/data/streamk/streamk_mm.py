@@ -11,9 +11,27 @@ import triton.language as tl
 
 
 @triton.jit
-def streamk_kernel(A, B, C, M, N, K, locks, stride_am, stride_ak, stride_bk, stride_bn, stride_cm, stride_cn,
-                   iters_per_pid, iters_remaining, iters_per_tile,
-                   BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+def streamk_kernel(
+    A,
+    B,
+    C,
+    M,
+    N,
+    K,
+    locks,
+    stride_am,
+    stride_ak,
+    stride_bk,
+    stride_bn,
+    stride_cm,
+    stride_cn,
+    iters_per_pid,
+    iters_remaining,
+    iters_per_tile,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+):
     pid = tl.program_id(0)
     start_iter = pid * iters_per_pid + tl.minimum(pid, iters_remaining)
     last_iter = (pid + 1) * iters_per_pid + tl.minimum(pid + 1, iters_remaining)
@@ -27,8 +45,12 @@ def streamk_kernel(A, B, C, M, N, K, locks, stride_am, stride_ak, stride_bk, str
         rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
         rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
         rk = tl.arange(0, BLOCK_K)
-        A_base = A + rm[:, None] * stride_am + rk[None, :] * stride_ak + BLOCK_K * stride_ak * iter_offset_in_tile
-        B_base = B + rk[:, None] * stride_bk + rn[None, :] * stride_bn + BLOCK_K * stride_bk * iter_offset_in_tile
+        A_base = (
+            A + rm[:, None] * stride_am + rk[None, :] * stride_ak + BLOCK_K * stride_ak * iter_offset_in_tile
+        )
+        B_base = (
+            B + rk[:, None] * stride_bk + rn[None, :] * stride_bn + BLOCK_K * stride_bk * iter_offset_in_tile
+        )
         acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
         for current_iter in range(start_iter, end_iter):
             k_offset = (current_iter % iters_per_tile) * BLOCK_K
@@ -52,9 +74,28 @@ def streamk_kernel(A, B, C, M, N, K, locks, stride_am, stride_ak, stride_bk, str
 
 
 @triton.jit
-def streamk_gather_kernel(A, B, C, P, M, N, K, locks, stride_am, stride_ak, stride_bk, stride_bn, stride_cm,
-                          stride_cn, iters_per_pid, iters_remaining, iters_per_tile,
-                          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr):
+def streamk_gather_kernel(
+    A,
+    B,
+    C,
+    P,
+    M,
+    N,
+    K,
+    locks,
+    stride_am,
+    stride_ak,
+    stride_bk,
+    stride_bn,
+    stride_cm,
+    stride_cn,
+    iters_per_pid,
+    iters_remaining,
+    iters_per_tile,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+):
     pid = tl.program_id(0)
     start_iter = pid * iters_per_pid + tl.minimum(pid, iters_remaining)
     last_iter = (pid + 1) * iters_per_pid + tl.minimum(pid + 1, iters_remaining)
@@ -68,8 +109,12 @@ def streamk_gather_kernel(A, B, C, P, M, N, K, locks, stride_am, stride_ak, stri
         rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
         rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
         rk = tl.arange(0, BLOCK_K)
-        A_base = A + rm[:, None] * stride_am + rk[None, :] * stride_ak + BLOCK_K * stride_ak * iter_offset_in_tile
-        B_base = B + rk[:, None] * stride_bk + rn[None, :] * stride_bn + BLOCK_K * stride_bk * iter_offset_in_tile
+        A_base = (
+            A + rm[:, None] * stride_am + rk[None, :] * stride_ak + BLOCK_K * stride_ak * iter_offset_in_tile
+        )
+        B_base = (
+            B + rk[:, None] * stride_bk + rn[None, :] * stride_bn + BLOCK_K * stride_bk * iter_offset_in_tile
+        )
         acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
         for current_iter in range(start_iter, end_iter):
             k_offset = (current_iter % iters_per_tile) * BLOCK_K
@@ -112,9 +157,25 @@ def streamk_mm(a, b, programs=4):
     total_iters = tiles * iters_per_tile
     locks = torch.zeros((tiles,), device=a.device, dtype=torch.int32)
     streamk_kernel[(programs,)](
-        a, b, c, M, N, K, locks, a.stride(0), a.stride(1), b.stride(0), b.stride(1), c.stride(0), c.stride(1),
-        total_iters // programs, total_iters % programs, iters_per_tile,
-        BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K,
+        a,
+        b,
+        c,
+        M,
+        N,
+        K,
+        locks,
+        a.stride(0),
+        a.stride(1),
+        b.stride(0),
+        b.stride(1),
+        c.stride(0),
+        c.stride(1),
+        total_iters // programs,
+        total_iters % programs,
+        iters_per_tile,
+        BLOCK_M=BLOCK_M,
+        BLOCK_N=BLOCK_N,
+        BLOCK_K=BLOCK_K,
     )
     return c
 
@@ -130,8 +191,25 @@ def streamk_mm_gather(a, b, programs=4):
     locks = torch.zeros((programs,), device=a.device, dtype=torch.int32)
     P = torch.empty((programs, BLOCK_M, BLOCK_N), device=a.device, dtype=torch.float32)
     streamk_gather_kernel[(programs,)](
-        a, b, c, P, M, N, K, locks, a.stride(0), a.stride(1), b.stride(0), b.stride(1), c.stride(0), c.stride(1),
-        total_iters // programs, total_iters % programs, iters_per_tile,
-        BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K,
+        a,
+        b,
+        c,
+        P,
+        M,
+        N,
+        K,
+        locks,
+        a.stride(0),
+        a.stride(1),
+        b.stride(0),
+        b.stride(1),
+        c.stride(0),
+        c.stride(1),
+        total_iters // programs,
+        total_iters % programs,
+        iters_per_tile,
+        BLOCK_M=BLOCK_M,
+        BLOCK_N=BLOCK_N,
+        BLOCK_K=BLOCK_K,
     )
     return c
