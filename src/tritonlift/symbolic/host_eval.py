@@ -941,7 +941,9 @@ class HostEvaluator:
             ev.zeroed = zeroed
             return ev.run()
 
-        spec = evaluate_spec(run)
+        key = (self.module.path, hash(self.module.source), fn.name, fn.line, repr(sorted(bindings.items())),
+               repr(pointers), repr(sorted(kinds.items())), repr(grid), self.invariant_patterns, zeroed)
+        spec = _launch_spec(key, lambda: evaluate_spec(run))
         self.st.undefined += [t for t in undefined_tags(spec) if t not in self.st.undefined]
         if self.zero_fill:
             spec = zero_filled(spec)
@@ -997,6 +999,29 @@ class HostEvaluator:
         if not isinstance(g, tuple):
             g = (g,)
         return tuple(_e(x) for x in g)
+
+
+# A launch's spec depends only on the module, the kernel and what the launch binds: host paths that reach the
+# same launch (most of them) evaluate it once. Values are deep-copied out (callers extend their notes).
+_LAUNCHES: dict[tuple, Any] = {}
+_LAUNCHES_MAX = 256
+
+
+def _launch_spec(key: tuple, compute: Any) -> KernelSpec:
+    import copy
+
+    hit = _LAUNCHES.get(key)
+    if hit is None:
+        try:
+            hit = ("ok", compute())
+        except LiftError as e:
+            hit = ("raise", e)
+        if len(_LAUNCHES) >= _LAUNCHES_MAX:
+            _LAUNCHES.pop(next(iter(_LAUNCHES)))
+        _LAUNCHES[key] = hit
+    if hit[0] == "raise":
+        raise hit[1]
+    return copy.deepcopy(hit[1])
 
 
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})

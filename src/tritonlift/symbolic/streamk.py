@@ -424,18 +424,21 @@ class SegmentRun:
         total = ir.substitute(self.s0, {p: g})
         # the division identity G * (X // G) + X % G = X (a host's split of X iterations over G programs): the
         # tile count in the host's own terms, proved by the verifier with the host's facts
-        for n in ir.walk(total):
-            if n.op in INT_DIV_OPS and n.args[1] == g and not any(m == p for m in ir.walk(n.args[0])):
-                x = n.args[0]
-                ev.side.append(
-                    (
-                        ir.le(ir.ONE, g),
-                        ir.eq(total, x),
-                        f"stream-K partition: the programs' ranges cover {to_text(x)} iterations",
-                    )
+        split = {
+            kind: {n.args[0] for n in ir.walk(total) if n.op in ops and n.args[1] == g}
+            for kind, ops in (("div", (Op.FLOORDIV, Op.TRUNCDIV)), ("mod", (Op.MOD, Op.TRUNCMOD)))
+        }
+        xs = sorted(split["div"] & split["mod"], key=lambda x: -len(to_text(x)))
+        if xs:  # X // G and X % G both in S(G): the outermost such X
+            x = xs[0]
+            ev.side.append(
+                (
+                    ir.le(ir.ONE, g),
+                    ir.eq(total, x),
+                    f"stream-K partition: the programs' ranges cover {to_text(x)} iterations",
                 )
-                total = x
-                break
+            )
+            total = x
         q = ir.var("_sk_q")
         conds = [
             (
