@@ -551,9 +551,26 @@ class HostEvaluator:
         return any(x.arg == name and isinstance(d, ast.Constant) and d.value is None for x, d in pairs)
 
     def nonzero_divisor(self, y: Expr) -> None:
-        """Python raises ZeroDivisionError on `a // 0`: past this point the host has y != 0 (not an assumption)."""
-        if not y.is_const:
-            self.st.facts.append(ir.compare(Op.NE, y, ir.ZERO))
+        """Python raises ZeroDivisionError on `a // 0`: past this point the host has y != 0 (not an assumption).
+        A divisor that is an int parameter with a positive default (`sm_count=108`) is a count: taken >= 1,
+        and said so (a negative count divides into nonsense the host does not guard against)."""
+        if y.is_const:
+            return
+        self.st.facts.append(ir.compare(Op.NE, y, ir.ZERO))
+        default = self._int_default(str(y.attr)) if y.op is Op.VAR else None
+        if default is not None and default >= 1:
+            self.st.facts.append(ir.le(ir.ONE, y))
+            self._assume(f"{y.attr} >= 1 (a count the host divides by; its default is {default})")
+
+    def _int_default(self, name: str) -> int | None:
+        a = self.host.node.args
+        pos = a.posonlyargs + a.args
+        pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults, strict=True))
+        pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
+        for x, d in pairs:
+            if x.arg == name and isinstance(d, ast.Constant) and type(d.value) is int:
+                return d.value
+        return None
 
     def compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
         if isinstance(op, (ast.Is, ast.IsNot)) and (a is None or b is None):
@@ -911,6 +928,11 @@ class HostEvaluator:
         meta = self.launch_values(fn, values, node)
         for p in params:
             v = meta[p.name]
+            if p.constexpr and p.name in values and isinstance(v, Expr) and v.kind is Kind.BOOL \
+                    and not any(n.op in (Op.MEM, Op.UNDEF) for n in ir.walk(v)):
+                # a flag the host passes (`EVEN_K=K % BLOCK_K == 0`): Triton compiles one kernel per value,
+                # so each value is a host path of its own (the kernel's branch on it then folds)
+                v = meta[p.name] = self.decide(v, node)
             if isinstance(v, HostTensor):
                 bindings[p.name] = PtrBlock((), v.name, ir.ZERO)
                 if p.name not in pointers:

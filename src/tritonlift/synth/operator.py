@@ -169,6 +169,7 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
         else:
             wits += [Witness(k, decl.name, values) for k in nums]
         body = _body(first, values, decls, tensors, read_views)
+        body = _later_launch(body)
         symbols = {str(n.attr) for n in ir.walk(body) if n.op is Op.VAR} | set(tensors) | taken
         body = _settle(body, [*st.facts, *domain_facts(names, decl.shape)])
         body = finish_body(body, [*st.facts, *domain_facts(names, decl.shape)], symbols | set(names))
@@ -484,3 +485,16 @@ def _read_corners(
     new = [Assign(a.target, a.index, ir.transform(a.body, lambda r: ir.read(rename[r.attr], *r.args) if (
         r.op is Op.READ and r.attr in rename) else None)) for a in assigns]
     return new, out
+
+
+def _later_launch(body: Expr) -> Expr:
+    """The value of the launch that runs last where launches with other code were merged (synth/split.py): the
+    candidate is derived from it; the verifier checks the spec's value, both launches', against it."""
+    from tritonlift.synth.split import EITHER
+
+    def step(n: Expr) -> Expr | None:
+        if n.op is Op.WHERE and n.args[0].op is Op.VAR and str(n.args[0].attr).startswith(EITHER):
+            return ir.transform(n.args[1], step)
+        return None
+
+    return ir.transform(body, step)

@@ -33,6 +33,7 @@ from tritonlift.symbolic.values import LANE_PREFIX, PID_PREFIX, pid
 from tritonlift.synth.guards import prove
 
 _TIMEOUT_MS = 3000
+EITHER = "_either_launch"  # the opaque test "a later launch writes here" of merged launches (see _shift_merge)
 
 
 def merge_writers(launches: list[KernelSpec], stores: list[list[Store]], facts: list[Expr]) -> KernelSpec:
@@ -134,9 +135,9 @@ def _shift_merge(
     """(the stores, the union's extent, the shift) when `new` is `cur` with its program id shifted (module doc)."""
     if len(cur) != len(new) or not cur:
         return None
-    for d in _shifts(cur, new, grid):
+    for values, d in [(True, d) for d in _shifts(cur, new, grid)] + [(False, d) for d in _shifts(cur, new, grid)]:
         sub = {pid(0): ir.sub(pid(0), d)}
-        if not all(_same(a, b, sub, dn) for a, b in zip(cur, new, strict=True)):
+        if not all(_same(a, b, sub, dn, values) for a, b in zip(cur, new, strict=True)):
             continue
         if not prove(hyps, ir.and_(ir.le(ir.ZERO, d), ir.le(d, grid)), _TIMEOUT_MS):
             continue
@@ -149,18 +150,32 @@ def _shift_merge(
             hi = ir.maximum(grid, end)
         from tritonlift.ir.printer import to_text
 
+        if not values:
+            # same writes, other values: at v the later launch's value where it runs (d <= v), else the earlier
+            # one's. The test d <= v is kept opaque (EITHER: a boolean symbol the proof quantifies over), so
+            # that the spec still reads v only through the tile it writes (synth/pid_map.py): a proof then
+            # holds for both values at every tile, which implies it for the launch that runs there. A
+            # disagreement may lie on a tile the launch does not run: never reported as a refutation
+            # (verify/check.py)
+            either = ir.var(f"{EITHER}{len(cur)}_{abs(hash(to_text(d))) % 10**6}", Kind.BOOL)
+            cur = [replace(a, value=a.value if dn(a.value) == dn(ir.substitute(b.value, sub)) else
+                           ir.where(either, ir.substitute(b.value, sub), a.value))
+                   for a, b in zip(cur, new, strict=True)]
+            return cur, hi, (f"{to_text(d)}, computing its values with other code: the values of both are "
+                             "checked on every tile, so each is right where it runs")
         return cur, hi, to_text(d)
     return None
 
 
-def _same(a: Store, b: Store, sub: dict[Expr, Expr], dn) -> bool:
+def _same(a: Store, b: Store, sub: dict[Expr, Expr], dn, values: bool = True) -> bool:
+    """The stores write the same elements (offset and mask) and, with `values`, the same values."""
     if (a.base, a.combine) != (b.base, b.combine) or len(a.shape) != len(b.shape):
         return False
     if any(norm(x) != norm(y) for x, y in zip(a.shape, b.shape, strict=True)):
         return False
     return all(
         dn(x) == dn(ir.substitute(y, sub))
-        for x, y in ((a.offset, b.offset), (a.mask, b.mask), (a.value, b.value))
+        for x, y in ((a.offset, b.offset), (a.mask, b.mask), *([(a.value, b.value)] if values else []))
     )
 
 

@@ -99,8 +99,15 @@ def _join(s1: Expr, s2: Expr, hyps: list[Expr], sizes: list[str]) -> tuple[Expr,
     lo2, hi2, g = s2.args
     for s in _shifts(f, k1, g, k2):
         moved = deep_norm(ir.substitute(g, {k2: ir.sub(k1, s)}))
+        body = f
         if moved != deep_norm(f):
-            continue
+            # the tail masked (`where(k < K, x, 0)`) where the loop is not: one sum of the masked body when
+            # the loop's range makes its guards true (then the masked body is the loop's there)
+            in_loop = [*hyps, ir.le(lo1, k1), ir.lt(k1, hi1)]
+            if not (any(n.op is Op.WHERE for n in ir.walk(moved))
+                    and deep_norm(simplify_guards(moved, in_loop)) == deep_norm(f)):
+                continue
+            body = moved
         side = ir.and_(ir.eq(hi1, ir.add(lo2, s)), ir.le(lo1, hi1), ir.le(lo2, hi2))
         assumed: list[str] = []
         if not prove(hyps, side, _TIMEOUT_MS):
@@ -111,7 +118,7 @@ def _join(s1: Expr, s2: Expr, hyps: list[Expr], sizes: list[str]) -> tuple[Expr,
             assumed = [f"{v} >= 1" for v in named]
             hyps = [*hyps, *extra]
         hi = simplify_guards(norm(ir.add(hi2, s)), hyps)
-        return ir.reduce(Op.SUM, str(k1.attr), lo1, hi, f), assumed
+        return ir.reduce(Op.SUM, str(k1.attr), lo1, hi, body), assumed
     return None
 
 

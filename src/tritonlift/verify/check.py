@@ -18,7 +18,7 @@ import z3
 
 from tritonlift.ir import expr as ir
 from tritonlift.ir.evaluate import Env, evaluate
-from tritonlift.ir.expr import Expr, Kind
+from tritonlift.ir.expr import Expr, Kind, Op
 from tritonlift.ir.formula import Formula, TensorDecl
 from tritonlift.ir.named import expand_all
 from tritonlift.ir.reductions import canon
@@ -471,6 +471,8 @@ def replay_values(
         if math.isnan(kv) and math.isnan(fv):
             continue  # both undefined there (e.g. sqrt of a negative): no evidence that they differ
         if _differs(kv, fv):
+            if any(n.op is Op.VAR and str(n.attr).startswith("_either_launch") for n in ir.walk(s.value)):
+                return None  # merged launches' values checked on every tile (synth/split.py): maybe not one it runs
             if s.launch and _overwritten(p, s, values, int(addr), tensors):
                 return None  # a later launch writes there too: the GPU keeps its value, not this one
             idx = ", ".join(str(i) for i in target)
