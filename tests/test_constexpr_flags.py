@@ -130,7 +130,10 @@ def test_heuristic_paths_must_agree_within_a_caller_flag_value() -> None:
     r = _lift("mixed_kernel")
     assert r.status == "refuted", (r.status, r.message)
     assert r.counterexample is not None
-    assert "[not USE_EXP] refuted: on the constexpr path" in r.message and "EVEN != 0" in r.message
+    assert r.message.startswith("on the constexpr path"), r.message
+    assert "on the constexpr path not USE_EXP and EVEN " in r.message
+    assert "(on the constexpr paths where not USE_EXP)" in r.message
+    assert "[USE_EXP] verified, [not USE_EXP] refuted" in r.message
     assert [(p["when"], p["status"]) for p in r.proof.paths] == [
         ("USE_EXP", "verified"),
         ("not USE_EXP", "refuted"),
@@ -148,7 +151,7 @@ def test_expect_with_cases_checks_each_case() -> None:
     )
     r = _lift("act_kernel", expect=swapped)
     assert r.status == "refuted" and r.counterexample is not None
-    assert "[USE_EXP] refuted" in r.message and "[not USE_EXP] refuted" in r.message
+    assert "[USE_EXP] refuted, [not USE_EXP] refuted" in r.message
     missing = _lift("act_kernel", expect="[USE_EXP] out_ptr.view(n) = exp(x_ptr.view(n))")
     assert missing.status == "error" and "no case for the constexpr path [not USE_EXP]" in missing.message
     plain = _lift("act_kernel", expect="out_ptr.view(n) = exp(x_ptr.view(n))")
@@ -161,7 +164,8 @@ def test_mutant_with_one_wrong_path_is_refuted_naming_it() -> None:
     formula = _lift("gelu_flag_kernel", GELU_FLAG).formula
     r = _lift("gelu_flag_kernel", MUTANTS / "gelu_flag__tanh_path_sigmoid_unscaled.py", expect=formula)
     assert r.status == "refuted", r.message
-    assert "[USE_TANH] refuted" in r.message and "[not USE_TANH]" not in r.message
+    assert "(on the constexpr paths where USE_TANH)" in r.message and "where not USE_TANH" not in r.message
+    assert "[USE_TANH] refuted, [not USE_TANH] verified" in r.message
     assert r.counterexample is not None and r.counterexample.sizes.get("USE_TANH") not in (0, False)
     assert [(p["when"], p["status"]) for p in r.proof.paths] == [
         ("USE_TANH", "refuted"),
@@ -258,7 +262,7 @@ def test_combine_takes_the_worst_status_and_names_the_group() -> None:
     bad.counterexample = cx
     combine(res, [("A", _part("verified", "out = y", assumptions=["n >= 0", "one"])), ("not A", bad)], ["A"])
     assert res.status == "refuted" and res.counterexample is cx
-    assert "[not A] refuted: out[0] differs" in res.message
+    assert res.message.startswith("out[0] differs (on the constexpr paths where not A); ")
     assert res.formula == "[A] out = y; [not A] out = x"
     assert res.assumptions == ["[A] n >= 0", "[A] one"]
     res = _part("unknown", "")
@@ -267,7 +271,8 @@ def test_combine_takes_the_worst_status_and_names_the_group() -> None:
         [("A", _part("unknown", "out = y", message="no proof")), ("not A", _part("verified", "out = x"))],
         ["A"],
     )
-    assert res.status == "unknown" and "[A] unknown: no proof" in res.message
+    assert res.status == "unknown" and res.message.startswith("no proof (on the constexpr paths where A); ")
+    assert res.message.endswith("(A): [A] unknown, [not A] verified")
 
 
 def test_combine_joins_groups_with_the_same_formula() -> None:

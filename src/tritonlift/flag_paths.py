@@ -30,15 +30,14 @@ from typing import Any
 from tritonlift.errors import InputError, LiftError
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Op
-from tritonlift.ir.printer import to_text
 from tritonlift.options import Options
 from tritonlift.result import LiftResult, Proof
+from tritonlift.synth.paths import literal_text
 
 STATUS_ORDER = ("refuted", "unknown", "unsupported", "error")  # worst first; then verified
 _CASE = re.compile(
     r"(?:^|;\s*)\[([^\[\]]*)\]\s+"
 )  # a `[condition] ` case prefix, as is_textbook_text reads it
-_NEGATED = {Op.EQ: Op.NE, Op.NE: Op.EQ, Op.LT: Op.GE, Op.GE: Op.LT, Op.LE: Op.GT, Op.GT: Op.LE}
 
 
 @dataclass(frozen=True)
@@ -106,20 +105,6 @@ def _shown(literals: tuple[Expr, ...]) -> tuple[Expr, ...]:
         if others and prove(others, lit, 1000):
             kept = others
     return tuple(kept)
-
-
-def literal_text(lit: Expr) -> str:
-    """One literal as Python: a flag `USE_TANH != 0` as `USE_TANH`, its negation as `not USE_TANH`, a negated
-    comparison as the opposite comparison."""
-    positive = lit.op is not Op.NOT
-    atom = lit if positive else lit.args[0]
-    if atom.op is Op.NE and atom.args[0].op is Op.VAR and atom.args[1] == ir.ZERO:
-        return str(atom.args[0].attr) if positive else f"not {atom.args[0].attr}"
-    if positive:
-        return to_text(atom)
-    if atom.op in _NEGATED:
-        return to_text(ir.compare(_NEGATED[atom.op], atom.args[0], atom.args[1]))
-    return f"not ({to_text(atom)})"
 
 
 def condition_text(literals: tuple[Expr, ...]) -> str:
@@ -328,11 +313,17 @@ def combine(
     res.formula_raw = "; ".join(f"[{c}] {p.formula_raw}" if c else p.formula_raw for c, p in shown)
     res.latex = cases_latex([(c, p.latex) for c, p in shown])
     said = f"one formula per combination of the constexpr flags set by the caller ({', '.join(flags)})"
-    msgs = [f"{said}, each verified on its constexpr paths" if res.status == "verified" else said]
-    for c, p in cases:  # each failing group named, with its status and why
-        if p.status != "verified":
-            why = p.message or (p.counterexample.reason if p.counterexample is not None else "")
-            msgs.append(f"[{c}] {p.status}" + (f": {why}" if why else "") if c else why)
+    if res.status == "verified":
+        msgs = [f"{said}, each verified on its constexpr paths"]
+    else:  # the worst group's own message first (its location, the reason a report counts), naming the group
+        failing = sorted(
+            (cp for cp in cases if cp[1].status != "verified"), key=lambda cp: cp[1] is not worst
+        )
+        msgs = []
+        for c, p in failing:
+            why = p.message or (p.counterexample.reason if p.counterexample is not None else p.status)
+            msgs.append(f"{why} (on the constexpr paths where {c})" if c else why)
+        msgs.append(f"{said}: " + ", ".join(f"[{c}] {p.status}" for c, p in cases))
     res.message = "; ".join(m for m in msgs if m)
     assumptions: list[str] = []
     for c, p in cases:
@@ -360,7 +351,8 @@ def combine(
         res.torch = dispatcher(res.name, cases)
     except ValueError as e:
         res.torch = ""
-        res.add_message(f"no torch code: {e}")
+        if res.status == "verified":
+            res.add_message(f"no torch code: {e}")
 
 
 def differs_on_samples(problem: Any, seed: int = 0) -> bool:
