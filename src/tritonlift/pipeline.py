@@ -350,11 +350,12 @@ def _lift_kernel(
         groups = caller_groups(branches, chosen_constexprs(fn))
         case_texts = expected_cases(options.expect, groups)
         deferred = False
+        memo: dict = {}  # a reference path's synthesized formula, for the flag group that holds it
         if case_texts is None:
             try:
                 split = groups if options.expect is None else []
                 reads_undef, deferred = _lift_paths(res, fn, spec, branches, params, options, rg, why, clock, defer,
-                                                    split)
+                                                    split, memo)
             except LiftError:
                 if len(groups) < 2 or options.expect is not None:
                     raise
@@ -362,7 +363,7 @@ def _lift_kernel(
         if not deferred and len(groups) > 1 and (case_texts is not None or (
                 res.status != "verified" and options.expect is None)):
             reads_undef, deferred = lift_per_flags(res, groups, case_texts, options, lambda part, group, opts: (
-                _lift_paths(part, fn, spec, group, params, opts, rg, why, clock, defer)))
+                _lift_paths(part, fn, spec, group, params, opts, rg, why, clock, defer, memo=memo)))
         if deferred:
             res.message = "not verified: the formula reads undefined lanes"
             res.seconds = clock.finish()
@@ -379,32 +380,42 @@ def _lift_kernel(
 def _lift_paths(
     res: LiftResult, fn: JitFunction, spec: KernelSpec, branches: list, params: tuple[Param, ...],
     options: Options, rg: object, why: list[str], clock: Clock, defer: bool, groups: list | None = None,
+    memo: dict | None = None,
 ) -> tuple[bool, bool]:
     """One formula for the kernel's constexpr paths `branches` (all of them, or those of one combination of
     the flags its caller sets): derived on the most masked one (or `options.expect`), verified on each; fills
     `res`. Returns whether the formula reads undefined lanes, and whether it was left unverified for that
     (`defer`: the caller tries zero-filled lanes first). `groups`: the paths split by the flags the caller
-    sets (flag_paths.caller_groups), when one formula per group follows a failure here."""
+    sets (flag_paths.caller_groups), when one formula per group follows a failure here. `memo`: the formula
+    synthesized on a reference path, kept for the next call with the same reference path (the flag group that
+    holds the first attempt's reference path derives the same formula)."""
     groups = groups or []
     if branches:
         k = _reference(branches, params, _sizes(fn, spec))
         branches = [branches[k], *branches[:k], *branches[k + 1:]]
         spec = branches[0].spec
     spec = join_tails(spec, [], _sizes(fn, spec))  # a K loop and its peeled last tile: one sum (synth/tails)
-    try:
-        deriv = derive_kernel(spec, params)
-    except Unknown as e:
-        if why and "cannot invert the index map" in e.message:
-            raise Unknown(f"program ids: {why[0]}") from None
-        raise
-    if rg is not None:
-        deriv = replace(deriv, formula=restate(deriv.formula, rg))
-    formula, deriv = _expected(options, deriv, spec)
-    problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses, [*spec.facts, *deriv.facts])
-    synthesis: dict = {}
-    if options.expect is None and not any(s.atomic for s in spec.stores):  # accumulated outputs: as derived
-        problem, stats = synthesize(problem, options)
-        formula, synthesis = problem.formula, stats.to_json()
+    key = (id(branches[0]) if branches else None, options.expect)
+    if memo is not None and key in memo:
+        spec, formula, deriv, problem, synthesis = memo[key]
+    else:
+        try:
+            deriv = derive_kernel(spec, params)
+        except Unknown as e:
+            if why and "cannot invert the index map" in e.message:
+                raise Unknown(f"program ids: {why[0]}") from None
+            raise
+        if rg is not None:
+            deriv = replace(deriv, formula=restate(deriv.formula, rg))
+        formula, deriv = _expected(options, deriv, spec)
+        problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses,
+                          [*spec.facts, *deriv.facts])
+        synthesis = {}
+        if options.expect is None and not any(s.atomic for s in spec.stores):  # accumulated outputs: as derived
+            problem, stats = synthesize(problem, options)
+            formula, synthesis = problem.formula, stats.to_json()
+        if memo is not None and branches:
+            memo[key] = (spec, formula, deriv, problem, synthesis)
     clock.lap("synthesis")
     from tritonlift.ir.expr import Op, walk
 
