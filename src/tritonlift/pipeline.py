@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from tritonlift.errors import InputError, LiftError, Unknown, Unsupported
+from tritonlift.flag_paths import (
+    caller_groups,
+    chosen_constexprs,
+    differs_on_samples,
+    expected_cases,
+    lift_per_flags,
+    varying,
+)
 from tritonlift.frontend.source import JitFunction, SourceModule, load_module
 from tritonlift.frontend.targets import resolve_target
 from tritonlift.ir.expr import Kind
@@ -338,57 +345,29 @@ def _lift_kernel(
         rg = regrid(spec, constexprs, timeout_ms=min(options.solver_timeout_ms, 5000), box=box, why=why)
         spec = rg.spec if rg is not None else spec  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
         branches = paths(spec, constexprs)  # constexpr flags left symbolic: every path (synth/paths)
-        if branches:
-            k = _reference(branches, params, _sizes(fn, spec))
-            branches = [branches[k], *branches[:k], *branches[k + 1:]]
-            spec = branches[0].spec
-        spec = join_tails(spec, [], _sizes(fn, spec))  # a K loop and its peeled last tile: one sum (synth/tails)
-        try:
-            deriv = derive_kernel(spec, params)
-        except Unknown as e:
-            if why and "cannot invert the index map" in e.message:
-                raise Unknown(f"program ids: {why[0]}") from None
-            raise
-        if rg is not None:
-            deriv = replace(deriv, formula=restate(deriv.formula, rg))
-        formula, deriv = _expected(options, deriv, spec)
-        problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses, [*spec.facts, *deriv.facts])
-        synthesis: dict = {}
-        if options.expect is None and not any(s.atomic for s in spec.stores):  # accumulated outputs: as derived
-            problem, stats = synthesize(problem, options)
-            formula, synthesis = problem.formula, stats.to_json()
-        clock.lap("synthesis")
-        from tritonlift.ir.expr import Op, walk
-
-        reads_undef = any(n.op is Op.UNDEF for a in formula.assigns for n in walk(a.body))
-        if reads_undef and defer:
+        # flags only the caller sets (USE_TANH, HAS_WEIGHT_BIAS) may select different functions: when one
+        # formula does not hold on every path, one formula per such flag combination (flag_paths.py)
+        groups = caller_groups(branches, chosen_constexprs(fn))
+        case_texts = expected_cases(options.expect, groups)
+        deferred = False
+        memo: dict = {}  # a reference path's synthesized formula, for the flag group that holds it
+        if case_texts is None:
+            try:
+                split = groups if options.expect is None else []
+                reads_undef, deferred = _lift_paths(res, fn, spec, branches, params, options, rg, why, clock, defer,
+                                                    split, memo)
+            except LiftError:
+                if len(groups) < 2 or options.expect is not None:
+                    raise
+                res.status = "unknown"  # one formula per flag combination, below
+        if not deferred and len(groups) > 1 and (case_texts is not None or (
+                res.status != "verified" and options.expect is None)):
+            reads_undef, deferred = lift_per_flags(res, groups, case_texts, options, lambda part, group, opts: (
+                _lift_paths(part, fn, spec, group, params, opts, rg, why, clock, defer, memo=memo)))
+        if deferred:
             res.message = "not verified: the formula reads undefined lanes"
             res.seconds = clock.finish()
             return res, tags, reads_undef
-        outcome = first = verify(problem, options.solver_timeout_ms, options.seed)
-        if outcome.status == "verified" and len(branches) > 1:
-            outcome = _other_paths(branches, formula, deriv, params, options, _sizes(fn, spec), outcome)
-        clock.lap("verification")
-        res.status = outcome.status  # type: ignore[assignment]
-        res.counterexample = outcome.counterexample
-        res.message = outcome.message
-        res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, invariants=list(spec.invariants),
-                          synthesis=synthesis)
-        if outcome.status == "unknown" and unknown_note(synthesis):
-            res.add_message(unknown_note(synthesis))
-        # constexpr paths that disagree with the one the formula was derived on: a fault of the kernel
-        # constexpr paths that disagree with the one the formula was derived on: a fault of the kernel when the
-        # constexprs deciding them are chosen by its heuristics or tuner (every choice must compute the same
-        # function); flags its caller sets (USE_TANH, HAS_WEIGHT) select different functions, one per path
-        set_by_caller = _caller_constexprs(fn, branches) if outcome is not first else []
-        if set_by_caller and res.status == "refuted" and options.expect is None:
-            res.add_message(f"the constexpr paths compute different functions ({', '.join(set_by_caller)} set by "
-                            "the caller): one formula per path is not derived yet")
-        own_candidate(res, options, genuine=outcome is not first and not set_by_caller)
-        emit(res, formula, options)
-        res.assumptions = unique([*formula.assumptions, *spec.assumptions, *spec.notes, *outcome.assumptions])
-        if outcome.status == "verified":
-            res.assumptions.append("output views do not overlap each other or the inputs")
     except LiftError as e:
         res.status = e.status  # type: ignore[assignment]
         res.message = e.located() if e.file else f"{fn.file}:{e.line or fn.line}: {e.message}"
@@ -398,16 +377,87 @@ def _lift_kernel(
     return res, tags, reads_undef
 
 
-def _caller_constexprs(fn: JitFunction, branches: list) -> list[str]:
-    """The constexprs deciding the constexpr paths that neither `@triton.heuristics` nor `@triton.autotune`
-    chooses: set by whoever launches the kernel."""
+def _lift_paths(
+    res: LiftResult, fn: JitFunction, spec: KernelSpec, branches: list, params: tuple[Param, ...],
+    options: Options, rg: object, why: list[str], clock: Clock, defer: bool, groups: list | None = None,
+    memo: dict | None = None,
+) -> tuple[bool, bool]:
+    """One formula for the kernel's constexpr paths `branches` (all of them, or those of one combination of
+    the flags its caller sets): derived on the most masked one (or `options.expect`), verified on each; fills
+    `res`. Returns whether the formula reads undefined lanes, and whether it was left unverified for that
+    (`defer`: the caller tries zero-filled lanes first). `groups`: the paths split by the flags the caller
+    sets (flag_paths.caller_groups), when one formula per group follows a failure here. `memo`: the formula
+    synthesized on a reference path, kept for the next call with the same reference path (the flag group that
+    holds the first attempt's reference path derives the same formula)."""
+    groups = groups or []
+    if branches:
+        k = _reference(branches, params, _sizes(fn, spec))
+        branches = [branches[k], *branches[:k], *branches[k + 1:]]
+        spec = branches[0].spec
+    spec = join_tails(spec, [], _sizes(fn, spec))  # a K loop and its peeled last tile: one sum (synth/tails)
+    key = (id(branches[0]) if branches else None, options.expect)
+    if memo is not None and key in memo:
+        spec, formula, deriv, problem, synthesis = memo[key]
+    else:
+        try:
+            deriv = derive_kernel(spec, params)
+        except Unknown as e:
+            if why and "cannot invert the index map" in e.message:
+                raise Unknown(f"program ids: {why[0]}") from None
+            raise
+        if rg is not None:
+            deriv = replace(deriv, formula=restate(deriv.formula, rg))
+        formula, deriv = _expected(options, deriv, spec)
+        problem = Problem(spec, formula, deriv.grid, deriv.store_maps, deriv.witnesses,
+                          [*spec.facts, *deriv.facts])
+        synthesis = {}
+        if options.expect is None and not any(s.atomic for s in spec.stores):  # accumulated outputs: as derived
+            problem, stats = synthesize(problem, options)
+            formula, synthesis = problem.formula, stats.to_json()
+        if memo is not None and branches:
+            memo[key] = (spec, formula, deriv, problem, synthesis)
+    clock.lap("synthesis")
     from tritonlift.ir.expr import Op, walk
 
-    chosen = set(fn.heuristics) | {k for c in fn.autotune_configs for k in c}
-    with contextlib.suppress(Exception):
-        chosen |= set(fn.unread_heuristics()[0])
-    names = {str(n.attr) for b in branches for lit in b.literals for n in walk(lit) if n.op is Op.VAR}
-    return sorted(names - chosen)
+    reads_undef = any(n.op is Op.UNDEF for a in formula.assigns for n in walk(a.body))
+    if reads_undef and defer:
+        return reads_undef, True
+    outcome = first = verify(problem, options.solver_timeout_ms, options.seed)
+    if outcome.status == "verified" and len(branches) > 1:
+        mine = next((g.branches for g in groups if any(b is branches[0] for b in g.branches)), branches)
+        quick = (lambda path: not any(b is path for b in mine)) if len(groups) > 1 else None
+        outcome = _other_paths(branches, formula, deriv, params, options, _sizes(fn, spec), outcome, quick)
+    clock.lap("verification")
+    res.status = outcome.status  # type: ignore[assignment]
+    res.counterexample = outcome.counterexample
+    res.message = outcome.message
+    res.proof = Proof(solver=SOLVER, obligations=outcome.obligations, invariants=list(spec.invariants),
+                      synthesis=synthesis)
+    if outcome.status == "unknown" and unknown_note(synthesis):
+        res.add_message(unknown_note(synthesis))
+    # constexpr paths that disagree with the one the formula was derived on: a fault of the kernel when the
+    # constexprs deciding them are chosen by its heuristics or tuner (every choice must compute the same
+    # function); flags its caller sets (USE_TANH, HAS_WEIGHT) select different functions, one per path
+    set_by_caller = _caller_constexprs(fn, branches) if outcome is not first else []
+    if set_by_caller and res.status == "refuted" and options.expect is None:
+        res.add_message(f"the constexpr paths compute different functions ({', '.join(set_by_caller)} set by "
+                        "the caller, in a condition that also names a constexpr the heuristics or the tuner choose: "
+                        "no formula per path there)")
+    own_candidate(res, options, genuine=outcome is not first and not set_by_caller)
+    emit(res, formula, options)
+    res.assumptions = unique([*formula.assumptions, *spec.assumptions, *spec.notes, *outcome.assumptions])
+    if outcome.status == "verified":
+        res.assumptions.append("output views do not overlap each other or the inputs")
+    return reads_undef, False
+
+
+def _caller_constexprs(fn: JitFunction, branches: list) -> list[str]:
+    """The constexprs deciding the constexpr paths (the atoms whose truth value differs between them) that
+    neither `@triton.heuristics` nor `@triton.autotune` chooses: set by whoever launches the kernel."""
+    from tritonlift.ir.expr import Op, walk
+
+    names = {str(n.attr) for k in varying(branches) for b in branches for n in walk(b.literals[k]) if n.op is Op.VAR}
+    return sorted(names - chosen_constexprs(fn))
 
 
 def _reference(branches: list, params: tuple[Param, ...], sizes: list[str]) -> int:
@@ -427,11 +477,13 @@ def _reference(branches: list, params: tuple[Param, ...], sizes: list[str]) -> i
 
 def _other_paths(
     branches: list, formula: Formula, deriv: Derivation, params: tuple[Param, ...], options: Options,
-    sizes: list[str], outcome: Outcome,
+    sizes: list[str], outcome: Outcome, quick: Callable[[object], bool] | None = None,
 ) -> Outcome:
     """The formula verified on the first (most masked) constexpr path, checked on every other path, launched
     with the same grid (a free grid axis the first path's masks fixed is fixed alike): the first path that
-    fails decides the outcome."""
+    fails decides the outcome. A path for which `quick` holds (another value of a flag the caller sets: its
+    failure is no fault, another formula is derived for it) is cheap-tested first: a disagreement on sampled
+    inputs fails it (`unknown`) without asking the solver, which can spend long on a formula of other math."""
     from tritonlift.ir import expr as ir
     from tritonlift.symbolic.values import GRID_PREFIX
 
@@ -447,7 +499,10 @@ def _other_paths(
         spec = join_tails(spec, [], sizes)
         own = _onto(formula, derive_kernel(spec, (*params,)))
         problem = Problem(spec, formula, deriv.grid, own.store_maps, own.witnesses, [*spec.facts, *own.facts])
-        out = verify(problem, options.solver_timeout_ms, options.seed)
+        if quick is not None and quick(path) and differs_on_samples(problem, options.seed):
+            out = Outcome("unknown", message="the formula differs from the kernel on sampled inputs")
+        else:
+            out = verify(problem, options.solver_timeout_ms, options.seed)
         n += out.obligations
         if out.status != "verified":
             tags = sorted({str(x.attr) for st in spec.stores for x in ir.walk(st.value) if x.op is ir.Op.UNDEF})

@@ -32,7 +32,24 @@ class Path:
 
     @property
     def text(self) -> str:
-        return " and ".join(to_text(x) for x in self.literals) or "true"
+        return " and ".join(literal_text(x) for x in self.literals) or "true"
+
+
+_NEGATED = {Op.EQ: Op.NE, Op.NE: Op.EQ, Op.LT: Op.GE, Op.GE: Op.LT, Op.LE: Op.GT, Op.GT: Op.LE}
+
+
+def literal_text(lit: Expr) -> str:
+    """One literal (an atom or its negation) as Python: a flag `USE_TANH != 0` as `USE_TANH`, its negation as
+    `not USE_TANH`, a negated comparison as the opposite comparison."""
+    positive = lit.op is not Op.NOT
+    atom = lit if positive else lit.args[0]
+    if atom.op is Op.NE and atom.args[0].op is Op.VAR and atom.args[1] == ir.ZERO:
+        return str(atom.args[0].attr) if positive else f"not {atom.args[0].attr}"
+    if positive:
+        return to_text(atom)
+    if atom.op in _NEGATED:
+        return to_text(ir.compare(_NEGATED[atom.op], atom.args[0], atom.args[1]))
+    return f"not ({to_text(atom)})"
 
 
 def _atoms(c: Expr, out: list[Expr]) -> None:
@@ -152,4 +169,4 @@ def most_masked(spec: KernelSpec, constexprs: set[str]) -> KernelSpec:
     return max(options, key=_masked)
 
 
-__all__ = ["Path", "constexpr_atoms", "most_masked", "paths", "settle_bounds", "specialise"]
+__all__ = ["Path", "constexpr_atoms", "literal_text", "most_masked", "paths", "settle_bounds", "specialise"]
