@@ -70,32 +70,10 @@ MUTANTS = [
         "another lock",
     ),
     ("streamk_mm", "tl.atomic_add(C_ptr, acc, mask=mask)", "tl.store(C_ptr, acc, mask=mask)", "one store"),
-    (
+    (  # the pieces' pointers do not move to where the piece starts: each sums the tile's first iterations
         "streamk_mm",
-        "        end_iter = tl.minimum(start_iter + (iters_per_tile - iter_offset_in_tile), last_iter)\n"
-        "        tile_id = start_iter // iters_per_tile\n        pid_m = tile_id // grid_n\n"
-        "        pid_n = tile_id % grid_n\n        rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)\n"
-        "        rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)\n        rk = tl.arange(0, BLOCK_K)\n"
-        "        A_base = A + rm[:, None] * stride_am + rk[None, :] * stride_ak + BLOCK_K * stride_ak * iter_offset_in_tile\n"
-        "        B_base = B + rk[:, None] * stride_bk + rn[None, :] * stride_bn + BLOCK_K * stride_bk * iter_offset_in_tile\n"
-        "        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)\n        for current_iter in range(start_iter, end_iter):\n"
-        "            k_offset = (current_iter % iters_per_tile) * BLOCK_K\n            k_mask = (k_offset + rk) < K\n"
-        "            a = tl.load(A_base, mask=(rm[:, None] < M) & k_mask[None, :], other=0.0)\n"
-        "            b = tl.load(B_base, mask=k_mask[:, None] & (rn[None, :] < N), other=0.0)\n"
-        "            acc += tl.dot(a, b)\n            A_base += BLOCK_K * stride_ak\n            B_base += BLOCK_K * stride_bk\n"
-        "        C_ptr = C",
-        "        end_iter = tl.minimum(start_iter + (iters_per_tile - iter_offset_in_tile), last_iter)\n"
-        "        tile_id = start_iter // iters_per_tile\n        pid_m = tile_id // grid_n\n"
-        "        pid_n = tile_id % grid_n\n        rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)\n"
-        "        rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)\n        rk = tl.arange(0, BLOCK_K)\n"
-        "        A_base = A + rm[:, None] * stride_am + rk[None, :] * stride_ak\n"
-        "        B_base = B + rk[:, None] * stride_bk + rn[None, :] * stride_bn\n"
-        "        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)\n        for current_iter in range(start_iter, end_iter):\n"
-        "            k_offset = (current_iter % iters_per_tile) * BLOCK_K\n            k_mask = (k_offset + rk) < K\n"
-        "            a = tl.load(A_base, mask=(rm[:, None] < M) & k_mask[None, :], other=0.0)\n"
-        "            b = tl.load(B_base, mask=k_mask[:, None] & (rn[None, :] < N), other=0.0)\n"
-        "            acc += tl.dot(a, b)\n            A_base += BLOCK_K * stride_ak\n            B_base += BLOCK_K * stride_bk\n"
-        "        C_ptr = C",
+        "stride_am + rk[None, :] * stride_ak + BLOCK_K * stride_ak * iter_offset_in_tile",
+        "stride_am + rk[None, :] * stride_ak",
         "depend on where the piece starts",
     ),
     (
@@ -142,9 +120,9 @@ MUTANTS = [
     ),
     (
         "streamk_mm",
-        "total_iters // programs, total_iters % programs",
-        "total_iters // programs, 0",
-        "side condition",
+        "total_iters // programs,\n        total_iters % programs,",
+        "total_iters // programs,\n        0,",
+        "index map",  # the programs' ranges then cover fewer iterations than the tiles hold
     ),
 ]
 

@@ -1115,7 +1115,17 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     (pipeline.lift_kernel, symbolic/undefined.py)."""
     from tritonlift.symbolic.undefined import READS_UNDEFINED, adopt_zero_filled
 
-    res, tags = _lift_operator(module, host, options, zero=False)
+    # the first attempt stops before verifying a formula that reads masked-off lanes (it would need the
+    # zero-filled attempt anyway, which is tried first then; the full first attempt only if that one fails)
+    res, tags = _lift_operator(module, host, options, zero=False, skip_undef=options.masked_loads == "zero")
+    if _SKIPPED in res.message and tags:
+        zero, _ = _lift_operator(module, host, options, zero=True)
+        if zero.status == "verified":
+            from tritonlift.pipeline import closed_form
+
+            return closed_form(adopt_zero_filled(zero, res, tags))
+        res, tags = _lift_operator(module, host, options, zero=False)
+        tags = []  # the zero-filled attempt was made
     reads_undef = "undef(" in res.formula_raw
     if reads_undef:
         res.add_message(READS_UNDEFINED)
@@ -1129,7 +1139,15 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     return closed_form(adopt_zero_filled(zero, res, tags))
 
 
-def _lift_operator(module: SourceModule, host: HostFunction, options: Options, zero: bool) -> tuple[LiftResult, list[str]]:
+_SKIPPED = "the formula reads masked-off lanes of loads without other=: not verified under the language's rule"
+
+
+class _ReadsUndefined(Unknown):
+    """The first attempt's formula reads masked-off lanes: its verification is left to when it matters."""
+
+
+def _lift_operator(module: SourceModule, host: HostFunction, options: Options, zero: bool,
+                   skip_undef: bool = False) -> tuple[LiftResult, list[str]]:
     """Operator-level lifting: the kernels' writes over the host's tensors, on every host path.
 
     Size-dependent host branches split the evaluation (symbolic/host_paths.py). The formula is derived on
@@ -1177,7 +1195,7 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
             if failures:  # the only group has a path the evaluator cannot follow
                 raise next(iter(failures.values()))[0]
             paths = next(iter(groups.values()))
-            _lift_group(host, paths, raising, options, clock, res, empty.get(next(iter(groups)), []))
+            _lift_group(host, paths, raising, options, clock, res, empty.get(next(iter(groups)), []), skip_undef)
         else:
             from tritonlift.symbolic.host_pointwise import combine_cases
 
@@ -1189,7 +1207,7 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
                 try:
                     if key in failures:
                         raise failures[key][0]
-                    params = _lift_group(host, group, [], options, clock, part, empty.get(key, []))
+                    params = _lift_group(host, group, [], options, clock, part, empty.get(key, []), skip_undef)
                 except LiftError as e:
                     part.status = e.status  # type: ignore[assignment]
                     part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
@@ -1299,6 +1317,7 @@ def _agree(a: tuple, b: tuple) -> bool:
 def _lift_group(
     host: HostFunction, paths: list, raising: list, options: Options, clock: Any, res: LiftResult,
     empty: list | None = None,
+    skip_undef: bool = False,
 ) -> tuple:
     """One formula for a group of host paths: derived on the first (or --expect), verified on each; fills
     `res` and returns the formula's parameters. `empty`: paths of the group on which every output is
@@ -1309,13 +1328,16 @@ def _lift_group(
     from tritonlift.verify.check import SOLVER, coverage, verify
 
     problems = []
-    for st, decisions in paths:
+
+    def derive(st: Any, decisions: Any) -> None:
         try:
             problems.append((derive_operator(host, st, options), decisions))
         except LiftError as e:
             if len(paths) > 1:
                 e.message = f"on the host path where {describe(decisions)}: {e.message}"
             raise
+
+    derive(*paths[0])
     first = problems[0][0]
     synthesis: dict = {}
     expect = options.expect
@@ -1330,6 +1352,10 @@ def _lift_group(
 
         ref, stats = synthesize(first, options)
         synthesis = stats.to_json()
+    if skip_undef and any(n.op is Op.UNDEF for a in ref.formula.assigns for n in ir.walk(a.body)):
+        raise _ReadsUndefined(_SKIPPED)
+    for st, decisions in paths[1:]:
+        derive(st, decisions)
     checked = [(ref, problems[0][1])]
     like = {t.base: t for t in ref.formula.tensors if t.name != t.base}  # the reference's views
     for (p, d), (st, _d) in zip(problems[1:], paths[1:], strict=True):

@@ -247,9 +247,11 @@ def decide(ev: KernelEvaluator, c: Any) -> bool | None:
     e = simplify_divmod(c.elem, [*mode.bounds, *mode.ranges])
     if e.is_const:
         return bool(e.value)
-    if prove(hyps, e, TIMEOUT_MS):
+    # at a general segment most tests are open (they split the body): a small resource budget each
+    rlimit = 500_000 if mode.events is not None else 5_000_000
+    if prove(hyps, e, TIMEOUT_MS, rlimit):
         return True
-    if prove(hyps, ir.not_(e), TIMEOUT_MS):
+    if prove(hyps, ir.not_(e), TIMEOUT_MS, rlimit):
         return False
     return None
 
@@ -516,7 +518,7 @@ class SegmentRun:
                 if isinstance(st, ast.Assign) and any(
                     isinstance(x, ast.Name) and x.id == m.end for x in st.targets
                 ):
-                    self.check_end(self.int_of(m.end), ir.minimum(tile_end, self.l0), facts)
+                    self.check_end(self.int_of(m.end), ir.minimum(tile_end, self.l0), facts, bounds)
                     ev.scopes[-1][m.end] = scalar(e)
                     ev.streamk.facts = facts = [
                         *facts,
@@ -809,7 +811,7 @@ class SegmentRun:
                 if isinstance(st, ast.Assign) and any(
                     isinstance(x, ast.Name) and x.id == m.end for x in st.targets
                 ):
-                    self.check_end(self.int_of(m.end), tile_end, facts)
+                    self.check_end(self.int_of(m.end), tile_end, facts, facts[-3:])
                     ev.scopes[-1][m.end] = scalar(tile_end)
         finally:
             ev.streamk = None
@@ -826,11 +828,11 @@ class SegmentRun:
             if any(n == dead for e in (s.offset, s.value, s.mask) for n in ir.walk(e)):
                 raise self.fail("the body's writes depend on the program beyond the tile it works on")
 
-    def check_end(self, got: Expr, want: Expr, facts: list[Expr]) -> None:
+    def check_end(self, got: Expr, want: Expr, facts: list[Expr], bounds: list[Expr]) -> None:
         """The body's segment end is the next multiple of U after the start, capped by the program's range."""
         from tritonlift.synth.guards import prove, simplify_divmod
 
-        if not prove(facts, ir.eq(simplify_divmod(got, facts), want), TIMEOUT_MS):
+        if not prove(facts, ir.eq(simplify_divmod(got, bounds), want), TIMEOUT_MS):
             raise self.fail(f"the segment's end {to_text(got)} is not the next tile boundary {to_text(want)}")
 
 

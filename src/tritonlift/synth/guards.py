@@ -10,16 +10,29 @@ from tritonlift.ir.poly import divide_mono, norm, poly, unpoly
 from tritonlift.ir.reductions import canon, rename_bound
 from tritonlift.verify.z3_backend import Z3Ctx
 
+# decisions by (guard, facts, timeout): the same guards come back in every round of a fixpoint and on every host
+# path that shares the facts (a store's value settled again after composing launches)
+_DECIDED: dict[tuple, bool | None] = {}
+_DECIDED_MAX = 20000
+
 
 def simplify_guards(body: Expr, facts: list[Expr], timeout_ms: int = 2000) -> Expr:
     """Replace where(c, a, b) by a (or b) when the facts imply c (or not c). Sound: z3 decides each."""
-    cache: dict[Expr, bool | None] = {}
+    facts_key = tuple(facts)
+    known = {str(n.attr) for f in facts for n in ir.walk(f) if n.op is Op.VAR and n.kind is Kind.BOOL}
 
     def decide(c: Expr) -> bool | None:
-        if c in cache:
-            return cache[c]
-        if any(n.op in (Op.READ, Op.MEM, Op.UNDEF) or n.kind is Kind.REAL for n in ir.walk(c)):
-            cache[c] = None
+        key = (c, facts_key, timeout_ms)
+        if key in _DECIDED:
+            return _DECIDED[key]
+        if len(_DECIDED) >= _DECIDED_MAX:
+            _DECIDED.clear()
+        cache = _DECIDED
+        c_key = key
+        if any(n.op in (Op.READ, Op.MEM, Op.UNDEF) or n.kind is Kind.REAL for n in ir.walk(c)) or (
+            c.op is Op.VAR and c.kind is Kind.BOOL and str(c.attr) not in known
+        ):  # a memory value, or a flag no fact mentions: not decided by the facts
+            cache[c_key] = None
             return None
         out: bool | None = None
         for want in (True, False):
@@ -32,7 +45,7 @@ def simplify_guards(body: Expr, facts: list[Expr], timeout_ms: int = 2000) -> Ex
             if s.check() == z3.unsat:
                 out = want
                 break
-        cache[c] = out
+        cache[c_key] = out
         return out
 
     def step(n: Expr) -> Expr | None:

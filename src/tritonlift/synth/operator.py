@@ -68,7 +68,9 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
         raise Unsupported("atomic updates in a host that launches several kernels are not modelled yet (what the "
                           "other launches write before them is their initial value)", host.file, first.line)
     if len(st.launches) > 1:
-        spec = _settled_spec(compose_launches(st.launches, st.returns, list(st.facts)), st.facts)
+        spec = compose_launches(st.launches, st.returns, list(st.facts))
+        if _reads_earlier_writes(st.launches):  # the substituted reads' guards resolved (else nothing to settle)
+            spec = _settled_spec(spec, st.facts)
     rg = regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
     if rg is not None:  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
         spec = rg.spec
@@ -333,6 +335,18 @@ def _witness_values(index: tuple[Expr, ...], idx_vars: tuple[Expr, ...], store, 
     for ax in range(len(spec.axes)):
         values.setdefault(pid(ax), ir.ZERO)
     return values
+
+
+def _reads_earlier_writes(launches: list[KernelSpec]) -> bool:
+    """Whether a launch reads memory an earlier launch writes (compose substitutes those reads)."""
+    written: set[str] = set()
+    for sp in launches:
+        reads = {str(n.attr) for s in sp.stores for e in (s.value, s.mask, s.offset) for n in ir.walk(e)
+                 if n.op is Op.MEM}
+        if reads & written:
+            return True
+        written |= {s.base for s in sp.stores}
+    return False
 
 
 def _settled_spec(spec: KernelSpec, facts: list[Expr]) -> KernelSpec:
