@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1113,24 +1114,28 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     """Operator-level lifting under the Triton language's rule for loads without other=, then (when that is
     not verified, or the formula reads their masked-off lanes) with those lanes read as 0, as for kernels
     (pipeline.lift_kernel, symbolic/undefined.py)."""
+    from tritonlift.pipeline import closed_form
     from tritonlift.symbolic.undefined import READS_UNDEFINED, adopt_zero_filled
 
-    # the first attempt stops before verifying a formula that reads masked-off lanes (it would need the
-    # zero-filled attempt anyway, which is tried first then; the full first attempt only if that one fails)
-    res, tags = _lift_operator(module, host, options, zero=False, skip_undef=options.masked_loads == "zero")
-    if _SKIPPED in res.message and tags:
-        zero, _ = _lift_operator(module, host, options, zero=True)
+    # when the first host path's formula reads masked-off lanes, the first attempt could only end in the
+    # zero-filled one (below): that one is tried first, and the first attempt only if it is not verified
+    tried_zero = False
+    began = time.monotonic()
+    if options.masked_loads == "zero" and _first_formula_reads_undefined(module, host, options):
+        spent = time.monotonic() - began
+        zero, ztags = _lift_operator(module, host, options, zero=True)
         if zero.status == "verified":
-            from tritonlift.pipeline import closed_form
-
-            return closed_form(adopt_zero_filled(zero, res, tags))
-        res, tags = _lift_operator(module, host, options, zero=False)
-        tags = []  # the zero-filled attempt was made
+            stub = LiftResult(name=host.name, kind="operator", file=host.file, line=host.line, kernels=[],
+                              status="unknown")
+            stub.seconds = {"synthesis": spent, "total": spent}  # the first path's formula, derived to look
+            return closed_form(adopt_zero_filled(zero, stub, ztags))
+        tried_zero = True
+    res, tags = _lift_operator(module, host, options, zero=False)
+    if tried_zero:
+        tags = []
     reads_undef = "undef(" in res.formula_raw
     if reads_undef:
         res.add_message(READS_UNDEFINED)
-    from tritonlift.pipeline import closed_form
-
     if (res.status == "verified" and not reads_undef) or not tags or options.masked_loads != "zero":
         return closed_form(res)
     zero, _ = _lift_operator(module, host, options, zero=True)
@@ -1139,15 +1144,24 @@ def lift_operator(module: SourceModule, host: HostFunction, options: Options) ->
     return closed_form(adopt_zero_filled(zero, res, tags))
 
 
-_SKIPPED = "the formula reads masked-off lanes of loads without other=: not verified under the language's rule"
+def _first_formula_reads_undefined(module: SourceModule, host: HostFunction, options: Options) -> bool:
+    """Whether the formula derived on the host's first path (under the language's rule for loads without
+    other=) reads their masked-off lanes; False when that path cannot be evaluated or derived."""
+    from tritonlift.synth.operator import derive_operator
+    from tritonlift.synth.search import synthesize
+
+    ev = HostEvaluator(module, host, Decider(()), options.invariant_patterns and not options.baseline, False)
+    try:
+        st = ev.run()
+        if not st.undefined or options.expect is not None:
+            return False
+        ref, _stats = synthesize(derive_operator(host, st, options), options)
+    except Exception:
+        return False
+    return any(n.op is Op.UNDEF for a in ref.formula.assigns for n in ir.walk(a.body))
 
 
-class _ReadsUndefined(Unknown):
-    """The first attempt's formula reads masked-off lanes: its verification is left to when it matters."""
-
-
-def _lift_operator(module: SourceModule, host: HostFunction, options: Options, zero: bool,
-                   skip_undef: bool = False) -> tuple[LiftResult, list[str]]:
+def _lift_operator(module: SourceModule, host: HostFunction, options: Options, zero: bool) -> tuple[LiftResult, list[str]]:
     """Operator-level lifting: the kernels' writes over the host's tensors, on every host path.
 
     Size-dependent host branches split the evaluation (symbolic/host_paths.py). The formula is derived on
@@ -1195,7 +1209,7 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
             if failures:  # the only group has a path the evaluator cannot follow
                 raise next(iter(failures.values()))[0]
             paths = next(iter(groups.values()))
-            _lift_group(host, paths, raising, options, clock, res, empty.get(next(iter(groups)), []), skip_undef)
+            _lift_group(host, paths, raising, options, clock, res, empty.get(next(iter(groups)), []))
         else:
             from tritonlift.symbolic.host_pointwise import combine_cases
 
@@ -1207,7 +1221,7 @@ def _lift_operator(module: SourceModule, host: HostFunction, options: Options, z
                 try:
                     if key in failures:
                         raise failures[key][0]
-                    params = _lift_group(host, group, [], options, clock, part, empty.get(key, []), skip_undef)
+                    params = _lift_group(host, group, [], options, clock, part, empty.get(key, []))
                 except LiftError as e:
                     part.status = e.status  # type: ignore[assignment]
                     part.message = e.located() if e.file else f"{host.file}:{host.line}: {e.message}"
@@ -1317,7 +1331,6 @@ def _agree(a: tuple, b: tuple) -> bool:
 def _lift_group(
     host: HostFunction, paths: list, raising: list, options: Options, clock: Any, res: LiftResult,
     empty: list | None = None,
-    skip_undef: bool = False,
 ) -> tuple:
     """One formula for a group of host paths: derived on the first (or --expect), verified on each; fills
     `res` and returns the formula's parameters. `empty`: paths of the group on which every output is
@@ -1352,8 +1365,6 @@ def _lift_group(
 
         ref, stats = synthesize(first, options)
         synthesis = stats.to_json()
-    if skip_undef and any(n.op is Op.UNDEF for a in ref.formula.assigns for n in ir.walk(a.body)):
-        raise _ReadsUndefined(_SKIPPED)
     for st, decisions in paths[1:]:
         derive(st, decisions)
     checked = [(ref, problems[0][1])]
