@@ -127,6 +127,7 @@ class HostState:
     python_vars: set[str] = field(default_factory=set)
     counter: int = 0
     undefined: list[str] = field(default_factory=list)  # loads without other= whose masked lanes reach a store
+    decided: list[Expr] = field(default_factory=list)  # the facts this path's branch decisions added
     ranks: RankState = field(default_factory=RankState)  # shapes of symbolic rank (symbolic/host_rank.py)
 
 
@@ -345,6 +346,7 @@ class HostEvaluator:
             raise self.err("data-dependent host branches are not modelled", node)
         taken = self.decider.choose(c, self.st.facts, getattr(node, "lineno", self.line))
         self.st.facts.append(c if taken else negate(c))
+        self.st.decided.append(self.st.facts[-1])
         return taken
 
     def is_logging(self, node: ast.expr) -> bool:

@@ -165,6 +165,7 @@ class KernelEvaluator:
         self.facts: list[Expr] = []  # what the language guarantees (a tl.arange is never empty)
         self.streamk: streamk.Mode | None = None  # inside a work-partitioned loop's body (symbolic/streamk.py)
         self.zeroed: frozenset[str] = frozenset()  # pointer parameters a host launch passes zero-filled
+        self.probe_only = False  # stop after a stream-K loop's general-segment checks (streamk.generic_probe)
 
     # -- errors ------------------------------------------------------------------------------------
     def unsupported(self, what: str, node: ast.AST | None = None) -> Unsupported:

@@ -376,6 +376,45 @@ def to_expr(v: Any, ev: KernelEvaluator, node: ast.AST) -> Expr:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# The checks at a general segment (additivity, lock protocol) hold for every value of the kernel's scalars
+# when they hold with the scalars symbolic: a host's launch binds them to some values, an instance. So a
+# launched kernel is checked once per (kernel, constexpr values) with its scalars left symbolic, and the
+# verdict (its notes, or the failure) reused by every launch and host path that binds the same constexprs.
+
+
+class _Probed(Exception):
+    def __init__(self, notes: list[str]):
+        self.notes = notes
+
+
+_GENERIC: dict[tuple, Any] = {}
+
+
+def generic_probe(ev: KernelEvaluator) -> list[str]:
+    from tritonlift.errors import LiftError
+    from tritonlift.symbolic.kernel_eval import KernelEvaluator
+
+    constexprs = {p.name for p in ev.fn.params if p.constexpr}
+    fixed = {k: v for k, v in ev.bindings.items() if k in constexprs and isinstance(v, (bool, int))}
+    key = (ev.module.path, hash(ev.module.source), ev.fn.name, ev.fn.line, tuple(sorted(fixed.items())),
+           tuple(sorted(ev.pointers)), ev.zeroed, ev.invariant_patterns)
+    if key not in _GENERIC:
+        gen = KernelEvaluator(ev.module, ev.fn, fixed, list(ev.pointers), dict(ev.scalars),
+                              (ir.var("grid[0]"),), ev.invariant_patterns, elem_dtypes=ev.elem_dtypes)
+        gen.zeroed = ev.zeroed
+        gen.probe_only = True
+        try:
+            gen.run()
+            _GENERIC[key] = Unknown("work-partitioned loop: the general segment was not reached", ev.file,
+                                    ev.line)
+        except _Probed as done:
+            _GENERIC[key] = done.notes
+        except LiftError as e:
+            _GENERIC[key] = e
+    got = _GENERIC[key]
+    if isinstance(got, Exception):
+        raise got
+    return list(got)
 
 
 class SegmentRun:
@@ -408,8 +447,20 @@ class SegmentRun:
             raise ev.unsupported("work-partitioned loop: its tile size is not an integer", self.st)
         self.s0, self.l0, self.u = s0, l0, u
         self.partition()
-        self.probe()
+        if ev.probe_only:
+            n0 = len(ev.notes)
+            self.probe()
+            raise _Probed(ev.notes[n0:])
+        if self.launched():  # by a host: the checks of the body at a general segment, made once per kernel
+            ev.notes.extend(generic_probe(ev))
+        else:
+            self.probe()
         self.whole_tiles()
+
+    def launched(self) -> bool:
+        """A host binds some of the kernel's non-constexpr scalars (an operator-level evaluation)."""
+        constexprs = {p.name for p in self.ev.fn.params if p.constexpr}
+        return any(k not in constexprs and k not in self.ev.pointers for k in self.ev.bindings)
 
     # 1. the programs' ranges ------------------------------------------------------------------------
     def partition(self) -> None:

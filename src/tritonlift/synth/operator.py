@@ -71,7 +71,12 @@ def derive_operator(host: HostFunction, st: HostState, options: Options,
         spec = compose_launches(st.launches, st.returns, list(st.facts))
         if _reads_earlier_writes(st.launches):  # the substituted reads' guards resolved (else nothing to settle)
             spec = _settled_spec(spec, st.facts)
-    rg = regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
+    # the tile map's proofs with the facts every host path shares first (the same proofs on each path then:
+    # pid_map caches them), with this path's decisions too only if they are needed
+    base = [f for f in st.facts if f not in st.decided]
+    rg = regrid(spec, _autotuned(st), base, timeout_ms=min(options.solver_timeout_ms, 5000)) if len(base) < len(
+        st.facts) else None
+    rg = rg or regrid(spec, _autotuned(st), list(st.facts), timeout_ms=min(options.solver_timeout_ms, 5000))
     if rg is not None:  # a 1-D grid of tiles proved onto a 2-D one (synth/pid_map)
         spec = rg.spec
     # a loop and its peeled last tile: one sum, where the host's facts prove it; a size the host takes as a

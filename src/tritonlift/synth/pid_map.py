@@ -48,12 +48,23 @@ REDUCE_OPS = (Op.SUM, Op.PROD, Op.RMAX, Op.RMIN)
 _MATH = (Op.SQRT, Op.FLOOR, Op.CEIL)
 
 
+_PROVED: dict[tuple, bool] = {}  # (hyps, goal, limits) -> answer: host paths that share the facts ask again
+
+
 def prove(hyps: list[Expr], goal: Expr, timeout_ms: int, rlimit: int = 5_000_000) -> bool:
     """guards.prove, with the facts of the real functions in a program-id map (a row found through a
     square root, say: sqrt(x) >= 0 and sqrt(x)^2 = x for x >= 0; floor(x) is the integer below x)."""
+    key = (tuple(hyps), goal, timeout_ms, rlimit)
+    if key in _PROVED:
+        return _PROVED[key]
+    if len(_PROVED) > 20000:
+        _PROVED.clear()
     if not any(n.op in _MATH for e in (*hyps, goal) for n in ir.walk(e)):
-        return _prove_int(hyps, goal, timeout_ms, rlimit)
-    return _check(hyps, goal, timeout_ms, rlimit) == "proved"
+        out = _prove_int(hyps, goal, timeout_ms, rlimit)
+    else:
+        out = _check(hyps, goal, timeout_ms, rlimit) == "proved"
+    _PROVED[key] = out
+    return out
 
 
 def _check(hyps: list[Expr], goal: Expr, timeout_ms: int, rlimit: int = 5_000_000) -> str:
