@@ -86,3 +86,35 @@ def test_syrk_mm_without_the_mirror_next_to_the_diagonal_does_not_verify(root: P
     f = _mutant(root, tmp_path, "    if pid_m > pid_n:\n", "    if pid_m > pid_n + 1:\n")
     (r,) = lift_file(f, Options(timeout=120), op="syrk_mm")
     assert r.status != "verified", r.formula
+
+
+def test_streamk_mm_verifies_on_every_host_path(root: Path) -> None:
+    """FlagGems' stream-K host: the first wave (atomic fix-up for fp16, scratch slots for bf16, symbolic/streamk.py)
+    and `classic_mm` over the remaining tiles, merged into one launch over all tiles (synth/split.py), on every
+    path of the host's tile split; the flag EVEN_K splits the paths."""
+    (r,) = lift_file(root / "ops" / "mm_streamk.py", Options(), op="streamk_mm")
+    assert r.status == "verified", r.message
+    assert r.formula.endswith("c_v = a_v @ b_v")
+    assert {"first_wave", "first_wave_for_bf16", "classic_mm"} <= {
+        k for p in r.proof.paths for k in p["kernels"]
+    }
+    assert all(p["status"] == "verified" for p in r.proof.paths)
+    assert any(a.startswith("sm_count >= 1") for a in r.assumptions)
+    assert any("lock protocol checked" in a for a in r.assumptions)
+    assert not any("locks` holds zeros" in a for a in r.assumptions)  # torch.zeros in the host
+
+
+def test_streamk_mm_with_the_lock_released_before_the_store_does_not_verify(
+    root: Path, tmp_path: Path
+) -> None:
+    pkg = tmp_path / "flag_gems"
+    shutil.copytree(root, pkg, ignore=shutil.ignore_patterns("__pycache__", "*.so", "csrc", "testing"))
+    f = pkg / "ops" / "mm_streamk.py"
+    text = f.read_text()
+    old = "            tl.store(C_ptr, acc, mask=mask)\n            if iter_offset_in_tile != 0:  # only if tile has been partially processed\n                tl.atomic_xchg(locks + tile_id, 1)"
+    new = "            if iter_offset_in_tile != 0:  # only if tile has been partially processed\n                tl.atomic_xchg(locks + tile_id, 1)\n            tl.store(C_ptr, acc, mask=mask)"
+    assert text.count(old) == 1
+    f.write_text(text.replace(old, new))
+    (r,) = lift_file(f, Options(), op="streamk_mm")
+    assert r.status != "verified"
+    assert "released before" in r.message
