@@ -12,6 +12,15 @@ have equal extents), built launch by launch:
   [0, G) and [d, d + G') is the interval [0, max(G, d + G')). Where the two ranges overlap, both launches
   write the same address with the same value (the same expression of v, lanes and memory the launches do not
   write), so the order does not matter there: one store over the union is exact.
+- *either-merge*: when a launch laid exactly end to end (d = G) writes the same elements as the stores so far
+  (offset and mask equal after the shift) with other values (FlagGems' stream-K first wave over tiles [0, T0),
+  then `classic_mm` over the rest): one store over [0, G + G') whose value is `where(EITHER, later, earlier)`,
+  EITHER an opaque boolean symbol standing for "the later launch runs at v" (d <= v). The spec then reads v
+  only through the element it writes (synth/pid_map.py can regrid it), and a proof holds for every value of
+  EITHER, so for both launches' values at every element, which implies it for the launch that writes there.
+  A disagreement may lie at an element the launch does not write: verify/check.py never reports it as a
+  counterexample (`unknown`). The candidate formula is derived from the later launch's value
+  (synth/operator.py, `_later_launch`).
 - *concatenation* otherwise: the launch's stores take pid := v - G and the mask G <= v < G + G', the earlier
   stores v < G; the grid becomes G + G'. Each store keeps its launch's number (`Store.launch`, from 1).
 
@@ -135,7 +144,10 @@ def _shift_merge(
     """(the stores, the union's extent, the shift) when `new` is `cur` with its program id shifted (module doc)."""
     if len(cur) != len(new) or not cur:
         return None
-    for values, d in [(True, d) for d in _shifts(cur, new, grid)] + [(False, d) for d in _shifts(cur, new, grid)]:
+    # other code only laid exactly end to end (d = G): every element then has one writer, so "either launch's
+    # value" loses nothing but the order of overlapping writes, which there is none of (an overlap with other
+    # values is concatenated instead: the later write wins there, as on the GPU)
+    for values, d in [(True, d) for d in _shifts(cur, new, grid)] + [(False, norm(grid))]:
         sub = {pid(0): ir.sub(pid(0), d)}
         if not all(_same(a, b, sub, dn, values) for a, b in zip(cur, new, strict=True)):
             continue
