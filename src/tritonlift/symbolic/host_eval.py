@@ -1027,7 +1027,7 @@ class HostEvaluator:
 
 
 # A launch's spec depends only on the module, the kernel and what the launch binds: host paths that reach the
-# same launch (most of them) evaluate it once. Values are deep-copied out (callers extend their notes).
+# same launch (most of them) evaluate it once. Each hit is a fresh spec (fresh containers; the expressions are shared).
 _LAUNCHES: dict[tuple, Any] = {}
 _LAUNCHES_MAX = 256
 
@@ -1046,7 +1046,12 @@ def _launch_spec(key: tuple, compute: Any) -> KernelSpec:
         _LAUNCHES[key] = hit
     if hit[0] == "raise":
         raise hit[1]
-    return copy.deepcopy(hit[1])
+    # a fresh spec with fresh containers (callers extend its notes); the expressions are immutable, shared
+    spec = copy.copy(hit[1])
+    for name, value in vars(spec).items():
+        if isinstance(value, (list, dict)):
+            setattr(spec, name, copy.copy(value))
+    return spec
 
 
 _LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
