@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Any
@@ -170,21 +171,39 @@ BINDER_OPS = REDUCE_OPS | ROW_OPS | ARG_OPS
 REDUCE_IDENTITY: dict[Op, float] = {Op.SUM: 0.0, Op.PROD: 1.0, Op.RMAX: -math.inf, Op.RMIN: math.inf}
 
 
+_INTERNED: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
 class Expr:
     """An immutable IR node. Equality is structural; constants compare by kind and value (1 != 1.0)."""
 
-    __slots__ = ("op", "args", "attr", "kind", "_hash")
+    __slots__ = ("op", "args", "attr", "kind", "_hash", "_akey", "__weakref__")
     op: Op
     args: tuple[Expr, ...]
     attr: Any
     kind: Kind
 
-    def __init__(self, op: Op, args: tuple[Expr, ...] = (), attr: Any = None, kind: Kind = Kind.REAL):
+    def __new__(cls, op: Op, args: tuple[Expr, ...] = (), attr: Any = None, kind: Kind = Kind.REAL) -> Expr:
+        # hash-consed: equal nodes are one object (their children already are), so equality of large equal
+        # trees, a dictionary hit on an expression, is an identity test, not a walk of both trees
+        akey = _attr_key(attr)
+        key = (op, args, akey, kind)
+        try:
+            hit = _INTERNED.get(key)
+        except TypeError:  # an attribute that does not hash: not shared
+            hit, key = None, None
+        if hit is not None:
+            return hit
+        self = object.__new__(cls)
         object.__setattr__(self, "op", op)
         object.__setattr__(self, "args", args)
         object.__setattr__(self, "attr", attr)
         object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "_hash", hash((op, args, _attr_key(attr), kind)))
+        object.__setattr__(self, "_akey", akey)
+        object.__setattr__(self, "_hash", hash((op, args, akey, kind)))
+        if key is not None:
+            _INTERNED[key] = self
+        return self
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Expr is immutable")
@@ -200,7 +219,7 @@ class Expr:
         return (
             self.op is other.op
             and self.kind is other.kind
-            and _attr_key(self.attr) == _attr_key(other.attr)
+            and self._akey == other._akey
             and self.args == other.args
         )
 
