@@ -206,6 +206,8 @@ def release(ev: KernelEvaluator, args: list[Any], node: ast.Call) -> None:
     ptr = args[0]
     if not isinstance(ptr, PtrBlock) or ptr.shape != ():
         raise ev.unsupported("tl.atomic_xchg on a block of locks", node)
+    if len(args) < 2 or not (args[1] == 1 and not isinstance(args[1], bool)):
+        raise ev.unsupported("tl.atomic_xchg: only setting a lock to 1 is modelled", node)
     mode.events.append(LockEvent("release", ptr.base, ptr.offset, ev.path, len(ev.stores), node.lineno))
 
 
