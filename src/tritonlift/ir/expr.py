@@ -252,6 +252,8 @@ def _attr_key(attr: Any) -> Any:
     if isinstance(attr, (bool, int, float)):
         if isinstance(attr, float) and math.isnan(attr):
             return ("nan",)
+        if isinstance(attr, float) and attr == 0.0 and math.copysign(1.0, attr) < 0:
+            return ("float", "-0.0")  # -0.0 == 0.0 in Python, but signbit tells them apart (and nodes are shared)
         return (type(attr).__name__, attr)
     return attr
 
