@@ -436,10 +436,10 @@ class SegmentRun:
 
     def run(self) -> None:
         ev, m = self.ev, self.m
-        if len(ev.grid) != 1 or ev.loops or ev.stores or ev.depth:
+        if len(ev.grid) != 1 or ev.loops or ev.stores or ev.depth or ev.fn.node.body[-1] is not self.st:
             raise ev.unsupported(
                 "a work-partitioned while loop is modelled only as the whole work of a kernel on a "
-                "1-D grid (no store before it)",
+                "1-D grid (its last statement, no store before it)",
                 self.st,
             )
         s0, l0 = self.int_of(m.start), self.int_of(m.last)
