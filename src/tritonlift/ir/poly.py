@@ -130,6 +130,20 @@ def mono_expr(m: Mono) -> Expr:
     return ir.ONE if not m else _product(m)
 
 
+def divide_poly(p: Poly, d: Poly) -> Expr | None:
+    """p / d when d is one monomial dividing every monomial of p with an integer coefficient, else None."""
+    if len(d) != 1:
+        return None
+    ((dm, dc),) = d.items()
+    out: Poly = {}
+    for m, c in p.items():
+        rest = divide_mono(m, dm)
+        if rest is None or c % dc:
+            return None
+        out[rest] = c // dc
+    return unpoly(out)
+
+
 def divide_mono(m: Mono, d: Mono) -> Mono | None:
     """m / d as a monomial when d divides m (multiset inclusion), else None."""
     rest = list(m)

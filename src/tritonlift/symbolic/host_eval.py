@@ -546,12 +546,17 @@ class HostEvaluator:
             return False  # x.dtype, torch.float32: never None
         raise self.err("host `is None` test of a value that is not modelled", node)
 
-    def _defaults_to_none(self, name: str) -> bool:
+    def _param_default(self, name: str) -> ast.expr | None:
+        """The default value of the host's parameter `name`, as written (None: it has none)."""
         a = self.host.node.args
         pos = a.posonlyargs + a.args
         pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults, strict=True))
         pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
-        return any(x.arg == name and isinstance(d, ast.Constant) and d.value is None for x, d in pairs)
+        return next((d for x, d in pairs if x.arg == name), None)
+
+    def _defaults_to_none(self, name: str) -> bool:
+        d = self._param_default(name)
+        return isinstance(d, ast.Constant) and d.value is None
 
     def nonzero_divisor(self, y: Expr) -> None:
         """Python raises ZeroDivisionError on `a // 0`: past this point the host has y != 0 (not an assumption).
@@ -566,14 +571,8 @@ class HostEvaluator:
             self._assume(f"{y.attr} >= 1 (a count the host divides by; its default is {default})")
 
     def _int_default(self, name: str) -> int | None:
-        a = self.host.node.args
-        pos = a.posonlyargs + a.args
-        pairs = list(zip(pos[len(pos) - len(a.defaults):], a.defaults, strict=True))
-        pairs += [(x, d) for x, d in zip(a.kwonlyargs, a.kw_defaults, strict=True) if d is not None]
-        for x, d in pairs:
-            if x.arg == name and isinstance(d, ast.Constant) and type(d.value) is int:
-                return d.value
-        return None
+        d = self._param_default(name)
+        return d.value if isinstance(d, ast.Constant) and type(d.value) is int else None
 
     def compare(self, op: ast.cmpop, a: Any, b: Any, node: ast.AST) -> Any:
         if isinstance(op, (ast.Is, ast.IsNot)) and (a is None or b is None):

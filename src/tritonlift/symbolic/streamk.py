@@ -49,7 +49,11 @@ from tritonlift.symbolic.values import Block, PtrBlock, pid, scalar
 if TYPE_CHECKING:
     from tritonlift.symbolic.kernel_eval import KernelEvaluator
 
-LOCK_OPS = ("atomic_xchg", "atomic_cas")
+# what spin waits rest on, in the assumptions of every stream-K result
+CORESIDENT = (
+    "stream-K: every program of the launch runs at once (a spin wait's releasing program makes "
+    "progress; stream-K launches one program per SM)"
+)
 TIMEOUT_MS = 5000
 
 
@@ -398,17 +402,34 @@ def generic_probe(ev: KernelEvaluator) -> list[str]:
 
     constexprs = {p.name for p in ev.fn.params if p.constexpr}
     fixed = {k: v for k, v in ev.bindings.items() if k in constexprs and isinstance(v, (bool, int))}
-    key = (ev.module.path, hash(ev.module.source), ev.fn.name, ev.fn.line, tuple(sorted(fixed.items())),
-           tuple(sorted(ev.pointers)), ev.zeroed, ev.invariant_patterns)
+    key = (
+        ev.module.path,
+        hash(ev.module.source),
+        ev.fn.name,
+        ev.fn.line,
+        tuple(sorted(fixed.items())),
+        tuple(sorted(ev.pointers)),
+        ev.zeroed,
+        ev.invariant_patterns,
+    )
     if key not in _GENERIC:
-        gen = KernelEvaluator(ev.module, ev.fn, fixed, list(ev.pointers), dict(ev.scalars),
-                              (ir.var("grid[0]"),), ev.invariant_patterns, elem_dtypes=ev.elem_dtypes)
+        gen = KernelEvaluator(
+            ev.module,
+            ev.fn,
+            fixed,
+            list(ev.pointers),
+            dict(ev.scalars),
+            (ir.var("grid[0]"),),
+            ev.invariant_patterns,
+            elem_dtypes=ev.elem_dtypes,
+        )
         gen.zeroed = ev.zeroed
         gen.probe_only = True
         try:
             gen.run()
-            _GENERIC[key] = Unknown("work-partitioned loop: the general segment was not reached", ev.file,
-                                    ev.line)
+            _GENERIC[key] = Unknown(
+                "work-partitioned loop: the general segment was not reached", ev.file, ev.line
+            )
         except _Probed as done:
             _GENERIC[key] = done.notes
         except LiftError as e:
@@ -612,9 +633,6 @@ class SegmentRun:
         def free_of_segment(x: Expr) -> bool:
             return not any(n in segment for n in ir.walk(x))
 
-        def conjuncts(x: Expr) -> list[Expr]:
-            return [c for a in x.args for c in conjuncts(a)] if x.op is Op.AND else [x]
-
         w = ir.var("_sk_w")
         bounds = [ir.le(ir.ONE, self.u), ir.le(ir.ZERO, o), ir.lt(o, self.u), ir.le(ir.ZERO, t)]
 
@@ -632,7 +650,7 @@ class SegmentRun:
             return True
 
         def split(st: Any) -> tuple[Expr, Expr]:  # (guard: conjuncts naming the segment, element mask)
-            parts = conjuncts(st.mask)
+            parts = ir.conjuncts(st.mask)
             g = [c for c in parts if not free_of_segment(c)]
             m_ = [c for c in parts if free_of_segment(c)]
             return ir.and_(*g) if g else ir.TRUE, ir.and_(*m_) if m_ else ir.TRUE
@@ -688,15 +706,11 @@ class SegmentRun:
             raise self.fail(
                 "the storing piece does not release the lock when other pieces wait on it (a hang)"
             )
-        if any(b in (a.base,) for b in (s1.base,)):
+        if a.base == s1.base:
             raise self.fail("the lock array is also the output")
-        zeroed = ev.zeroed
-        if a.base not in zeroed:
+        if a.base not in ev.zeroed:
             ev.notes.append(f"stream-K locks: `{a.base}` holds zeros at launch (assumed)")
-        ev.notes.append(
-            "stream-K: every program of the launch runs at once (a spin wait's releasing program "
-            "makes progress; stream-K launches one program per SM)"
-        )
+        ev.notes.append(CORESIDENT)
 
     def gather_protocol(
         self,
@@ -745,9 +759,7 @@ class SegmentRun:
                 "the tile's store is not made by exactly the piece starting the tile, or the partial "
                 "results by exactly the others"
             )
-        if not prove(facts, g.guard if g.guard is not None else ir.TRUE, TIMEOUT_MS) and not prove(
-            [*facts, starts], g.guard, TIMEOUT_MS
-        ):
+        if not prove([*facts, starts], g.guard, TIMEOUT_MS):
             raise self.fail("the gather loop runs on another piece than the one starting the tile")
         slot = sc.offset
         if any(n in (o, e, t) for n in ir.walk(slot)) or not ok(
@@ -815,10 +827,7 @@ class SegmentRun:
             f"stream-K: `{sc.base}` is scratch (partial results); its contents after the launch are "
             "not described"
         )
-        ev.notes.append(
-            "stream-K: every program of the launch runs at once (a spin wait's releasing program "
-            "makes progress; stream-K launches one program per SM)"
-        )
+        ev.notes.append(CORESIDENT)
 
     def additive(self, v: Expr, facts: list[Expr], t: Expr, o: Expr, e: Expr, start: Expr) -> None:
         """v = Σ_{r in [lo, hi)} body(r) with hi - lo = e - start and body(r) at r = c - o + lo free of the
@@ -905,11 +914,7 @@ def _implies(a: Expr, b: Expr) -> Expr:
 
 def _conj_with(mask: Expr, names: set[Expr], keep: bool) -> Expr:
     """The conjuncts of mask that mention (keep=True) or do not mention (keep=False) any of `names`."""
-
-    def conjuncts(x: Expr) -> list[Expr]:
-        return [c for a in x.args for c in conjuncts(a)] if x.op is Op.AND else [x]
-
-    parts = [c for c in conjuncts(mask) if any(n in names for n in ir.walk(c)) == keep]
+    parts = [c for c in ir.conjuncts(mask) if any(n in names for n in ir.walk(c)) == keep]
     return ir.and_(*parts) if parts else ir.TRUE
 
 
@@ -921,19 +926,9 @@ def norm_eq(a: Expr, b: Expr) -> bool:
 
 def _exact_div(x: Expr, d: Expr) -> Expr | None:
     """x / d when x is d times a polynomial (then C division by d != 0 is exact), else None."""
-    from tritonlift.ir.poly import divide_mono, poly, unpoly
+    from tritonlift.ir.poly import divide_poly, poly
 
-    pd = poly(d)
-    if len(pd) != 1:
-        return None
-    ((dm, dc),) = pd.items()
-    q: dict = {}
-    for m, c in poly(x).items():
-        rest = divide_mono(m, dm)
-        if rest is None or c % dc:
-            return None
-        q[rest] = c // dc
-    return unpoly(q)
+    return divide_poly(poly(x), poly(d))
 
 
 def _divmods(e: Expr, facts: list[Expr]) -> Expr:

@@ -27,12 +27,10 @@ def simplify_guards(body: Expr, facts: list[Expr], timeout_ms: int = 2000) -> Ex
             return _DECIDED[key]
         if len(_DECIDED) >= _DECIDED_MAX:
             _DECIDED.clear()
-        cache = _DECIDED
-        c_key = key
         if any(n.op in (Op.READ, Op.MEM, Op.UNDEF) or n.kind is Kind.REAL for n in ir.walk(c)) or (
             c.op is Op.VAR and c.kind is Kind.BOOL and str(c.attr) not in known
         ):  # a memory value, or a flag no fact mentions: not decided by the facts
-            cache[c_key] = None
+            _DECIDED[key] = None
             return None
         out: bool | None = None
         for want in (True, False):
@@ -45,7 +43,7 @@ def simplify_guards(body: Expr, facts: list[Expr], timeout_ms: int = 2000) -> Ex
             if s.check() == z3.unsat:
                 out = want
                 break
-        cache[c_key] = out
+        _DECIDED[key] = out
         return out
 
     def step(n: Expr) -> Expr | None:

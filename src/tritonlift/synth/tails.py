@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from tritonlift.ir import expr as ir
 from tritonlift.ir.expr import Expr, Kind, Op
-from tritonlift.ir.poly import Poly, norm, poly, unpoly
+from tritonlift.ir.poly import Poly, divide_poly, norm, poly
 from tritonlift.symbolic.spec import KernelSpec
 from tritonlift.symbolic.values import lane, pid
 from tritonlift.synth.guards import prove, simplify_guards
@@ -51,24 +51,6 @@ def _linear_in(e: Expr, k: Expr) -> tuple[Poly, Poly] | None:
     return coef, rest
 
 
-def _divide(p: Poly, d: Poly) -> Expr | None:
-    """p / d when d is one monomial dividing every monomial of p."""
-    if len(d) != 1:
-        return None
-    ((dm, dc),) = d.items()
-    out: Poly = {}
-    for m, c in p.items():
-        rest = list(m)
-        for a in dm:
-            if a not in rest:
-                return None
-            rest.remove(a)
-        if c % dc:
-            return None
-        out[tuple(rest)] = c // dc
-    return unpoly(out)
-
-
 def _shifts(f: Expr, k1: Expr, g: Expr, k2: Expr) -> list[Expr]:
     """Candidate s with g(l) = f(s + l): from each pair of reads of one tensor, the difference of their
     addresses divided by the bound index's coefficient."""
@@ -86,7 +68,7 @@ def _shifts(f: Expr, k1: Expr, g: Expr, k2: Expr) -> list[Expr]:
                 diff = dict(l2[1])
                 for m, c in l1[1].items():
                     diff[m] = diff.get(m, 0) - c
-                s = _divide({m: c for m, c in diff.items() if c}, l1[0])
+                s = divide_poly({m: c for m, c in diff.items() if c}, l1[0])
                 if s is not None and norm(s) not in out:
                     out.append(norm(s))
     return out

@@ -471,7 +471,9 @@ def replay_values(
         if math.isnan(kv) and math.isnan(fv):
             continue  # both undefined there (e.g. sqrt of a negative): no evidence that they differ
         if _differs(kv, fv):
-            if any(n.op is Op.VAR and str(n.attr).startswith("_either_launch") for n in ir.walk(s.value)):
+            from tritonlift.synth.split import EITHER
+
+            if any(n.op is Op.VAR and str(n.attr).startswith(EITHER) for n in ir.walk(s.value)):
                 return None  # merged launches' values checked on every tile (synth/split.py): maybe not one it runs
             if s.launch and _overwritten(p, s, values, int(addr), tensors):
                 return None  # a later launch writes there too: the GPU keeps its value, not this one
